@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+
+const MINIMAL = `
+models:
+  - name: churn
+    task: binary_classification
+    features: [{ name: tenure, type: numerical }, { name: plan, type: categorical }]
+    label: { name: churned }
+`;
+
+function problemsOf(text: string): string[] {
+  try {
+    parseConfig(text, 'models.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+    return err.message.split('\n');
+  }
+  assert.fail('expected the config to be refused');
+}
+
+describe('config: defaults follow DESIGN.md', () => {
+  it('fills every policy from a minimal model', () => {
+    const [m] = parseConfig(MINIMAL).models;
+    assert.equal(m.triggers.drift.psi, 0.15);
+    assert.equal(m.triggers.drift.jensenShannon, 0.15);
+    assert.equal(m.triggers.drift.ksPValue, 0.01);
+    assert.equal(m.triggers.drift.minSamples, 1000);
+    assert.equal(m.triggers.performance.threshold, 0.9);
+    assert.equal(m.triggers.volume.newLabels, 5000);
+    assert.equal(m.gates.minImprovement, 0.01);
+    assert.equal(m.gates.leakageCeiling, 0.99);
+    assert.equal(m.approval.costAbove, 500);
+    assert.equal(m.approval.sla, '4h');
+    assert.deepEqual(m.rollout.steps, [
+      { weight: 5, duration: '24h' },
+      { weight: 25, duration: '48h' },
+      { weight: 100 },
+    ]);
+    assert.equal(m.rollout.rollbackOn.maxAccuracyDrop, 0.05);
+    assert.equal(m.trainer.backend, 'builtin');
+    assert.equal(m.monitor.every, '1h');
+  });
+
+  it('accepts the shipped retrain.yaml', () => {
+    const config = loadConfig(path.resolve('retrain.yaml'));
+    assert.deepEqual(config.models.map((m) => m.name), ['fraud-detector']);
+  });
+});
+
+describe('config: bad input gets one clear line per problem', () => {
+  it('names the file, the line, the field path and what was expected', () => {
+    const text = MINIMAL + `    rollout:\n      steps:\n        - { weight: 5, duration: 1h }\n        - { weight: 250 }\n`;
+    assert.deepEqual(problemsOf(text), ['models.yaml:10: models[0].rollout.steps[1].weight: expected a number from 1 to 100']);
+  });
+
+  it('reports unknown fields, wrong types and bad enums together', () => {
+    const text = MINIMAL.replace('task: binary_classification', 'task: clustering\n    colour: blue').replace(
+      'name: tenure, type: numerical',
+      'name: tenure, type: 7',
+    );
+    const problems = problemsOf(text);
+    assert.equal(problems.length, 3);
+    assert.match(problems.join('\n'), /models\[0\]: unknown field "colour"/);
+    assert.match(problems.join('\n'), /models\[0\]\.task: expected binary_classification or regression/);
+    assert.match(problems.join('\n'), /models\[0\]\.features\[0\]\.type: expected numerical or categorical/);
+  });
+
+  it('points at YAML syntax errors with line and column', () => {
+    const [problem] = problemsOf('models:\n  - name: a\n   task: x\n');
+    assert.match(problem, /^models\.yaml:\d+:\d+: invalid YAML: /);
+  });
+
+  it('refuses durations, duplicate names, unknown slice features and a non-increasing rollout', () => {
+    const text =
+      MINIMAL +
+      `    approval: { sla: soon }\n    gates: { slices: [{ feature: nope }] }\n    rollout: { steps: [{ weight: 50, duration: 1h }, { weight: 20, duration: 1h }, { weight: 100 }] }\n` +
+      MINIMAL.replace('models:\n', '');
+    const problems = problemsOf(text).join('\n');
+    assert.match(problems, /models\[0\]\.approval\.sla: expected a duration such as 15m, 24h or 7d/);
+    assert.match(problems, /models\[0\]\.gates\.slices\[0\]\.feature: expected one of the model's features, got "nope"/);
+    assert.match(problems, /models\[0\]\.rollout\.steps\[1\]\.weight: expected a weight above the previous step/);
+    assert.match(problems, /models\[1\]\.name: duplicate model "churn"/);
+  });
+
+  it('says when the file is missing, and loading changes nothing on disk', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'retrain-config-'));
+    assert.throws(() => loadConfig(path.join(dir, 'absent.yaml')), /absent\.yaml: file not found/);
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(bad, 'models: []\n');
+    assert.throws(() => loadConfig(bad), /models: expected at least one model/);
+    assert.equal(readFileSync(bad, 'utf8'), 'models: []\n');
+  });
+});
