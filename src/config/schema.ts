@@ -116,7 +116,7 @@ export const model = z
     features: z.array(feature).min(1, { error: 'expected at least one feature' }),
     label,
     data: dataSource.prefault({}),
-    trainer: trainer.default({ backend: 'builtin' } as z.input<typeof trainer>),
+    trainer: trainer.prefault({ backend: 'builtin' }),
     serving: serving.prefault({}),
     monitor: monitor.prefault({}),
     triggers: triggers.prefault({}),

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, formatPath } from './load.js';
+
+/**
+ * Process settings from the environment (not the model file): where data lives and which ports
+ * to use. Temporal connection settings are separate: @temporalio/envconfig reads those.
+ */
+const port = z.coerce.number().int().min(0).max(65_535);
+
+const settingsSchema = z.object({
+  RETRAIN_DATA_DIR: z.string().min(1).default('.data'),
+  RETRAIN_METRICS_PORT: port.default(9464),
+  RETRAIN_GATEWAY_PORT: port.default(8080),
+  RETRAIN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  RETRAIN_CONTROL_QUEUE: z.string().min(1).default('retrain-control'),
+  RETRAIN_TRAINING_QUEUE: z.string().min(1).default('retrain-training'),
+});
+
+export interface RuntimeSettings {
+  /** Root of every file the product writes: lake, datasets, registry, Temporal's database. */
+  dataDir: string;
+  metricsPort: number;
+  gatewayPort: number;
+  logLevel: z.infer<typeof settingsSchema>['RETRAIN_LOG_LEVEL'];
+  taskQueues: { control: string; training: string };
+}
+
+export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      'environment',
+      parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`),
+    );
+  }
+  const s = parsed.data;
+  return {
+    dataDir: path.resolve(s.RETRAIN_DATA_DIR),
+    metricsPort: s.RETRAIN_METRICS_PORT,
+    gatewayPort: s.RETRAIN_GATEWAY_PORT,
+    logLevel: s.RETRAIN_LOG_LEVEL,
+    taskQueues: { control: s.RETRAIN_CONTROL_QUEUE, training: s.RETRAIN_TRAINING_QUEUE },
+  };
+}
