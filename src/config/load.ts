@@ -24,7 +24,8 @@ export function configPath(explicit?: string): string {
 
 export function loadConfig(file?: string): RetrainConfig {
   const resolved = configPath(file);
-  const shown = path.relative(process.cwd(), resolved) || resolved;
+  const relative = path.relative(process.cwd(), resolved);
+  const shown = relative && !relative.startsWith('..') ? relative : resolved;
   let text: string;
   try {
     text = readFileSync(resolved, 'utf8');

@@ -11,6 +11,8 @@ const port = z.coerce.number().int().min(0).max(65_535);
 const settingsSchema = z.object({
   RETRAIN_DATA_DIR: z.string().min(1).default('.data'),
   RETRAIN_METRICS_PORT: port.default(9464),
+  RETRAIN_TEMPORAL_PORT: port.default(7233),
+  RETRAIN_UI_PORT: port.default(8233),
   RETRAIN_GATEWAY_PORT: port.default(8080),
   RETRAIN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RETRAIN_CONTROL_QUEUE: z.string().min(1).default('retrain-control'),
@@ -22,6 +24,9 @@ export interface RuntimeSettings {
   dataDir: string;
   metricsPort: number;
   gatewayPort: number;
+  /** Ports of the embedded dev server (gRPC and web UI) started by `npm run dev`. */
+  temporalPort: number;
+  uiPort: number;
   logLevel: z.infer<typeof settingsSchema>['RETRAIN_LOG_LEVEL'];
   taskQueues: { control: string; training: string };
 }
@@ -39,6 +44,8 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
     dataDir: path.resolve(s.RETRAIN_DATA_DIR),
     metricsPort: s.RETRAIN_METRICS_PORT,
     gatewayPort: s.RETRAIN_GATEWAY_PORT,
+    temporalPort: s.RETRAIN_TEMPORAL_PORT,
+    uiPort: s.RETRAIN_UI_PORT,
     logLevel: s.RETRAIN_LOG_LEVEL,
     taskQueues: { control: s.RETRAIN_CONTROL_QUEUE, training: s.RETRAIN_TRAINING_QUEUE },
   };
