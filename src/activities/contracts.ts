@@ -1,0 +1,101 @@
+import type { ModelSpec } from '../config/schema.js';
+
+/**
+ * What the workflows ask of the outside world. Workflows import these types only; the worker
+ * registers implementations built from the backends. Payloads carry references (dataset ids,
+ * artifact URIs, report paths), never data.
+ */
+
+export type Metrics = Record<string, number>;
+
+export interface RunRef {
+  model: string;
+  workflowId: string;
+  runId: string;
+}
+
+export interface BudgetEstimate {
+  estimatedCostUsd: number;
+  monthSpendUsd: number;
+  monthlyCapUsd: number;
+}
+
+export interface DatasetRef {
+  datasetId: string;
+  datasetDir: string;
+  rowCounts: { train: number; validation: number; holdout: number };
+}
+
+export interface CandidateRef {
+  version: number;
+  artifactUri: string;
+  costUsd: number;
+  trainingMetrics: Metrics;
+}
+
+export interface SliceComparison {
+  feature: string;
+  value: string;
+  samples: number;
+  champion: number;
+  challenger: number;
+}
+
+export interface Evaluation {
+  /** Absent when the model has no champion yet (its first training). */
+  champion?: { version: number; metrics: Metrics };
+  challenger: { version: number; metrics: Metrics };
+  slices: SliceComparison[];
+  latencyMs?: number;
+}
+
+export type NotificationKind =
+  | 'gates_failed'
+  | 'approval_requested'
+  | 'approval_escalated'
+  | 'approval_timed_out'
+  | 'approved'
+  | 'rejected'
+  | 'rollout_step'
+  | 'rolled_back'
+  | 'promoted'
+  | 'budget_warning'
+  | 'failed';
+
+export interface Notification {
+  kind: NotificationKind;
+  model: string;
+  title: string;
+  details?: Record<string, unknown>;
+  /** People to address, e.g. the approvers or the escalation list. */
+  audience?: string[];
+  workflowId?: string;
+}
+
+/** Live numbers per variant over a window, from the serving backend. */
+export interface VariantLiveMetrics {
+  requests: number;
+  errors: number;
+  p99LatencyMs: number;
+  labelledSamples: number;
+  accuracy?: number;
+}
+
+export interface LiveComparison {
+  champion: VariantLiveMetrics;
+  challenger: VariantLiveMetrics;
+}
+
+export interface PipelineActivities {
+  estimateRunCost(input: { spec: ModelSpec }): Promise<BudgetEstimate>;
+  buildDataset(input: { spec: ModelSpec; asOf: string }): Promise<DatasetRef>;
+  trainChallenger(input: { spec: ModelSpec; dataset: DatasetRef; run: RunRef }): Promise<CandidateRef>;
+  evaluateCandidates(input: { spec: ModelSpec; dataset: DatasetRef; challengerVersion: number }): Promise<Evaluation>;
+  recordSpend(input: { model: string; costUsd: number; idempotencyKey: string }): Promise<void>;
+  notify(input: Notification): Promise<void>;
+  /** Puts the challenger on `weight` percent of traffic (0 restores the champion alone). */
+  setTraffic(input: { model: string; challengerVersion: number; weight: number; shadow?: boolean; run: RunRef }): Promise<void>;
+  liveMetrics(input: { model: string; sinceIso: string }): Promise<LiveComparison>;
+  promote(input: { model: string; version: number; actor: string; reason: string; run: RunRef; evaluation: Evaluation }): Promise<void>;
+  discardChallenger(input: { model: string; version: number; reason: string; run: RunRef }): Promise<void>;
+}

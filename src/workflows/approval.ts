@@ -1,0 +1,113 @@
+import { condition, log, workflowInfo } from '@temporalio/workflow';
+import type { ApprovalSpec } from '../config/schema.js';
+import type { Notification } from '../activities/contracts.js';
+import type { Decision } from './definitions.js';
+import type { DecisionRecord } from './status.js';
+
+/**
+ * The human step: a pipeline waits for `approve` or `reject` from someone on the model's allowlist,
+ * under an SLA timer. At the SLA it escalates; after the grace period the policy's timeout action
+ * decides. Decisions from anyone else, or at the wrong time, are refused and recorded.
+ */
+
+export type ApprovalOutcome =
+  | { approved: true; by: string; comment?: string }
+  | { approved: false; by: string; reason: string };
+
+export class ApprovalDesk {
+  private waiting = false;
+  private outcome?: ApprovalOutcome;
+
+  constructor(
+    private readonly policy: ApprovalSpec,
+    private readonly requestedBy: string,
+    private readonly record: (entry: DecisionRecord) => void,
+  ) {}
+
+  get isWaiting(): boolean {
+    return this.waiting;
+  }
+
+  /** Why a decision cannot be taken now, or undefined when it can. */
+  private refusal(kind: 'approve' | 'reject', decision: Decision): string | undefined {
+    const by = decision?.by?.trim();
+    if (!by) return `${kind} needs the name of who decides (--as <name>)`;
+    if (!this.waiting) return `${kind} does not apply now: the run is not waiting for approval`;
+    if (this.policy.approvers.length > 0 && !this.policy.approvers.includes(by) && !this.policy.escalateTo.includes(by)) {
+      return `${by} is not an approver of this model (approvers: ${this.policy.approvers.join(', ')})`;
+    }
+    if (kind === 'approve' && !this.policy.allowSelfApproval && by === this.requestedBy) {
+      return `${by} requested this run and cannot approve it (allowSelfApproval is off)`;
+    }
+    return undefined;
+  }
+
+  /** Applies a decision if it is allowed; returns the refusal otherwise. Both are recorded. */
+  decide(kind: 'approve' | 'reject', decision: Decision): string | undefined {
+    const refused = this.refusal(kind, decision);
+    const by = decision?.by?.trim() || '(nobody)';
+    this.record({ at: new Date().toISOString(), kind, by, accepted: !refused, detail: refused ?? decision.comment ?? '' });
+    if (refused) {
+      log.warn('Refused an approval decision', { kind, by, reason: refused });
+      return refused;
+    }
+    this.outcome = kind === 'approve' ? { approved: true, by, comment: decision.comment } : { approved: false, by, reason: decision.comment || 'rejected by a reviewer' };
+    this.waiting = false;
+    return undefined;
+  }
+
+  /** Waits for a decision under the SLA, escalating once, then applies the timeout action. */
+  async await(reasons: string[], notify: (n: Notification) => Promise<void>, model: string): Promise<ApprovalOutcome> {
+    this.waiting = true;
+    const { workflowId } = workflowInfo();
+    await notify({
+      kind: 'approval_requested',
+      model,
+      title: `${model}: approval needed (${reasons.join('; ')})`,
+      audience: this.policy.approvers,
+      details: { reasons, sla: this.policy.sla, approveWith: `npx retrain approve ${model} --as <name>` },
+      workflowId,
+    });
+    if (await condition(() => this.outcome !== undefined, this.policy.sla, { summary: `approval SLA ${this.policy.sla}` })) return this.outcome!;
+
+    await notify({
+      kind: 'approval_escalated',
+      model,
+      title: `${model}: approval overdue after ${this.policy.sla}, escalating`,
+      audience: this.policy.escalateTo.length > 0 ? this.policy.escalateTo : this.policy.approvers,
+      details: { reasons, onTimeout: this.policy.onTimeout, grace: this.policy.escalationGrace },
+      workflowId,
+    });
+    if (await condition(() => this.outcome !== undefined, this.policy.escalationGrace, { summary: `escalation grace ${this.policy.escalationGrace}` })) {
+      return this.outcome!;
+    }
+
+    this.waiting = false;
+    const by = `policy:onTimeout=${this.policy.onTimeout}`;
+    this.record({ at: new Date().toISOString(), kind: 'timeout', by, accepted: true, detail: `no decision within ${this.policy.sla} + ${this.policy.escalationGrace}` });
+    await notify({ kind: 'approval_timed_out', model, title: `${model}: no approval decision, ${this.policy.onTimeout === 'approve' ? 'approved' : 'rejected'} by policy`, workflowId });
+    this.outcome = this.policy.onTimeout === 'approve' ? { approved: true, by } : { approved: false, by, reason: 'approval timed out' };
+    return this.outcome;
+  }
+}
+
+/**
+ * Why this run needs a human, if it does: the policy itself, the cost, the budget or a gate that
+ * asks for review instead of rejecting.
+ */
+export function approvalReasons(input: {
+  policy: ApprovalSpec;
+  estimatedCostUsd: number;
+  overBudget: boolean;
+  flaggedGates: string[];
+}): string[] {
+  const reasons: string[] = [];
+  const { policy } = input;
+  if (policy.when === 'always') reasons.push('policy requires approval for every run');
+  if (policy.when === 'cost_above' && input.estimatedCostUsd > policy.costAbove) {
+    reasons.push(`estimated cost $${input.estimatedCostUsd.toFixed(2)} is above $${policy.costAbove}`);
+  }
+  if (input.overBudget) reasons.push('this run would exceed the monthly budget');
+  for (const gate of input.flaggedGates) reasons.push(`gate flagged: ${gate}`);
+  return reasons;
+}

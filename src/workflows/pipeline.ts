@@ -1,0 +1,226 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ModelSpec } from '../config/schema.js';
+import type { Evaluation, Notification, PipelineActivities, RunRef } from '../activities/contracts.js';
+import { ApprovalDesk, approvalReasons, type ApprovalOutcome } from './approval.js';
+import {
+  abortSignal,
+  approveSignal,
+  approveUpdate,
+  pauseSignal,
+  promoteSignal,
+  rejectSignal,
+  rejectUpdate,
+  resumeSignal,
+  statusQuery,
+  type Decision,
+} from './definitions.js';
+import { evaluateGates, flaggedForApproval, rejectingFailures } from './gates.js';
+import { runRollout, type RolloutControls } from './rollout.js';
+import { RetrainCandidate, RetrainModel, RetrainStage, RetrainTrigger } from './search-attributes.js';
+import type { PipelineStatus, Stage } from './status.js';
+
+export interface PipelineInput {
+  /** The model's spec as it was when the run started: the history shows which policy applied. */
+  spec: ModelSpec;
+  trigger: { kinds: string[]; reasons: string[]; requestedBy: string };
+  /** Task queue of the training workers (heavy work scales separately from control). */
+  trainingTaskQueue: string;
+}
+
+export interface PipelineResult {
+  outcome: 'promoted' | 'rejected' | 'rolled_back';
+  reason: string;
+  candidateVersion?: number;
+  status: PipelineStatus;
+}
+
+export const pipelineWorkflowId = (model: string) => `retrain-${model}`;
+
+const control = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+});
+
+/**
+ * One retraining run of one model: budget → dataset → train → evaluate → gates → approval →
+ * canary → promote. Rejections are results; only unexpected faults fail the workflow, and then
+ * traffic goes back to the champion before the failure is reported.
+ */
+export async function retrainPipeline(input: PipelineInput): Promise<PipelineResult> {
+  const { spec, trigger } = input;
+  const info = workflowInfo();
+  const run: RunRef = { model: spec.name, workflowId: info.workflowId, runId: info.runId };
+  const training = proxyActivities<Pick<PipelineActivities, 'trainChallenger'>>({
+    taskQueue: input.trainingTaskQueue,
+    startToCloseTimeout: spec.trainer.timeout,
+    heartbeatTimeout: spec.trainer.backend === 'command' ? spec.trainer.heartbeatTimeout : '2m',
+    retry: { initialInterval: '10s', maximumAttempts: 3 },
+  });
+
+  const status: PipelineStatus = {
+    model: spec.name,
+    stage: 'budget_check',
+    triggers: trigger.kinds,
+    requestedBy: trigger.requestedBy,
+    gates: [],
+    approvalReasons: [],
+    traffic: { challengerWeight: 0, shadow: false, paused: false },
+    analyses: [],
+    decisions: [],
+  };
+  const record = (entry: PipelineStatus['decisions'][number]) => status.decisions.push(entry);
+  const desk = new ApprovalDesk(spec.approval, trigger.requestedBy, record);
+  const controls: RolloutControls = { paused: false };
+  installHandlers(status, desk, controls, record);
+
+  const notify = (n: Omit<Notification, 'model'>) => control.notify({ ...n, model: spec.name, workflowId: run.workflowId });
+  const enter = (stage: Stage) => {
+    status.stage = stage;
+    upsertSearchAttributes([{ key: RetrainStage, value: stage }]);
+  };
+  upsertSearchAttributes([
+    { key: RetrainModel, value: spec.name },
+    { key: RetrainTrigger, value: trigger.kinds },
+  ]);
+  enter('budget_check');
+
+  const finish = (outcome: PipelineResult['outcome'], reason: string): PipelineResult => {
+    enter(outcome);
+    status.outcome = { result: outcome, reason };
+    log.info('Pipeline finished', { model: spec.name, outcome, reason });
+    return { outcome, reason, candidateVersion: status.candidateVersion, status };
+  };
+
+  let trafficMoved = false;
+  try {
+    // 1. Budget: money is spent only with the budget's or a person's consent.
+    const budget = await control.estimateRunCost({ spec });
+    const projected = budget.monthSpendUsd + budget.estimatedCostUsd;
+    const overBudget = projected > budget.monthlyCapUsd;
+    if (overBudget && spec.budget.onExceed === 'refuse') {
+      return finish('rejected', `estimated $${budget.estimatedCostUsd.toFixed(2)} would take this month to $${projected.toFixed(2)}, over the $${budget.monthlyCapUsd} cap`);
+    }
+    if (projected > budget.monthlyCapUsd * spec.budget.warnRatio) {
+      await notify({ kind: 'budget_warning', title: `${spec.name}: this run takes monthly spend to $${projected.toFixed(2)} of $${budget.monthlyCapUsd}` });
+    }
+    const costReasons = approvalReasons({ policy: { ...spec.approval, when: spec.approval.when === 'cost_above' ? 'cost_above' : 'never' }, estimatedCostUsd: budget.estimatedCostUsd, overBudget, flaggedGates: [] });
+    let approval: ApprovalOutcome | undefined;
+    if (costReasons.length > 0) {
+      approval = await askForApproval(costReasons);
+      if (!approval.approved) return finish('rejected', `not approved to train: ${approval.reason} (${approval.by})`);
+    }
+
+    // 2. Data and training.
+    enter('building_dataset');
+    const dataset = await control.buildDataset({ spec, asOf: new Date(info.startTime).toISOString() });
+    status.datasetId = dataset.datasetId;
+    enter('training');
+    const candidate = await training.trainChallenger.executeWithOptions({ summary: `train on dataset ${dataset.datasetId}` }, [{ spec, dataset, run }]);
+    status.candidateVersion = candidate.version;
+    upsertSearchAttributes([{ key: RetrainCandidate, value: `v${candidate.version}` }]);
+    await control.recordSpend({ model: spec.name, costUsd: candidate.costUsd, idempotencyKey: `${run.runId}:train` });
+
+    // 3. Evaluation and gates, on the same holdout for champion and challenger.
+    enter('evaluating');
+    const evaluation: Evaluation = await control.evaluateCandidates({ spec, dataset, challengerVersion: candidate.version });
+    status.evaluation = evaluation;
+    status.gates = evaluateGates(spec.gates, evaluation);
+    const failed = rejectingFailures(status.gates);
+    if (failed.length > 0) {
+      const reason = failed.map((g) => `${g.name}: ${g.detail}`).join('; ');
+      await control.discardChallenger({ model: spec.name, version: candidate.version, reason, run });
+      await notify({ kind: 'gates_failed', title: `${spec.name} v${candidate.version} rejected by the gates`, details: { gates: status.gates } });
+      return finish('rejected', `gates failed: ${reason}`);
+    }
+
+    // 4. A human, when the policy or a flagged gate asks for one (and nobody has approved yet).
+    const reviewReasons = approvalReasons({ policy: spec.approval.when === 'always' ? spec.approval : { ...spec.approval, when: 'never' }, estimatedCostUsd: 0, overBudget: false, flaggedGates: flaggedForApproval(status.gates).map((g) => g.detail) });
+    if (reviewReasons.length > 0 && !approval?.approved) {
+      approval = await askForApproval(reviewReasons);
+      if (!approval.approved) {
+        await control.discardChallenger({ model: spec.name, version: candidate.version, reason: approval.reason, run });
+        return finish('rejected', `not approved: ${approval.reason} (${approval.by})`);
+      }
+    }
+
+    // 5. Canary on live traffic.
+    trafficMoved = true;
+    const rollout = await runRollout(spec.rollout, status, controls, {
+      setTraffic: (weight, shadow) => control.setTraffic.executeWithOptions({ summary: shadow ? 'shadow traffic on' : `challenger to ${weight}%` }, [{ model: spec.name, challengerVersion: candidate.version, weight, shadow, run }]),
+      liveMetrics: (sinceIso) => control.liveMetrics.executeWithOptions({ summary: 'live analysis' }, [{ model: spec.name, sinceIso }]),
+      notify,
+    }, run);
+    if (rollout.result === 'rolled_back') {
+      await restoreChampion(candidate.version, rollout.reason);
+      trafficMoved = false;
+      return finish('rolled_back', rollout.reason);
+    }
+
+    // 6. Promotion: the registry alias moves and the ledger records who and why.
+    enter('promoting');
+    const actor = controls.promoteNow?.by ?? (approval?.approved ? approval.by : 'retrain:auto');
+    await control.promote({ model: spec.name, version: candidate.version, actor, reason: `${trigger.reasons.join('; ')} → ${rollout.reason}`, run, evaluation });
+    trafficMoved = false;
+    await notify({ kind: 'promoted', title: `${spec.name} v${candidate.version} is the champion`, details: { by: actor } });
+    return finish('promoted', rollout.reason);
+  } catch (err) {
+    if (trafficMoved && status.candidateVersion !== undefined) {
+      await restoreChampion(status.candidateVersion, isCancellation(err) ? 'run cancelled' : `run failed: ${(err as Error).message}`);
+    }
+    enter(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
+
+  async function askForApproval(reasons: string[]): Promise<ApprovalOutcome> {
+    status.approvalReasons = reasons;
+    enter('awaiting_approval');
+    const outcome = await desk.await(reasons, (n) => control.notify(n), spec.name);
+    await notify({ kind: outcome.approved ? 'approved' : 'rejected', title: `${spec.name}: ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}` });
+    return outcome;
+  }
+
+  /** Traffic back to the champion; runs to the end even when the workflow is being cancelled. */
+  async function restoreChampion(version: number, reason: string): Promise<void> {
+    await CancellationScope.nonCancellable(async () => {
+      await control.setTraffic.executeWithOptions({ summary: 'rollback: champion to 100%' }, [{ model: spec.name, challengerVersion: version, weight: 0, run }]);
+      status.traffic = { ...status.traffic, challengerWeight: 0, shadow: false };
+      await control.discardChallenger({ model: spec.name, version, reason, run });
+      await notify({ kind: 'rolled_back', title: `${spec.name} v${version} rolled back: ${reason}` });
+    });
+  }
+}
+
+function installHandlers(status: PipelineStatus, desk: ApprovalDesk, controls: RolloutControls, record: (e: PipelineStatus['decisions'][number]) => void): void {
+  setHandler(statusQuery, () => status);
+  setHandler(approveSignal, (d) => void desk.decide('approve', d));
+  setHandler(rejectSignal, (d) => void desk.decide('reject', d));
+  const decideUpdate = (kind: 'approve' | 'reject') => (d: Decision) => {
+    const refused = desk.decide(kind, d);
+    if (refused) throw ApplicationFailure.nonRetryable(refused, 'DecisionRefused');
+    return `${kind === 'approve' ? 'approved' : 'rejected'} by ${d.by}`;
+  };
+  // No validators: a refused decision is still recorded in the history, then failed back to the caller.
+  setHandler(approveUpdate, decideUpdate('approve'));
+  setHandler(rejectUpdate, decideUpdate('reject'));
+
+  const duringRollout = () => status.stage === 'canary' || status.stage === 'shadow';
+  const control = (kind: string, applies: () => boolean, apply: (d: Decision) => void) => (d: Decision) => {
+    const by = d?.by?.trim() || '(nobody)';
+    const ok = applies();
+    record({ at: new Date().toISOString(), kind, by, accepted: ok, detail: ok ? d.comment ?? '' : `${kind} does not apply in stage ${status.stage}` });
+    if (ok) apply({ ...d, by });
+  };
+  setHandler(pauseSignal, control('pause', duringRollout, () => ((controls.paused = true), (status.traffic.paused = true))));
+  setHandler(resumeSignal, control('resume', () => duringRollout() && controls.paused, () => ((controls.paused = false), (status.traffic.paused = false))));
+  setHandler(abortSignal, control('abort', duringRollout, (d) => (controls.abort = { by: d.by, reason: d.comment || 'aborted' })));
+  setHandler(promoteSignal, control('promote', () => status.stage === 'canary', (d) => (controls.promoteNow = { by: d.by, reason: d.comment || 'promoted early' })));
+}

@@ -1,0 +1,102 @@
+import { condition, log } from '@temporalio/workflow';
+import type { RolloutSpec } from '../config/schema.js';
+import { durationMs, formatDuration } from '../config/duration.js';
+import type { LiveComparison, Notification, RunRef } from '../activities/contracts.js';
+import { analyseCanary, type Verdict } from './analysis.js';
+import type { PipelineStatus } from './status.js';
+
+/**
+ * The canary: shadow (optional), then each step's weight held for its bake time while live
+ * analysis runs every interval. Consecutive failures up to the limit roll back; signals may pause
+ * the clock, abort (roll back now) or promote (skip the remaining steps).
+ */
+
+export interface RolloutControls {
+  paused: boolean;
+  abort?: { by: string; reason: string };
+  promoteNow?: { by: string; reason: string };
+}
+
+export interface RolloutDeps {
+  setTraffic(weight: number, shadow?: boolean): Promise<void>;
+  liveMetrics(sinceIso: string): Promise<LiveComparison>;
+  notify(n: Omit<Notification, 'model'>): Promise<void>;
+}
+
+export type RolloutOutcome = { result: 'completed'; reason: string } | { result: 'rolled_back'; reason: string };
+
+export async function runRollout(spec: RolloutSpec, status: PipelineStatus, controls: RolloutControls, deps: RolloutDeps, run: RunRef): Promise<RolloutOutcome> {
+  const interrupted = () => controls.abort !== undefined || controls.promoteNow !== undefined;
+
+  if (spec.shadow) {
+    status.stage = 'shadow';
+    await deps.setTraffic(0, true);
+    status.traffic = { ...status.traffic, shadow: true, challengerWeight: 0 };
+    await bake(durationMs(spec.shadow.duration), `shadow for ${spec.shadow.duration}`);
+    await deps.setTraffic(0, false);
+    status.traffic.shadow = false;
+    if (controls.abort) return { result: 'rolled_back', reason: `aborted by ${controls.abort.by}: ${controls.abort.reason}` };
+  }
+
+  status.stage = 'canary';
+  for (const [index, step] of spec.steps.entries()) {
+    if (controls.promoteNow) return { result: 'completed', reason: `promoted early by ${controls.promoteNow.by}` };
+    await deps.setTraffic(step.weight);
+    status.traffic.challengerWeight = step.weight;
+    log.info('Canary step', { workflowId: run.workflowId, step: index + 1, weight: step.weight });
+    await deps.notify({ kind: 'rollout_step', title: `canary step ${index + 1}/${spec.steps.length}: ${step.weight}% of traffic`, details: { weight: step.weight, duration: step.duration } });
+    if (step.duration === undefined) continue; // the final 100% step needs no bake
+
+    const outcome = await bakeWithAnalysis(index, step.weight, durationMs(step.duration));
+    if (outcome) return outcome;
+  }
+  return { result: 'completed', reason: 'all canary steps passed' };
+
+  /** Holds a weight for `ms` of unpaused time, analysing every interval. Returns an outcome to stop early. */
+  async function bakeWithAnalysis(stepIndex: number, weight: number, ms: number): Promise<RolloutOutcome | undefined> {
+    const interval = durationMs(spec.analysisInterval);
+    const stepStart = new Date().toISOString();
+    let consecutiveFailures = 0;
+    let lastVerdict: Verdict = 'inconclusive';
+    let baked = 0;
+    // An inconclusive step is extended, up to twice its bake time, before it counts as a failure.
+    const limit = ms * 2;
+    while (baked < ms || (lastVerdict === 'inconclusive' && baked < limit)) {
+      const wait = Math.min(interval, (baked < ms ? ms : limit) - baked);
+      await bake(wait, `canary ${weight}% for ${formatDuration(ms)}: next analysis in ${formatDuration(wait)}`);
+      baked += wait;
+      if (controls.abort) return { result: 'rolled_back', reason: `aborted by ${controls.abort.by}: ${controls.abort.reason}` };
+      if (controls.promoteNow) return { result: 'completed', reason: `promoted early by ${controls.promoteNow.by}` };
+
+      const analysis = analyseCanary(await deps.liveMetrics(stepStart), spec);
+      lastVerdict = analysis.verdict;
+      status.analyses.push({ at: new Date().toISOString(), step: stepIndex + 1, weight, verdict: analysis.verdict, detail: analysis.detail });
+      consecutiveFailures = analysis.verdict === 'fail' ? consecutiveFailures + 1 : 0;
+      if (consecutiveFailures >= spec.failureLimit) {
+        return { result: 'rolled_back', reason: `${consecutiveFailures} consecutive failed analyses at ${weight}%: ${analysis.detail}` };
+      }
+    }
+    if (lastVerdict === 'inconclusive') {
+      return { result: 'rolled_back', reason: `not enough live traffic to judge the ${weight}% step within ${formatDuration(limit)}` };
+    }
+    return undefined;
+  }
+
+  /**
+   * Waits `ms` of unpaused time; a pause stops the clock until resumed. Returns true when a control
+   * signal cut the wait short.
+   */
+  async function bake(ms: number, summary: string): Promise<boolean> {
+    let remaining = ms;
+    while (remaining > 0) {
+      const started = Date.now();
+      const cut = await condition(() => interrupted() || controls.paused, remaining, { summary });
+      remaining -= Date.now() - started;
+      if (!cut) return false;
+      if (interrupted()) return true;
+      await condition(() => !controls.paused || interrupted());
+      if (interrupted()) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,127 @@
+import type { LiveComparison, Metrics, Notification, PipelineActivities } from '../../src/activities/contracts.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { ModelSpec } from '../../src/config/schema.js';
+
+/**
+ * Scripted activity implementations for workflow branch tests: they return the numbers a test
+ * sets and record every call, so a test can drive a pipeline down any branch on the time-skipping
+ * server. The real activities over the real backends are exercised by the integration tests.
+ */
+export interface Script {
+  estimatedCostUsd?: number;
+  monthSpendUsd?: number;
+  monthlyCapUsd?: number;
+  championMetrics?: Metrics;
+  challengerMetrics?: Metrics;
+  /** Live numbers per analysis, given the challenger's current weight. */
+  live?: (weight: number, call: number) => LiveComparison;
+  /** Makes training fail this many times before succeeding. */
+  trainingFailures?: number;
+}
+
+export interface Recorder {
+  calls: Array<{ name: string; input: unknown }>;
+  notifications: Notification[];
+  weights: number[];
+  promoted: number[];
+  discarded: number[];
+  spend: Map<string, number>;
+  currentWeight: number;
+}
+
+export const healthyLive = (requests = 5_000): LiveComparison => ({
+  champion: { requests: requests * 4, errors: 2, p99LatencyMs: 12, labelledSamples: 2_000, accuracy: 0.93 },
+  challenger: { requests, errors: 1, p99LatencyMs: 13, labelledSamples: 2_000, accuracy: 0.94 },
+});
+
+export function scriptedActivities(script: Script = {}): { activities: PipelineActivities; recorder: Recorder } {
+  const recorder: Recorder = { calls: [], notifications: [], weights: [], promoted: [], discarded: [], spend: new Map(), currentWeight: 0 };
+  let analyses = 0;
+  let trainingFailures = script.trainingFailures ?? 0;
+  const note = (name: string, input: unknown) => recorder.calls.push({ name, input });
+  const activities: PipelineActivities = {
+    async estimateRunCost(input) {
+      note('estimateRunCost', input);
+      return { estimatedCostUsd: script.estimatedCostUsd ?? 12, monthSpendUsd: script.monthSpendUsd ?? 100, monthlyCapUsd: script.monthlyCapUsd ?? input.spec.budget.monthlyCap };
+    },
+    async buildDataset(input) {
+      note('buildDataset', input);
+      return { datasetId: 'ds-scripted', datasetDir: '/nonexistent/ds-scripted', rowCounts: { train: 8000, validation: 1000, holdout: 1000 } };
+    },
+    async trainChallenger(input) {
+      note('trainChallenger', input);
+      if (trainingFailures-- > 0) throw new Error('trainer crashed (scripted)');
+      return { version: 2, artifactUri: 'file:///nonexistent/v2/model.json', costUsd: 3.5, trainingMetrics: { accuracy: 0.95 } };
+    },
+    async evaluateCandidates(input) {
+      note('evaluateCandidates', input);
+      return {
+        champion: { version: 1, metrics: script.championMetrics ?? { accuracy: 0.92, roc_auc: 0.86 } },
+        challenger: { version: 2, metrics: script.challengerMetrics ?? { accuracy: 0.94, roc_auc: 0.9 } },
+        slices: [],
+      };
+    },
+    async recordSpend(input) {
+      note('recordSpend', input);
+      recorder.spend.set(input.idempotencyKey, input.costUsd);
+    },
+    async notify(input) {
+      note('notify', input);
+      recorder.notifications.push(input);
+    },
+    async setTraffic(input) {
+      note('setTraffic', input);
+      recorder.currentWeight = input.weight;
+      recorder.weights.push(input.weight);
+    },
+    async liveMetrics(input) {
+      note('liveMetrics', input);
+      return (script.live ?? (() => healthyLive()))(recorder.currentWeight, analyses++);
+    },
+    async promote(input) {
+      note('promote', input);
+      recorder.currentWeight = 0;
+      recorder.promoted.push(input.version);
+    },
+    async discardChallenger(input) {
+      note('discardChallenger', input);
+      recorder.discarded.push(input.version);
+    },
+  };
+  return { activities, recorder };
+}
+
+let modelCounter = 0;
+
+/** A model spec with every default filled, as the config loader produces it. */
+export function testModel(overrides = '', name = `fraud-${Date.now().toString(36)}-${modelCounter++}`): ModelSpec {
+  const text = `
+models:
+  - name: ${name}
+    task: binary_classification
+    features:
+      - { name: transaction_amount, type: numerical }
+      - { name: merchant_category, type: categorical }
+    label: { name: is_fraud, delay: 1d }
+${overrides
+  .split('\n')
+  .map((l) => (l.trim() ? `    ${l}` : l))
+  .join('\n')}
+`;
+  return parseConfig(text, 'test-model.yaml').models[0];
+}
+
+/** Resolves when the scripted notify activity has sent a notification of this kind. */
+export function notified(recorder: Recorder, kind: Notification['kind']): Promise<Notification> {
+  const existing = recorder.notifications.find((n) => n.kind === kind);
+  if (existing) return Promise.resolve(existing);
+  return new Promise((resolve) => {
+    const push = recorder.notifications.push.bind(recorder.notifications);
+    recorder.notifications.push = (...items: Notification[]) => {
+      const length = push(...items);
+      const match = items.find((n) => n.kind === kind);
+      if (match) resolve(match);
+      return length;
+    };
+  });
+}
