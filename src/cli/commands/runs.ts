@@ -1,0 +1,130 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import { control, decide, listRuns, pipelineStatus, startPipeline, type ControlAction } from '../../client.js';
+import { findModel, loadConfig } from '../../config/load.js';
+import { runtimeSettings } from '../../config/settings.js';
+import { connectClient } from '../../runtime/connection.js';
+import type { PipelineStatus } from '../../workflows/status.js';
+import { emit, RefusedError } from '../output.js';
+import { configOption } from '../options.js';
+
+const whoami = () => process.env.RETRAIN_USER ?? os.userInfo().username;
+
+/** Commands that start, steer and inspect pipeline runs. */
+export function registerRunCommands(program: Command): void {
+  program
+    .command('trigger <model>')
+    .description('start a retraining run now (answers "already running" if one is in progress)')
+    .option('--reason <text>', 'why, for the history and the ledger', 'manual trigger')
+    .option('--as <name>', 'who is asking', whoami())
+    .action(async (model: string, opts: { reason: string; as: string }) => {
+      const options = configOption(program);
+      const spec = findModel(loadConfig(options.config), model);
+      const client = await connectClient(undefined, '4s');
+      const outcome = await startPipeline(client, runtimeSettings(), spec, { kinds: ['manual'], reasons: [opts.reason], requestedBy: opts.as });
+      emit(options, outcome, () =>
+        outcome.started ? `started ${outcome.workflowId} (run ${outcome.runId})` : `already running: ${outcome.workflowId} (run ${outcome.alreadyRunning}); nothing started`,
+      );
+      await client.connection.close();
+    });
+
+  for (const kind of ['approve', 'reject'] as const) {
+    program
+      .command(`${kind} <model>`)
+      .description(`${kind} the run waiting for approval`)
+      .requiredOption('--as <name>', 'your name, as listed in the model\'s approvers')
+      .option('--comment <text>', 'why')
+      .action(async (model: string, opts: { as: string; comment?: string }) => {
+        const options = configOption(program);
+        const client = await connectClient(undefined, '4s');
+        try {
+          const message = await decide(client, model, kind, { by: opts.as, comment: opts.comment });
+          emit(options, { model, kind, by: opts.as, result: message }, () => message);
+        } finally {
+          await client.connection.close();
+        }
+      });
+  }
+
+  const controls: Record<ControlAction, string> = {
+    pause: 'pause the canary (the bake clock stops)',
+    resume: 'resume a paused canary',
+    abort: 'roll back now: all traffic to the champion',
+    promote: 'skip the remaining canary steps and promote',
+  };
+  for (const [action, description] of Object.entries(controls) as Array<[ControlAction, string]>) {
+    program
+      .command(`${action} <model>`)
+      .description(description)
+      .option('--as <name>', 'who', whoami())
+      .option('--comment <text>', 'why')
+      .action(async (model: string, opts: { as: string; comment?: string }) => {
+        const options = configOption(program);
+        const client = await connectClient(undefined, '4s');
+        try {
+          await control(client, model, action, { by: opts.as, comment: opts.comment });
+          const status = await pipelineStatus(client, model);
+          const last = status.decisions.at(-1);
+          if (last && last.kind === action && !last.accepted) throw new RefusedError(`refused: ${last.detail}`);
+          emit(options, { model, action, stage: status.stage }, () => `${action} sent to ${model} (stage ${status.stage})`);
+        } finally {
+          await client.connection.close();
+        }
+      });
+  }
+
+  program
+    .command('status <model>')
+    .description('stage, traffic, gates and decisions of the model\'s latest run')
+    .action(async (model: string) => {
+      const options = configOption(program);
+      const client = await connectClient(undefined, '4s');
+      try {
+        const status = await pipelineStatus(client, model);
+        emit(options, status, () => describeStatus(status));
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  program
+    .command('runs')
+    .description('pipeline runs')
+    .command('list')
+    .description('list runs through visibility queries (e.g. --stage awaiting_approval)')
+    .option('--model <model>')
+    .option('--stage <stage>')
+    .option('--trigger <trigger>')
+    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 20)
+    .action(async (opts: { model?: string; stage?: string; trigger?: string; limit: number }) => {
+      const options = configOption(program);
+      const client = await connectClient(undefined, '4s');
+      try {
+        const runs = await listRuns(client, opts);
+        const rows = runs.map((r) => ({
+          workflowId: r.workflowId,
+          runId: r.runId,
+          status: r.status.name,
+          stage: r.typedSearchAttributes.getAll().find((p) => p.key.name === 'RetrainStage')?.value ?? '',
+          started: r.startTime.toISOString(),
+        }));
+        emit(options, rows, () => (rows.length === 0 ? 'no runs match' : rows.map((r) => `${r.workflowId}  ${r.status.padEnd(10)} ${String(r.stage).padEnd(18)} ${r.started}`).join('\n')));
+      } finally {
+        await client.connection.close();
+      }
+    });
+}
+
+function describeStatus(s: PipelineStatus): string {
+  const lines = [
+    `${s.model}: ${s.stage}${s.outcome ? ` (${s.outcome.result}: ${s.outcome.reason})` : ''}`,
+    `  triggered by ${s.requestedBy}: ${s.triggers.join(', ')}`,
+  ];
+  if (s.candidateVersion !== undefined) lines.push(`  candidate v${s.candidateVersion}${s.datasetId ? ` on ${s.datasetId}` : ''}`);
+  for (const g of s.gates) lines.push(`  gate ${g.passed ? '✔' : '✘'} ${g.name}: ${g.detail}`);
+  if (s.approvalReasons.length) lines.push(`  approval: ${s.approvalReasons.join('; ')}`);
+  lines.push(`  traffic: challenger ${s.traffic.challengerWeight}%${s.traffic.shadow ? ' (+shadow)' : ''}${s.traffic.paused ? ' (paused)' : ''}`);
+  for (const a of s.analyses.slice(-3)) lines.push(`  analysis step ${a.step} @${a.weight}%: ${a.verdict} — ${a.detail}`);
+  for (const d of s.decisions.slice(-5)) lines.push(`  ${d.accepted ? '✔' : '✘'} ${d.kind} by ${d.by}${d.detail ? `: ${d.detail}` : ''}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { onShutdownSignal, processContext, startWorkerProcess } from '../../processes.js';
+import { externalServerConfigured, temporalTarget } from '../../runtime/connection.js';
+import { startDevServer, type RunningDevServer } from '../../runtime/dev-server.js';
+import { configOption, type GlobalOptions } from '../options.js';
+
+/** `retrain dev` (what `npm run dev` runs) and `retrain worker`. */
+export function registerProcessCommands(program: Command): void {
+  program
+    .command('dev')
+    .description('start the embedded Temporal server with its web UI, and the worker (Ctrl-C stops everything)')
+    .action(async () => runDev(configOption(program)));
+
+  program
+    .command('worker')
+    .description('run the worker against the Temporal server named by TEMPORAL_ADDRESS / the envconfig profile')
+    .option('--queues <queues>', 'task queues to serve: control, training or both', 'control,training')
+    .action(async () => {
+      const ctx = processContext({ configFile: configOption(program).config, name: 'worker' });
+      const { workers, done } = await startWorkerProcess(ctx);
+      onShutdownSignal(async () => {
+        for (const w of workers) w.shutdown();
+        await done;
+      }, ctx.logger);
+      await done;
+    });
+}
+
+async function runDev(options: GlobalOptions): Promise<void> {
+  const ctx = processContext({ configFile: options.config, name: 'dev' });
+  let server: RunningDevServer | undefined;
+  let target = temporalTarget();
+  if (externalServerConfigured()) {
+    ctx.logger.info({ address: target.address, namespace: target.namespace }, 'Using the Temporal server from the environment; starting none');
+  } else {
+    server = await startDevServer({ dataDir: ctx.settings.dataDir, port: ctx.settings.temporalPort, uiPort: ctx.settings.uiPort });
+    ctx.logger.info({ binary: server.tool.description, database: server.dbFile }, 'Temporal dev server started');
+    target = temporalTarget({ address: server.address, namespace: server.namespace });
+  }
+  let started: Awaited<ReturnType<typeof startWorkerProcess>>;
+  try {
+    started = await startWorkerProcess(ctx, target);
+  } catch (err) {
+    await server?.stop(); // never leave an orphaned server behind
+    throw err;
+  }
+  const { workers, done } = started;
+  const lines = [
+    '',
+    '  retrain is running',
+    server?.uiUrl ? `  Temporal web UI   ${server.uiUrl}/namespaces/${target.namespace}/workflows` : `  Temporal server   ${target.address} (external)`,
+    `  Temporal gRPC     ${target.address}`,
+    ctx.settings.metricsPort ? `  Worker metrics    http://localhost:${ctx.settings.metricsPort}/metrics` : '',
+    `  Data directory    ${ctx.settings.dataDir}`,
+    `  Models            ${ctx.config.models.map((m) => m.name).join(', ')}`,
+    '',
+    '  Next: `npx retrain runs list`, `npx retrain status <model>`; Ctrl-C stops everything.',
+    '',
+  ].filter((l) => l !== '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+  onShutdownSignal(async () => {
+    for (const w of workers) w.shutdown();
+    await done;
+    await server?.stop();
+  }, ctx.logger);
+  try {
+    await done;
+  } finally {
+    await server?.stop();
+  }
+}

@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { registerConfigCommands } from './commands/config.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+import { registerRunCommands } from './commands/runs.js';
+import { registerProcessCommands } from './commands/serve-temporal.js';
+import { exitCodeFor } from './output.js';
+
+const program = new Command('retrain')
+  .description('Durable retraining pipelines for production ML models, on Temporal')
+  .option('-c, --config <file>', 'model file (default: $RETRAIN_CONFIG or ./retrain.yaml)')
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerProcessCommands(program);
+registerConfigCommands(program);
+registerDoctorCommand(program);
+registerRunCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const code = (err as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('commander.')) {
+    // commander has already printed help or the usage error.
+    process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help' ? 0 : 2;
+  } else {
+    const { code: exit, message } = exitCodeFor(err);
+    process.stderr.write(`retrain: ${message}\n`);
+    process.exitCode = exit;
+  }
+}

@@ -1,0 +1,34 @@
+import { ConfigError } from '../config/load.js';
+import { DecisionRefusedError, RunNotFoundError } from '../client.js';
+import { TemporalBinaryError } from '../runtime/temporal-binaries.js';
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, refused: 4, unavailable: 5 } as const;
+
+export class RefusedError extends Error {
+  override readonly name = 'RefusedError';
+}
+
+export interface OutputOptions {
+  json?: boolean;
+}
+
+/** Prints a result: JSON for scripts, or the human text. */
+export function emit(options: OutputOptions, value: unknown, human: () => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+/** One clear line (or a few, for several config problems) and an exit code; never a stack trace. */
+export function exitCodeFor(err: unknown): { code: number; message: string } {
+  if (err instanceof ConfigError) return { code: EXIT.badInput, message: err.message };
+  if (err instanceof TemporalBinaryError) return { code: EXIT.unavailable, message: err.message };
+  if (err instanceof RunNotFoundError) return { code: EXIT.notFound, message: err.message };
+  if (err instanceof RefusedError) return { code: EXIT.refused, message: err.message };
+  if (err instanceof DecisionRefusedError) return { code: EXIT.refused, message: `refused: ${err.message}` };
+  const e = err as Error & { code?: string | number; cause?: Error; details?: string };
+  const text = `${e?.message ?? String(err)} ${e?.cause?.message ?? ''}`;
+  if (/UNAVAILABLE|ECONNREFUSED|failed to connect|Connection refused|tcp connect error/i.test(text)) {
+    return { code: EXIT.unavailable, message: `cannot reach the Temporal server (${e.message.split('\n')[0]}); is \`npm run dev\` running, or TEMPORAL_ADDRESS set?` };
+  }
+  return { code: EXIT.failure, message: e?.message?.split('\n')[0] ?? String(err) };
+}

@@ -1,0 +1,109 @@
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { ModelSpec } from './config/schema.js';
+import type { RuntimeSettings } from './config/settings.js';
+import {
+  abortSignal,
+  approveUpdate,
+  pauseSignal,
+  promoteSignal,
+  rejectUpdate,
+  resumeSignal,
+  statusQuery,
+  type Decision,
+} from './workflows/definitions.js';
+import { pipelineWorkflowId, type PipelineInput, type PipelineResult } from './workflows/pipeline.js';
+import { RetrainModel, RetrainStage, RetrainTrigger } from './workflows/search-attributes.js';
+import type { PipelineStatus } from './workflows/status.js';
+
+/** Typed operations on pipelines, shared by the CLI, the monitor's starter and the tests. */
+
+export type StartOutcome = { started: true; workflowId: string; runId: string } | { started: false; workflowId: string; alreadyRunning: string };
+
+export async function startPipeline(
+  client: Client,
+  settings: Pick<RuntimeSettings, 'taskQueues'>,
+  spec: ModelSpec,
+  trigger: PipelineInput['trigger'],
+): Promise<StartOutcome> {
+  const workflowId = pipelineWorkflowId(spec.name);
+  try {
+    const handle = await client.workflow.start('retrainPipeline', {
+      taskQueue: settings.taskQueues.control,
+      workflowId,
+      // One active pipeline per model: a second trigger is answered "already running".
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      args: [{ spec, trigger, trainingTaskQueue: settings.taskQueues.training } satisfies PipelineInput],
+      typedSearchAttributes: [
+        { key: RetrainModel, value: spec.name },
+        { key: RetrainStage, value: 'budget_check' },
+        { key: RetrainTrigger, value: trigger.kinds },
+      ],
+      staticSummary: `Retrain ${spec.name}: ${trigger.reasons.join('; ')}`.slice(0, 400),
+    });
+    return { started: true, workflowId, runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const running = await client.workflow.getHandle(workflowId).describe();
+      return { started: false, workflowId, alreadyRunning: running.runId };
+    }
+    throw err;
+  }
+}
+
+export class RunNotFoundError extends Error {
+  override readonly name = 'RunNotFoundError';
+}
+
+function handleFor(client: Client, model: string) {
+  return client.workflow.getHandle<(input: PipelineInput) => Promise<PipelineResult>>(pipelineWorkflowId(model));
+}
+
+/** A decision the workflow refused: not an approver, self-approval, or not waiting for one. */
+export class DecisionRefusedError extends Error {
+  override readonly name = 'DecisionRefusedError';
+}
+
+/** Approve or reject through an update, so a refusal (not an approver, wrong stage) comes back at once. */
+export async function decide(client: Client, model: string, kind: 'approve' | 'reject', decision: Decision): Promise<string> {
+  try {
+    return await withRun(model, () => handleFor(client, model).executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, { args: [decision] }));
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefusedError(err.cause?.message ?? err.message);
+    throw err;
+  }
+}
+
+const CONTROL_SIGNALS = { pause: pauseSignal, resume: resumeSignal, abort: abortSignal, promote: promoteSignal } as const;
+export type ControlAction = keyof typeof CONTROL_SIGNALS;
+
+export async function control(client: Client, model: string, action: ControlAction, decision: Decision): Promise<void> {
+  await withRun(model, () => handleFor(client, model).signal(CONTROL_SIGNALS[action], decision));
+}
+
+export async function pipelineStatus(client: Client, model: string): Promise<PipelineStatus> {
+  return withRun(model, () => handleFor(client, model).query(statusQuery));
+}
+
+/** Runs matching a visibility query, e.g. `RetrainStage = "awaiting_approval"`. */
+export async function listRuns(client: Client, filter: { model?: string; stage?: string; trigger?: string; limit?: number } = {}): Promise<WorkflowExecutionInfo[]> {
+  const clauses = ['WorkflowType = "retrainPipeline"'];
+  if (filter.model) clauses.push(`RetrainModel = ${JSON.stringify(filter.model)}`);
+  if (filter.stage) clauses.push(`RetrainStage = ${JSON.stringify(filter.stage)}`);
+  if (filter.trigger) clauses.push(`RetrainTrigger = ${JSON.stringify(filter.trigger)}`);
+  const runs: WorkflowExecutionInfo[] = [];
+  for await (const run of client.workflow.list({ query: clauses.join(' AND ') })) {
+    runs.push(run);
+    if (runs.length >= (filter.limit ?? 50)) break;
+  }
+  return runs;
+}
+
+async function withRun<T>(model: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(`no pipeline run found for model "${model}"`);
+    throw err;
+  }
+}

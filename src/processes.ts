@@ -1,0 +1,62 @@
+import type { Worker } from '@temporalio/worker';
+import { loadConfig } from './config/load.js';
+import { runtimeSettings, type RuntimeSettings } from './config/settings.js';
+import type { RetrainConfig } from './config/schema.js';
+import { buildActivities } from './activities/index.js';
+import { connectWorker, temporalTarget, type TemporalTarget } from './runtime/connection.js';
+import { createLogger, setLogger, type Logger } from './runtime/logger.js';
+import { installTemporalRuntime } from './runtime/temporal-runtime.js';
+import { createWorkers, runWorkers } from './worker.js';
+
+/** What a long-running process (worker, dev) sets up first: settings, config, logger, Runtime. */
+export interface ProcessContext {
+  settings: RuntimeSettings;
+  config: RetrainConfig;
+  logger: Logger;
+}
+
+export function processContext(options: { configFile?: string; name: string }): ProcessContext {
+  const settings = runtimeSettings();
+  const config = loadConfig(options.configFile);
+  const logger = createLogger({ level: settings.logLevel, name: options.name });
+  setLogger(logger);
+  installTemporalRuntime({ logger, metricsPort: settings.metricsPort });
+  return { settings, config, logger };
+}
+
+/** Connects and runs both task queues' workers; resolves when they have shut down. */
+export async function startWorkerProcess(ctx: ProcessContext, target: TemporalTarget = temporalTarget()): Promise<{ workers: Worker[]; done: Promise<void> }> {
+  const connection = await connectWorker(target);
+  const workers = await createWorkers({
+    connection,
+    namespace: target.namespace,
+    settings: ctx.settings,
+    activities: buildActivities(ctx),
+    logger: ctx.logger,
+  });
+  ctx.logger.info(
+    { address: target.address, namespace: target.namespace, taskQueues: ctx.settings.taskQueues, metrics: ctx.settings.metricsPort ? `http://localhost:${ctx.settings.metricsPort}/metrics` : 'off' },
+    'Worker polling',
+  );
+  const done = runWorkers(workers).finally(() => connection.close());
+  return { workers, done };
+}
+
+/** Stops on the first Ctrl-C; a second one exits at once. */
+export function onShutdownSignal(stop: () => Promise<void>, logger: Logger): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      logger.info({ signal }, 'Stopping (press Ctrl-C again to force)');
+      stop().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'Error while stopping');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { Logger } from './runtime/logger.js';
+import type { PipelineActivities } from './activities/contracts.js';
+import type { RuntimeSettings } from './config/settings.js';
+
+/**
+ * The worker process polls two task queues: `retrain-control` (workflows and light activities)
+ * and `retrain-training` (the heavy trainers), so training capacity scales on its own machines.
+ */
+
+export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'workflows', 'index.ts');
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  namespace: string;
+  settings: Pick<RuntimeSettings, 'taskQueues'>;
+  activities: Partial<PipelineActivities>;
+  /** A prebuilt workflow bundle (tests build it once per run); otherwise the sources are bundled. */
+  workflowBundle?: WorkflowBundle;
+  /** Which queues this process serves (default both). */
+  queues?: Array<'control' | 'training'>;
+  maxConcurrentTrainings?: number;
+  logger?: Logger;
+}
+
+/** Bundles the workflow code once; webpack's report goes to debug, it is noise at info. */
+export async function bundleWorkflows(logger?: Logger): Promise<WorkflowBundle> {
+  const quiet = logger?.child({ component: 'bundler' });
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: quiet
+      ? {
+          log: (_level, message, meta) => quiet.debug(meta ?? {}, message),
+          trace: (m, meta) => quiet.trace(meta ?? {}, m),
+          debug: (m, meta) => quiet.debug(meta ?? {}, m),
+          info: (m, meta) => quiet.debug(meta ?? {}, m),
+          warn: (m, meta) => quiet.warn(meta ?? {}, m),
+          error: (m, meta) => quiet.error(meta ?? {}, m),
+        }
+      : undefined,
+  });
+}
+
+export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  const { trainChallenger, ...controlActivities } = setup.activities;
+  const queues = setup.queues ?? ['control', 'training'];
+  const workflowBundle = setup.workflowBundle ?? (await bundleWorkflows(setup.logger));
+  const workers: Worker[] = [];
+  if (queues.includes('control')) {
+    workers.push(
+      await Worker.create({
+        connection: setup.connection,
+        namespace: setup.namespace,
+        taskQueue: setup.settings.taskQueues.control,
+        activities: controlActivities,
+        workflowBundle,
+      }),
+    );
+  }
+  if (queues.includes('training') && !trainChallenger) {
+    setup.logger?.warn({ taskQueue: setup.settings.taskQueues.training }, 'No training backend is wired yet; not polling the training queue');
+  } else if (queues.includes('training')) {
+    workers.push(
+      await Worker.create({
+        connection: setup.connection,
+        namespace: setup.namespace,
+        taskQueue: setup.settings.taskQueues.training,
+        activities: { trainChallenger },
+        maxConcurrentActivityTaskExecutions: setup.maxConcurrentTrainings ?? 1,
+      }),
+    );
+  }
+  return workers;
+}
+
+/** Runs the workers until `shutdown()` on each (or a fatal error), then resolves. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}
