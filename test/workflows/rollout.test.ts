@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { control, pipelineStatus, startPipeline } from '../../src/client.js';
+import { healthyLive, notified, testModel } from '../helpers/scripted-activities.js';
+import { result, useTimeSkipping, withPipeline } from './pipeline-harness.js';
+
+const HISTORIES = path.resolve('test/fixtures/histories');
+
+describe('pipeline canary (time-skipping server)', () => {
+  const env = useTimeSkipping();
+
+  it('default rollout: 5% for 24h, 25% for 48h, then 100% and promotion, in a bounded history', async () => {
+    const spec = testModel();
+    await withPipeline(env(), spec, {}, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'promoted');
+      assert.deepEqual(recorder.weights, [5, 25, 100]);
+      assert.equal(outcome.status.analyses.length, 96 + 192);
+      assert.ok(outcome.status.analyses.every((a) => a.verdict === 'pass'));
+      const history = await env().client.workflow.getHandle(workflowId).fetchHistory();
+      const events = history.events?.length ?? 0;
+      assert.ok(events < 5_000, `a 72h rollout with 15-minute analysis took ${events} events`);
+      const fixture = path.join(HISTORIES, 'pipeline-promoted.json');
+      if (process.env.RETRAIN_RECORD_HISTORIES === '1' || !existsSync(fixture)) {
+        const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
+        writeFileSync(fixture, historyToJSON(history));
+      }
+    });
+  });
+
+  it('rolls back automatically after consecutive failed analyses; the champion keeps all traffic', async () => {
+    const spec = testModel();
+    const worse = () => ({ ...healthyLive(), challenger: { ...healthyLive().challenger, accuracy: 0.85 } });
+    await withPipeline(env(), spec, { live: worse }, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'rolled_back');
+      assert.match(outcome.reason, /2 consecutive failed analyses at 5%: accuracy 85\.00% vs champion 93\.00%: drop 8\.00% > 5\.00%/);
+      assert.deepEqual(recorder.weights, [5, 0]);
+      assert.equal(recorder.currentWeight, 0);
+      assert.deepEqual(recorder.discarded, [2]);
+      assert.deepEqual(recorder.promoted, []);
+      const fixture = path.join(HISTORIES, 'pipeline-rolled-back.json');
+      if (process.env.RETRAIN_RECORD_HISTORIES === '1' || !existsSync(fixture)) {
+        const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
+        writeFileSync(fixture, historyToJSON(await env().client.workflow.getHandle(workflowId).fetchHistory()));
+      }
+    });
+  });
+
+  it('treats too little traffic as inconclusive, extends the step, then rolls back instead of passing', async () => {
+    const spec = testModel(`rollout: { steps: [{ weight: 5, duration: 1h }, { weight: 100 }], analysisInterval: 15m, minSamples: 200 }`);
+    await withPipeline(env(), spec, { live: () => healthyLive(40) }, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'rolled_back');
+      assert.match(outcome.reason, /not enough live traffic to judge the 5% step within 2h/);
+      assert.equal(outcome.status.analyses.length, 8, 'one hour of bake plus one hour of extension');
+      assert.ok(outcome.status.analyses.every((a) => a.verdict === 'inconclusive'));
+      assert.deepEqual(recorder.weights, [5, 0]);
+    });
+  });
+
+  it('rejects a challenger that fails the gates; no traffic moves', async () => {
+    const spec = testModel(`gates: { metric: accuracy, floor: 0.9, minImprovement: 0.01 }`);
+    await withPipeline(env(), spec, { challengerMetrics: { accuracy: 0.925 } }, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'rejected');
+      assert.match(outcome.reason, /improvement: accuracy 0\.9250 vs champion 0\.9200: \+0\.0050 \(needs ≥ 0\.01\)/);
+      assert.deepEqual(recorder.weights, []);
+      assert.deepEqual(recorder.discarded, [2]);
+      assert.equal(recorder.notifications.at(-1)?.kind, 'gates_failed');
+    });
+  });
+
+  it('abort rolls back at once; promote signal skips the remaining steps', async () => {
+    const aborted = testModel();
+    await withPipeline(env(), aborted, {}, async ({ recorder, workflowId }) => {
+      await notified(recorder, 'rollout_step');
+      await control(env().client, aborted.name, 'abort', { by: 'alice', comment: 'support tickets spiking' });
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'rolled_back');
+      assert.match(outcome.reason, /aborted by alice: support tickets spiking/);
+      assert.deepEqual(recorder.weights, [5, 0]);
+    });
+    const promoted = testModel();
+    await withPipeline(env(), promoted, {}, async ({ recorder, workflowId }) => {
+      await notified(recorder, 'rollout_step');
+      await control(env().client, promoted.name, 'promote', { by: 'bob' });
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'promoted');
+      assert.deepEqual(recorder.weights, [5]);
+      assert.equal((recorder.calls.find((c) => c.name === 'promote')?.input as { actor: string }).actor, 'bob');
+    });
+  });
+
+  it('pause stops the bake clock until resume; signals outside the canary are refused and recorded', async () => {
+    const spec = testModel(`approval: { when: always, approvers: [alice] }`);
+    await withPipeline(env(), spec, {}, async ({ recorder, workflowId }) => {
+      await notified(recorder, 'approval_requested');
+      await control(env().client, spec.name, 'promote', { by: 'alice' });
+      let status = await pipelineStatus(env().client, spec.name);
+      assert.deepEqual(status.decisions.at(-1), { ...status.decisions.at(-1)!, kind: 'promote', accepted: false, detail: 'promote does not apply in stage awaiting_approval' });
+      await env().client.workflow.getHandle(workflowId).signal('approve', { by: 'alice' });
+      await notified(recorder, 'rollout_step');
+      await control(env().client, spec.name, 'pause', { by: 'alice' });
+      await env().sleep('100h'); // far past every bake: a paused canary must not advance
+      status = await pipelineStatus(env().client, spec.name);
+      assert.equal(status.traffic.paused, true);
+      assert.deepEqual(recorder.weights, [5]);
+      await control(env().client, spec.name, 'resume', { by: 'alice' });
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'promoted');
+      assert.deepEqual(recorder.weights, [5, 25, 100]);
+    });
+  });
+
+  it('cancelling mid-canary restores the champion before the run ends', async () => {
+    const spec = testModel();
+    await withPipeline(env(), spec, {}, async ({ recorder, workflowId }) => {
+      await notified(recorder, 'rollout_step');
+      await env().client.workflow.getHandle(workflowId).cancel();
+      await assert.rejects(result(env(), workflowId), (err: unknown) => err instanceof WorkflowFailedError);
+      assert.deepEqual(recorder.weights, [5, 0]);
+      assert.deepEqual(recorder.discarded, [2]);
+      assert.equal(recorder.notifications.at(-1)?.kind, 'rolled_back');
+    });
+  });
+
+  it('a second trigger while a run is active starts nothing and says so', async () => {
+    const spec = testModel(`approval: { when: always, approvers: [alice] }`);
+    await withPipeline(env(), spec, {}, async ({ recorder, start, settings, workflowId }) => {
+      assert.equal(start.started, true);
+      await notified(recorder, 'approval_requested');
+      const second = await startPipeline(env().client, settings, spec, { kinds: ['manual'], reasons: ['again'], requestedBy: 'bob' });
+      assert.deepEqual(second, { started: false, workflowId, alreadyRunning: start.started ? start.runId : '' });
+      await env().client.workflow.getHandle(workflowId).signal('reject', { by: 'alice' });
+      assert.equal((await result(env(), workflowId)).outcome, 'rejected');
+    });
+  });
+
+  it('retries a crashed training and goes on', async () => {
+    const spec = testModel();
+    await withPipeline(env(), spec, { trainingFailures: 2 }, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'promoted');
+      assert.equal(recorder.calls.filter((c) => c.name === 'trainChallenger').length, 3);
+    });
+  });
+});
