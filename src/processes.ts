@@ -25,7 +25,11 @@ export function processContext(options: { configFile?: string; name: string }): 
 }
 
 /** Connects and runs both task queues' workers; resolves when they have shut down. */
-export async function startWorkerProcess(ctx: ProcessContext, target: TemporalTarget = temporalTarget()): Promise<{ workers: Worker[]; done: Promise<void> }> {
+export async function startWorkerProcess(
+  ctx: ProcessContext,
+  target: TemporalTarget = temporalTarget(),
+  queues: Array<'control' | 'training'> = ['control', 'training'],
+): Promise<{ workers: Worker[]; done: Promise<void> }> {
   const connection = await connectWorker(target);
   const workers = await createWorkers({
     connection,
@@ -33,6 +37,7 @@ export async function startWorkerProcess(ctx: ProcessContext, target: TemporalTa
     settings: ctx.settings,
     activities: buildActivities(ctx),
     logger: ctx.logger,
+    queues,
   });
   ctx.logger.info(
     { address: target.address, namespace: target.namespace, taskQueues: ctx.settings.taskQueues, metrics: ctx.settings.metricsPort ? `http://localhost:${ctx.settings.metricsPort}/metrics` : 'off' },

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../config/load.js';
 import { onShutdownSignal, processContext, startWorkerProcess } from '../../processes.js';
 import { externalServerConfigured, temporalTarget } from '../../runtime/connection.js';
 import { startDevServer, type RunningDevServer } from '../../runtime/dev-server.js';
@@ -15,9 +16,12 @@ export function registerProcessCommands(program: Command): void {
     .command('worker')
     .description('run the worker against the Temporal server named by TEMPORAL_ADDRESS / the envconfig profile')
     .option('--queues <queues>', 'task queues to serve: control, training or both', 'control,training')
-    .action(async () => {
+    .action(async (opts: { queues: string }) => {
+      const queues = opts.queues.split(',').map((q) => q.trim());
+      const unknown = queues.filter((q) => q !== 'control' && q !== 'training');
+      if (unknown.length > 0 || queues.length === 0) throw new ConfigError('--queues', [`expected control, training or both, got "${opts.queues}"`]);
       const ctx = processContext({ configFile: configOption(program).config, name: 'worker' });
-      const { workers, done } = await startWorkerProcess(ctx);
+      const { workers, done } = await startWorkerProcess(ctx, undefined, queues as Array<'control' | 'training'>);
       onShutdownSignal(async () => {
         for (const w of workers) w.shutdown();
         await done;
