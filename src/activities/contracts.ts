@@ -99,3 +99,29 @@ export interface PipelineActivities {
   promote(input: { model: string; version: number; actor: string; reason: string; run: RunRef; evaluation: Evaluation }): Promise<void>;
   discardChallenger(input: { model: string; version: number; reason: string; run: RunRef }): Promise<void>;
 }
+
+/** What one monitor check measured; numbers only, the HTML report holds the charts. */
+export interface CheckResult {
+  model: string;
+  checkedAt: string;
+  window: { from: string; to: string; rows: number };
+  champion?: { version: number; trainedAt: string };
+  drift: {
+    verdict: 'drift' | 'ok' | 'insufficient_data';
+    evaluatedFeatures: number;
+    drifted: Array<{ feature: string; metric: string; score: number; threshold: number }>;
+    driftShare: number;
+  };
+  performance?: { metric: string; value: number; labels: number };
+  labelShift?: { jensenShannon: number; samples: number };
+  newLabelsSinceTraining: number;
+  /** When the last pipeline for this model finished, if one has. */
+  lastRetrainAt?: string;
+  reportPath?: string;
+}
+
+export interface MonitorActivities {
+  checkModel(input: { spec: ModelSpec; asOf: string }): Promise<CheckResult>;
+  /** Starts the model's pipeline, or reports the run already in progress. */
+  startRetrain(input: { spec: ModelSpec; kinds: string[]; reasons: string[]; requestedBy: string }): Promise<{ started: boolean; workflowId: string; runId: string }>;
+}

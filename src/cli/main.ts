@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerApplyCommand } from './commands/apply.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerRunCommands } from './commands/runs.js';
@@ -14,6 +15,7 @@ const program = new Command('retrain')
 
 registerProcessCommands(program);
 registerConfigCommands(program);
+registerApplyCommand(program);
 registerDoctorCommand(program);
 registerRunCommands(program);
 

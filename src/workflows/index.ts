@@ -1,2 +1,3 @@
 // The workflows the worker registers. Only deterministic code is reachable from here.
+export { monitorModel } from './monitor.js';
 export { retrainPipeline } from './pipeline.js';

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
+import type { ModelSpec, RetrainConfig } from '../config/schema.js';
+import type { RuntimeSettings } from '../config/settings.js';
+import type { MonitorInput } from '../workflows/monitor.js';
+import { monitorWorkflowId } from '../workflows/monitor.js';
+import { RetrainModel } from '../workflows/search-attributes.js';
+
+/**
+ * `retrain apply`: the Temporal Schedules follow the YAML, idempotently, like `kubectl apply`.
+ * Each model gets a monitor schedule (and a calendar schedule when its schedule trigger is on).
+ * Schedules we manage carry a note with a fingerprint of what they were created from, so an
+ * unchanged model is left alone and a changed one is updated in place.
+ */
+const MANAGED_NOTE = 'managed by retrain apply';
+const PREFIXES = ['retrain-monitor-', 'retrain-calendar-'];
+
+export interface DesiredSchedule {
+  scheduleId: string;
+  model: string;
+  options: ScheduleOptions;
+  fingerprint: string;
+  summary: string;
+}
+
+export type ScheduleChange = { scheduleId: string; change: 'create' | 'update' | 'delete' | 'unchanged'; summary: string };
+
+export function desiredSchedules(config: RetrainConfig, settings: Pick<RuntimeSettings, 'taskQueues'>): DesiredSchedule[] {
+  return config.models.flatMap((spec) => {
+    const out = [scheduleFor(spec, settings, 'monitor')];
+    if (spec.triggers.schedule?.enabled) out.push(scheduleFor(spec, settings, 'calendar'));
+    return out;
+  });
+}
+
+function scheduleFor(spec: ModelSpec, settings: Pick<RuntimeSettings, 'taskQueues'>, kind: 'monitor' | 'calendar'): DesiredSchedule {
+  const scheduleId = `retrain-${kind}-${spec.name}`;
+  const when: ScheduleSpec =
+    kind === 'calendar' ? { cronExpressions: [spec.triggers.schedule!.cron] } : spec.monitor.cron ? { cronExpressions: [spec.monitor.cron] } : { intervals: [{ every: spec.monitor.every! }] };
+  const input: MonitorInput = { spec, scheduled: kind === 'calendar' };
+  const summary = kind === 'calendar' ? `retrain ${spec.name} on cron ${spec.triggers.schedule!.cron}` : `monitor ${spec.name} ${spec.monitor.cron ? `on cron ${spec.monitor.cron}` : `every ${spec.monitor.every}`}`;
+  const fingerprint = createHash('sha256').update(JSON.stringify({ when, input, queue: settings.taskQueues.control, catchup: spec.monitor.catchupWindow, paused: spec.monitor.paused })).digest('hex').slice(0, 16);
+  const options: ScheduleOptions = {
+    scheduleId,
+    spec: when,
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'monitorModel',
+      workflowId: kind === 'calendar' ? `retrain-calendar-${spec.name}` : monitorWorkflowId(spec.name),
+      taskQueue: settings.taskQueues.control,
+      args: [input],
+      typedSearchAttributes: [{ key: RetrainModel, value: spec.name }],
+      staticSummary: summary,
+    },
+    // A check still running when the next is due is skipped, not queued; missed runs are caught up within a window.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.monitor.catchupWindow },
+    state: { paused: spec.monitor.paused, note: `${MANAGED_NOTE} (${fingerprint})` },
+  };
+  return { scheduleId, model: spec.name, options, fingerprint, summary };
+}
+
+export async function reconcileSchedules(client: Client, desired: DesiredSchedule[], options: { dryRun?: boolean; prune?: boolean } = {}): Promise<ScheduleChange[]> {
+  const changes: ScheduleChange[] = [];
+  const wanted = new Set(desired.map((d) => d.scheduleId));
+  for (const d of desired) {
+    const handle = client.schedule.getHandle(d.scheduleId);
+    let note: string | undefined;
+    try {
+      note = (await handle.describe()).state.note;
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      if (!options.dryRun) await client.schedule.create(d.options);
+      changes.push({ scheduleId: d.scheduleId, change: 'create', summary: d.summary });
+      continue;
+    }
+    if (note?.includes(d.fingerprint)) {
+      changes.push({ scheduleId: d.scheduleId, change: 'unchanged', summary: d.summary });
+      continue;
+    }
+    if (!options.dryRun) {
+      await handle.update((previous) => ({ ...previous, spec: d.options.spec, action: d.options.action, policies: d.options.policies, state: { ...previous.state, ...d.options.state } }));
+    }
+    changes.push({ scheduleId: d.scheduleId, change: 'update', summary: d.summary });
+  }
+  if (options.prune !== false) {
+    for await (const existing of client.schedule.list()) {
+      if (wanted.has(existing.scheduleId) || !PREFIXES.some((p) => existing.scheduleId.startsWith(p))) continue;
+      const described = await client.schedule.getHandle(existing.scheduleId).describe();
+      if (!described.state.note?.startsWith(MANAGED_NOTE)) continue; // not ours: never touched
+      if (!options.dryRun) await client.schedule.getHandle(existing.scheduleId).delete();
+      changes.push({ scheduleId: existing.scheduleId, change: 'delete', summary: 'no longer in the config' });
+    }
+  }
+  return changes;
+}
