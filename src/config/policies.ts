@@ -27,27 +27,26 @@ export const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['log_loss', 'ma
 export const driftTrigger = z
   .object({
     enabled: z.boolean().default(true),
-    numericalMethod: z.enum(['psi', 'ks', 'wasserstein']).default('psi'),
-    categoricalMethod: z.enum(['jensen_shannon', 'chi_square']).default('jensen_shannon'),
-    psi: z.number().positive().default(0.15),
-    jensenShannon: probability('a Jensen–Shannon distance').default(0.15),
-    ksPValue: probability('a p-value').default(0.01),
-    chiSquarePValue: probability('a p-value').default(0.01),
-    minSamples: positiveInt('a sample count').default(1000),
-    minDriftedFeatures: positiveInt('a feature count').default(1),
+    numericalMethod: z.enum(['psi', 'ks', 'wasserstein']).default('psi').describe('Statistic for numerical features'),
+    categoricalMethod: z.enum(['jensen_shannon', 'chi_square']).default('jensen_shannon').describe('Statistic for categorical features'),
+    psi: z.number().positive().default(0.15).describe('PSI above this is drift (bins from reference quantiles)'),
+    jensenShannon: probability('a Jensen–Shannon distance').default(0.15).describe('Jensen–Shannon distance (base 2) above this is drift'),
+    ksPValue: probability('a p-value').default(0.01).describe('KS two-sample p-value below this is drift'),
+    chiSquarePValue: probability('a p-value').default(0.01).describe('chi² p-value below this is drift'),
+    minSamples: positiveInt('a sample count').default(1000).describe('Fewer rows than this in the window is insufficient data, never drift'),
+    minDriftedFeatures: positiveInt('a feature count').default(1).describe('How many features must drift to trigger a retrain'),
   })
   .strict();
 
 export const triggers = z
   .object({
-    /** Retrain on a calendar regardless of the data ("0 3 * * 1"). */
-    schedule: z.object({ enabled: z.boolean().default(true), cron: z.string().min(1) }).strict().optional(),
+    schedule: z.object({ enabled: z.boolean().default(true), cron: z.string().min(1) }).strict().optional().describe('Retrain on a calendar regardless of the data ("0 3 * * 1").'),
     performance: z
       .object({
         enabled: z.boolean().default(true),
-        metric: metricName.default('accuracy'),
-        threshold: z.number().default(0.9),
-        minLabels: positiveInt('a label count').default(1000),
+        metric: metricName.default('accuracy').describe('Metric on matured labels'),
+        threshold: z.number().default(0.9).describe('Retrain when the metric falls below this (above, for losses)'),
+        minLabels: positiveInt('a label count').default(1000).describe('Judge performance only with at least this many matured labels'),
       })
       .strict()
       .prefault({}),
@@ -61,59 +60,51 @@ export const triggers = z
       .strict()
       .prefault({}),
     maxAge: z.object({ enabled: z.boolean().default(true), age: duration().default('30d') }).strict().prefault({}),
-    /** No new pipeline within this time after the last one finished, whatever fires. */
-    cooldown: duration().default('24h'),
+    cooldown: duration().default('24h').describe('No new pipeline within this time after the last one finished, whatever fires.'),
   })
   .strict();
 
 export const gates = z
   .object({
-    metric: metricName.default('accuracy'),
-    /** The challenger's metric must reach this absolute value. */
-    floor: z.number().default(0.9),
-    /** ...and beat the champion's by at least this much on the same holdout. */
-    minImprovement: z.number().min(0).default(0.01),
-    /** A metric this good is more likely a leak than a breakthrough. */
-    leakageCeiling: z.number().default(0.99),
-    onLeakage: z.enum(['warn', 'reject', 'require_approval']).default('warn'),
+    metric: metricName.default('accuracy').describe('Metric both models are scored on, on the same holdout'),
+    floor: z.number().default(0.9).describe('The challenger\'s metric must reach this absolute value.'),
+    minImprovement: z.number().min(0).default(0.01).describe('...and beat the champion\'s by at least this much on the same holdout.'),
+    leakageCeiling: z.number().default(0.99).describe('A metric this good is more likely a leak than a breakthrough.'),
+    onLeakage: z.enum(['warn', 'reject', 'require_approval']).default('warn').describe('What a metric at or above the leakage ceiling does'),
     slices: z
       .array(
         z
           .object({
             feature: z.string().min(1),
-            /** Largest allowed regression of the gate metric in any value of this feature. */
-            tolerance: z.number().min(0).default(0.02),
+            tolerance: z.number().min(0).default(0.02).describe('Largest allowed regression of the gate metric in any value of this feature.'),
             minSamples: positiveInt('a sample count').default(100),
           })
           .strict(),
       )
       .default([]),
-    maxLatencyMs: z.number().positive().optional(),
+    maxLatencyMs: z.number().positive().optional().describe('Optional: reject a challenger slower than this per prediction'),
   })
   .strict();
 
 export const approval = z
   .object({
-    when: z.enum(['always', 'never', 'cost_above', 'on_flag']).default('cost_above'),
-    /** Runs estimated above this many dollars need a human (when: cost_above). */
-    costAbove: z.number().min(0).default(500),
-    approvers: z.array(z.string().min(1)).default([]),
-    sla: duration().default('4h'),
-    escalateTo: z.array(z.string().min(1)).default([]),
-    /** After the SLA passes: escalate, then wait this long again before the timeout action. */
-    escalationGrace: duration().default('4h'),
-    onTimeout: z.enum(['reject', 'approve']).default('reject'),
-    allowSelfApproval: z.boolean().default(false),
+    when: z.enum(['always', 'never', 'cost_above', 'on_flag']).default('cost_above').describe('When a human must approve: always, never, cost_above (costAbove) or on_flag (a gate flagged it)'),
+    costAbove: z.number().min(0).default(500).describe('Runs estimated above this many dollars need a human (when: cost_above).'),
+    approvers: z.array(z.string().min(1)).default([]).describe('Who may approve or reject (empty: anyone)'),
+    sla: duration().default('4h').describe('How long to wait for a decision before escalating'),
+    escalateTo: z.array(z.string().min(1)).default([]).describe('Who is notified at the SLA (and may also decide)'),
+    escalationGrace: duration().default('4h').describe('After the SLA passes: escalate, then wait this long again before the timeout action.'),
+    onTimeout: z.enum(['reject', 'approve']).default('reject').describe('Decision when nobody decides within SLA + grace'),
+    allowSelfApproval: z.boolean().default(false).describe('Whether the requester of a run may approve it'),
   })
   .strict();
 
 export const budget = z
   .object({
-    monthlyCap: z.number().positive().default(10_000),
-    warnRatio: probability('a ratio').default(0.8),
-    /** Estimate of one run when the trainer has no history yet. */
-    estimatedCostPerRun: z.number().min(0).default(5),
-    onExceed: z.enum(['require_approval', 'refuse']).default('require_approval'),
+    monthlyCap: z.number().positive().default(10_000).describe('Dollars per model per calendar month'),
+    warnRatio: probability('a ratio').default(0.8).describe('Notify when a run takes monthly spend above this share of the cap'),
+    estimatedCostPerRun: z.number().min(0).default(5).describe('Estimate of one run when the trainer has no history yet.'),
+    onExceed: z.enum(['require_approval', 'refuse']).default('require_approval').describe('What a run over the cap does'),
   })
   .strict();
 
@@ -123,8 +114,7 @@ export const rolloutStep = z
       .number({ error: 'expected a number from 1 to 100' })
       .min(1, { error: 'expected a number from 1 to 100' })
       .max(100, { error: 'expected a number from 1 to 100' }),
-    /** Bake time at this weight; the last step (100%) needs none. */
-    duration: duration().optional(),
+    duration: duration().optional().describe('Bake time at this weight; the last step (100%) needs none.'),
   })
   .strict();
 
@@ -138,16 +128,14 @@ export const rollout = z
   .object({
     shadow: z.object({ duration: duration() }).strict().optional(),
     steps: z.array(rolloutStep).min(1, { error: 'expected at least one rollout step' }).default(DEFAULT_ROLLOUT_STEPS),
-    analysisInterval: duration().default('15m'),
-    /** Fewer live samples than this per variant is "inconclusive", never a pass. */
-    minSamples: positiveInt('a sample count').default(200),
-    /** Consecutive failing analyses before an automatic rollback. */
-    failureLimit: positiveInt('a failure count').default(2),
+    analysisInterval: duration().default('15m').describe('How often live metrics are compared during a bake'),
+    minSamples: positiveInt('a sample count').default(200).describe('Fewer live samples than this per variant is "inconclusive", never a pass.'),
+    failureLimit: positiveInt('a failure count').default(2).describe('Consecutive failing analyses before an automatic rollback.'),
     rollbackOn: z
       .object({
-        maxAccuracyDrop: probability('an accuracy drop').default(0.05),
-        maxErrorRate: probability('an error rate').default(0.02),
-        maxP99LatencyMs: z.number().positive().optional(),
+        maxAccuracyDrop: probability('an accuracy drop').default(0.05).describe('Roll back when challenger accuracy is this much below the champion’s'),
+        maxErrorRate: probability('an error rate').default(0.02).describe('Roll back above this challenger error rate'),
+        maxP99LatencyMs: z.number().positive().optional().describe('Roll back above this challenger p99 latency'),
       })
       .strict()
       .prefault({}),

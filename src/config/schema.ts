@@ -19,10 +19,9 @@ const columnName = z
 
 export const feature = z
   .object({
-    name: columnName,
-    type: z.enum(['numerical', 'categorical'], { error: 'expected numerical or categorical' }),
-    /** Categories known up front (optional); unseen ones go to the unknown bucket at scoring time. */
-    categories: z.array(z.string()).optional(),
+    name: columnName.describe('Column name in requests and in the lake'),
+    type: z.enum(['numerical', 'categorical'], { error: 'expected numerical or categorical' }).describe('numerical: drift by PSI/KS/Wasserstein, standardised; categorical: drift by Jensen–Shannon/chi², one-hot'),
+    categories: z.array(z.string()).optional().describe('Categories known up front (optional); unseen ones go to the unknown bucket at scoring time.'),
     description: z.string().optional(),
   })
   .strict();
@@ -30,54 +29,49 @@ export const feature = z
 export const label = z
   .object({
     name: columnName,
-    /** How long after a prediction its ground truth typically arrives; unmatured labels are never used. */
-    delay: duration().default('1d'),
+    delay: duration().default('1d').describe('How long after a prediction its ground truth typically arrives; unmatured labels are never used.'),
   })
   .strict();
 
 export const dataSource = z
   .object({
-    backend: z.enum(['lake']).default('lake'),
-    /** Training data older than this is not used. */
-    lookback: duration().default('90d'),
-    /** Time-based split: the holdout is the most recent slice and is never seen in training. */
-    validationFraction: z.number().gt(0).lt(0.5).default(0.1),
+    backend: z.enum(['lake']).default('lake').describe('lake: Parquet files under <data dir>/lake read by DuckDB'),
+    lookback: duration().default('90d').describe('Training data older than this is not used.'),
+    validationFraction: z.number().gt(0).lt(0.5).default(0.1).describe('Time-based split: the holdout is the most recent slice and is never seen in training.'),
     holdoutFraction: z.number().gt(0).lt(0.5).default(0.1),
-    /** Window of recent predictions the monitor compares with the reference profile. */
-    monitorWindow: duration().default('24h'),
+    monitorWindow: duration().default('24h').describe('Window of recent predictions the monitor compares with the reference profile.'),
   })
   .strict();
 
 const builtinTrainer = z
   .object({
     backend: z.literal('builtin'),
-    algorithm: z.enum(['logistic_regression', 'linear_regression']).default('logistic_regression'),
+    algorithm: z.enum(['logistic_regression', 'linear_regression']).default('logistic_regression').describe('logistic_regression for binary classification, linear_regression for regression'),
     params: z
       .object({
         learningRate: z.number().positive().default(0.1),
         epochs: z.number().int().positive().default(20),
         l2: z.number().min(0).default(1e-4),
-        classWeight: z.union([z.literal('balanced'), z.literal('none')]).default('none'),
+        classWeight: z.enum(['balanced', 'none']).default('none').describe('balanced weights classes by inverse frequency (rare fraud counts more)'),
         seed: z.number().int().default(42),
       })
       .strict()
       .prefault({}),
-    timeout: duration().default('1h'),
-    costPerHour: z.number().min(0).default(1),
+    timeout: duration().default('1h').describe('A training run longer than this fails'),
+    costPerHour: z.number().min(0).default(1).describe('Dollars per hour of training, for the budget'),
   })
   .strict();
 
 const commandTrainer = z
   .object({
     backend: z.literal('command'),
-    /** argv of the trainer; it receives the JSON contract path as its last argument. */
-    command: z.array(z.string().min(1)).min(1, { error: 'expected the trainer command as a list, e.g. [python3, train.py]' }),
+    command: z.array(z.string().min(1)).min(1, { error: 'expected the trainer command as a list, e.g. [python3, train.py]' }).describe('argv of the trainer; it receives the JSON contract path as its last argument.'),
     cwd: z.string().optional(),
     env: z.record(z.string(), z.string()).default({}),
     params: z.record(z.string(), z.unknown()).default({}),
-    timeout: duration().default('2h'),
-    heartbeatTimeout: duration().default('2m'),
-    costPerHour: z.number().min(0).default(1),
+    timeout: duration().default('2h').describe('A training run longer than this fails'),
+    heartbeatTimeout: duration().default('2m').describe('A trainer silent (no progress line) for this long is considered hung'),
+    costPerHour: z.number().min(0).default(1).describe('Dollars per hour of training, for the budget'),
   })
   .strict();
 
@@ -88,21 +82,17 @@ export const trainer = z.discriminatedUnion('backend', [builtinTrainer, commandT
 export const serving = z
   .object({
     backend: z.enum(['gateway']).default('gateway'),
-    /** Base URL of the inference gateway the rollout drives. */
-    url: z.string().url().default('http://127.0.0.1:8080'),
-    /** Request field used for sticky routing: one entity always sees one variant. */
-    entityKey: z.string().min(1).optional(),
+    url: z.string().url().default('http://127.0.0.1:8080').describe('Base URL of the inference gateway the rollout drives.'),
+    entityKey: z.string().min(1).optional().describe('Request field used for sticky routing: one entity always sees one variant.'),
   })
   .strict();
 
 export const monitor = z
   .object({
-    /** How often the monitor runs: an interval ("1h") or a cron expression. */
-    every: duration().optional(),
+    every: duration().optional().describe('How often the monitor runs: an interval ("1h") or a cron expression.'),
     cron: z.string().min(1).optional(),
-    /** Runs missed while the server was down are caught up only within this window. */
-    catchupWindow: duration().default('1h'),
-    paused: z.boolean().default(false),
+    catchupWindow: duration().default('1h').describe('Runs missed while the server was down are caught up only within this window.'),
+    paused: z.boolean().default(false).describe('Create the monitor schedule paused'),
   })
   .strict()
   .refine((m) => !(m.every && m.cron), { error: 'expected either every or cron, not both' })
@@ -110,10 +100,10 @@ export const monitor = z
 
 export const model = z
   .object({
-    name: modelName,
+    name: modelName.describe('Unique name; becomes the workflow id retrain-<name> and the lake folder'),
     description: z.string().optional(),
-    task: z.enum(['binary_classification', 'regression'], { error: 'expected binary_classification or regression' }),
-    features: z.array(feature).min(1, { error: 'expected at least one feature' }),
+    task: z.enum(['binary_classification', 'regression'], { error: 'expected binary_classification or regression' }).describe('What the model predicts'),
+    features: z.array(feature).min(1, { error: 'expected at least one feature' }).describe('Input columns, in the order the model uses them'),
     label,
     data: dataSource.prefault({}),
     trainer: trainer.prefault({ backend: 'builtin' }),
@@ -149,16 +139,14 @@ export const model = z
 
 export const notify = z
   .object({
-    /** Slack-compatible incoming webhook; notifications are always logged as well. */
-    webhookUrl: z.string().url().optional(),
+    webhookUrl: z.string().url().optional().describe('Slack-compatible incoming webhook; notifications are always logged as well.'),
   })
   .strict();
 
 export const retrainConfig = z
   .object({
     version: z.literal(1, { error: 'expected version: 1' }).default(1),
-    /** "demo" compresses every duration (monitor each minute, minute-long canary steps) for the tour. */
-    timeProfile: z.enum(['production', 'demo']).default('production'),
+    timeProfile: z.enum(['production', 'demo']).default('production').describe('"demo" compresses every duration (monitor each minute, minute-long canary steps) for the tour.'),
     notify: notify.prefault({}),
     models: z.array(model).min(1, { error: 'expected at least one model' }),
   })
