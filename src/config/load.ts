@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { retrainConfig, type ModelSpec, type RetrainConfig } from './schema.js';
+import { applyTimeProfile } from './time-profile.js';
 
 /** A configuration problem a person can fix; its message is the whole story, never a stack trace. */
 export class ConfigError extends Error {
@@ -53,7 +54,7 @@ export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): RetrainCo
   if (!result.success) {
     throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(issue, doc, lineCounter)));
   }
-  return result.data;
+  return applyTimeProfile(result.data);
 }
 
 export function findModel(config: RetrainConfig, name: string): ModelSpec {

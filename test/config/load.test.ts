@@ -46,6 +46,15 @@ describe('config: defaults follow DESIGN.md', () => {
     assert.equal(m.monitor.every, '1h');
   });
 
+  it('the demo time profile compresses the story into minutes; production keeps the file as written', () => {
+    const demo = parseConfig(`timeProfile: demo\n${MINIMAL}`).models[0];
+    assert.deepEqual(demo.rollout.steps, [{ weight: 5, duration: '1m' }, { weight: 25, duration: '2m' }, { weight: 100 }]);
+    assert.equal(demo.monitor.every, '1m');
+    assert.equal(demo.rollout.analysisInterval, '15s');
+    assert.equal(demo.approval.sla, '10m');
+    assert.equal(parseConfig(MINIMAL).models[0].rollout.steps[1].duration, '48h');
+  });
+
   it('accepts the shipped retrain.yaml', () => {
     const config = loadConfig(path.resolve('retrain.yaml'));
     assert.deepEqual(config.models.map((m) => m.name), ['fraud-detector']);
