@@ -1,0 +1,2 @@
+export * from './types.js';
+export { LakeDataBackend, createLakeBackend, importIntoLake, type LakeBackendOptions } from './lake/index.js';

@@ -1,0 +1,93 @@
+import type { ModelSpec } from '../../../config/schema.js';
+import { runtimeSettings } from '../../../config/settings.js';
+import {
+  DataInputError,
+  type AppendResult,
+  type BuildDatasetOptions,
+  type DataBackend,
+  type DatasetResult,
+  type ImportResult,
+  type LabelRow,
+  type LakeKind,
+  type MaturedLabelsQuery,
+  type MaturedLabelsResult,
+  type PredictionRow,
+  type TrainingRow,
+  type WindowQuery,
+  type WindowResult,
+} from '../types.js';
+import { buildDataset } from './dataset.js';
+import { Duck } from './duck.js';
+import { importFile } from './importer.js';
+import { LakeLayout } from './layout.js';
+import { FileGuard } from './quarantine.js';
+import { countNewLabels, maturedLabels, readWindow, type LakeContext } from './reads.js';
+import { labelColumns, predictionColumns, trainingColumns } from './rows.js';
+import { writeColumnar } from './writer.js';
+
+export interface LakeBackendOptions {
+  /** Root data folder; default runtimeSettings().dataDir (RETRAIN_DATA_DIR, ".data"). */
+  dataDir?: string;
+  /** DuckDB worker threads; default all cores. */
+  threads?: number;
+  /** DuckDB memory limit such as "4GB"; default DuckDB's (80% of RAM). */
+  memoryLimit?: string;
+}
+
+/** The embedded data backend: a Parquet lake under <dataDir>/lake, queried by in-process DuckDB. */
+export class LakeDataBackend implements DataBackend {
+  readonly layout: LakeLayout;
+  private readonly ctx: LakeContext;
+
+  constructor(options: LakeBackendOptions = {}) {
+    this.layout = new LakeLayout(options.dataDir ?? runtimeSettings().dataDir);
+    const duck = new Duck({ scratchDir: this.layout.scratchDir, threads: options.threads, memoryLimit: options.memoryLimit });
+    this.ctx = { layout: this.layout, duck, guard: new FileGuard(this.layout) };
+  }
+
+  readWindow(spec: ModelSpec, query: WindowQuery): Promise<WindowResult> {
+    return readWindow(this.ctx, spec, query);
+  }
+
+  maturedLabels(spec: ModelSpec, query: MaturedLabelsQuery): Promise<MaturedLabelsResult> {
+    return maturedLabels(this.ctx, spec, query);
+  }
+
+  countNewLabels(spec: ModelSpec, since: Date): Promise<number> {
+    return countNewLabels(this.ctx, spec, since);
+  }
+
+  buildDataset(spec: ModelSpec, options: BuildDatasetOptions): Promise<DatasetResult> {
+    return buildDataset(this.ctx, spec, options);
+  }
+
+  importFile(spec: ModelSpec, kind: LakeKind, file: string): Promise<ImportResult> {
+    return importFile(this.ctx, spec, kind, file);
+  }
+
+  async appendPredictions(spec: ModelSpec, rows: PredictionRow[]): Promise<AppendResult> {
+    const data = predictionColumns(spec, rows); // validate before touching DuckDB or the disk
+    return this.ctx.duck.with((c) => writeColumnar(c, this.layout, spec.name, 'predictions', data));
+  }
+
+  async appendLabels(model: ModelSpec | string, rows: LabelRow[]): Promise<AppendResult> {
+    const name = typeof model === 'string' ? model : model.name;
+    // The name becomes a folder: refuse anything the model schema would refuse.
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new DataInputError(`appendLabels: invalid model name ${JSON.stringify(name)}`);
+    const data = labelColumns(name, rows);
+    return this.ctx.duck.with((c) => writeColumnar(c, this.layout, name, 'labels', data));
+  }
+
+  async appendTraining(spec: ModelSpec, rows: TrainingRow[]): Promise<AppendResult> {
+    const data = trainingColumns(spec, rows);
+    return this.ctx.duck.with((c) => writeColumnar(c, this.layout, spec.name, 'training', data));
+  }
+
+  close(): Promise<void> {
+    return this.ctx.duck.close();
+  }
+}
+
+export function createLakeBackend(options: LakeBackendOptions = {}): LakeDataBackend {
+  return new LakeDataBackend(options);
+}

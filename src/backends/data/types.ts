@@ -1,0 +1,206 @@
+import type { ModelSpec } from '../../config/schema.js';
+
+/**
+ * The data backend as the rest of the product sees it. Activities call only this interface;
+ * the embedded implementation is a Parquet lake read by in-process DuckDB (./lake), and the same
+ * contract can later be served by SQL over object storage or a warehouse.
+ */
+
+export type Variant = 'champion' | 'challenger' | 'shadow';
+export const VARIANTS: readonly Variant[] = ['champion', 'challenger', 'shadow'];
+
+/** The three tables of a model's lake. */
+export type LakeKind = 'predictions' | 'labels' | 'training';
+export const LAKE_KINDS: readonly LakeKind[] = ['predictions', 'labels', 'training'];
+
+/** A timestamp as callers hold it: a Date, an ISO-8601 string (UTC unless it carries an offset) or epoch milliseconds. */
+export type TimeInput = Date | string | number;
+export type FeatureValue = number | string | null | undefined;
+
+/** One logged prediction, as the serving gateway produces it. Features absent or null are stored as NULL. */
+export interface PredictionRow {
+  request_id: string;
+  ts: TimeInput;
+  model_version: string;
+  variant: Variant;
+  entity_id?: string | null;
+  features: Record<string, FeatureValue>;
+  prediction: number;
+  score: number;
+  latency_ms?: number | null;
+}
+
+/** Ground truth for a prediction, arriving late: `label_ts` is when it arrived, not when the prediction was made. */
+export interface LabelRow {
+  request_id: string;
+  label: number;
+  label_ts: TimeInput;
+}
+
+/** Historical labelled data used to train a first model (stored under the spec's label column name). */
+export interface TrainingRow {
+  request_id: string;
+  ts: TimeInput;
+  features: Record<string, FeatureValue>;
+  label: number;
+}
+
+export interface AppendResult {
+  rowsWritten: number;
+  /** Rows where at least one feature was NULL. */
+  rowsWithMissingFeatures: number;
+  /** Partition dates (YYYY-MM-DD, UTC) that received a file. */
+  partitions: string[];
+  /** Absolute paths of the new files, one per partition. */
+  files: string[];
+}
+
+export type ImportFormat = 'csv' | 'parquet' | 'jsonl';
+
+export interface ImportResult extends AppendResult {
+  model: string;
+  kind: LakeKind;
+  file: string;
+  format: ImportFormat;
+}
+
+/** Numerical features arrive as Float64Array (NULL → NaN), categorical ones as arrays with null. */
+export type FeatureColumn = Float64Array | (string | null)[];
+
+/** A lake file that was moved aside instead of being read, and why. */
+export interface QuarantinedFile {
+  file: string;
+  reason: string;
+}
+
+interface ReadReport {
+  /** Parquet files the query read (after partition pruning and quarantine). */
+  filesRead: number;
+  /** Files refused during this call; they now live under the model's quarantine/ folder. */
+  quarantined: QuarantinedFile[];
+}
+
+export interface WindowQuery {
+  from: Date;
+  to: Date;
+  /** Default 'champion'; 'all' reads every variant. */
+  variant?: Variant | 'all';
+}
+
+export interface WindowResult extends ReadReport {
+  rowCount: number;
+  columns: Record<string, FeatureColumn>;
+  /** NULL count per feature. */
+  missing: Record<string, number>;
+  rowsWithMissingFeatures: number;
+}
+
+export interface MaturedLabelsQuery {
+  from: Date;
+  to: Date;
+  /** Labels count only if they arrived by asOf - spec.label.delay. */
+  asOf: Date;
+  /** Default: every variant, and the result then carries `variants`. */
+  variant?: Variant;
+  /** Feature columns to return alongside, for per-slice metrics. */
+  sliceBy?: string[];
+}
+
+export interface MaturedLabelsResult extends ReadReport {
+  count: number;
+  predictions: Float64Array;
+  scores: Float64Array;
+  labels: Float64Array;
+  /** Present when no variant filter was given. */
+  variants?: Variant[];
+  /** Present when sliceBy was given. */
+  slices?: Record<string, FeatureColumn>;
+  /** asOf - label delay: the newest label_ts that was admitted. */
+  maturedBy: Date;
+}
+
+export type DatasetSource = 'training' | 'feedback' | 'both';
+
+export interface BuildDatasetOptions {
+  asOf: Date;
+  /** 'training' = the historical table only, 'feedback' = predictions joined to matured labels; default both. */
+  source?: DatasetSource;
+}
+
+export const DATASET_FILES = { train: 'train.parquet', validation: 'validation.parquet', holdout: 'holdout.parquet' } as const;
+export type DatasetSplit = keyof typeof DATASET_FILES;
+
+/**
+ * manifest.json of a materialised dataset. The training backend reads the three Parquet files named
+ * in DATASET_FILES (columns: request_id, ts, features..., labelColumn) and this manifest.
+ */
+export interface DatasetManifest {
+  datasetId: string;
+  model: string;
+  asOf: string;
+  lookback: string;
+  source: DatasetSource;
+  /** [from, to) of prediction/training timestamps considered. */
+  timeRange: { from: string; to: string };
+  /** Labels admitted had label_ts <= this instant (asOf - label delay). */
+  labelsMaturedBy: string;
+  fractions: { validation: number; holdout: number };
+  /** First ts of each later split: train < validationFrom <= validation < holdoutFrom <= holdout. */
+  splitBoundaries: { validationFrom: string | null; holdoutFrom: string | null };
+  rowCounts: Record<DatasetSplit, number>;
+  rowsWithMissingFeatures: number;
+  /** NULL count per feature over the three files. */
+  missingValues: Record<string, number>;
+  /** Rows dropped because another row had the same request_id (the latest label wins). */
+  duplicatesDropped: number;
+  files: typeof DATASET_FILES;
+  schema: { name: string; type: 'VARCHAR' | 'TIMESTAMP' | 'DOUBLE' }[];
+  labelColumn: string;
+  features: { name: string; type: 'numerical' | 'categorical' }[];
+  /** sha256 over the bytes of train, validation and holdout files, in that order. */
+  contentHash: string;
+  /** Lake files the dataset was built from, relative to the lake's model folder. */
+  sourceFiles: { path: string; bytes: number }[];
+  createdAt: string;
+}
+
+export interface DatasetResult extends DatasetManifest {
+  /** Absolute folder holding the manifest and the three files. */
+  datasetDir: string;
+  /** True when an existing dataset with this id was returned without rebuilding. */
+  reused: boolean;
+  quarantined: QuarantinedFile[];
+}
+
+export interface DataBackend {
+  /** Features of predictions with ts in [from, to). An empty window gives rowCount 0, not an error. */
+  readWindow(spec: ModelSpec, query: WindowQuery): Promise<WindowResult>;
+  /** Predictions in [from, to) joined by request_id to labels matured by asOf - delay (latest label wins). */
+  maturedLabels(spec: ModelSpec, query: MaturedLabelsQuery): Promise<MaturedLabelsResult>;
+  /** Labels that arrived after `since` (the volume trigger). */
+  countNewLabels(spec: ModelSpec, since: Date): Promise<number>;
+  /** Materialises (or returns the existing) train/validation/holdout snapshot as of `asOf`. */
+  buildDataset(spec: ModelSpec, options: BuildDatasetOptions): Promise<DatasetResult>;
+  /** Checks a CSV, Parquet or JSON Lines file against the model and appends it; refuses it whole with DataInputError. */
+  importFile(spec: ModelSpec, kind: LakeKind, file: string): Promise<ImportResult>;
+  appendPredictions(spec: ModelSpec, rows: PredictionRow[]): Promise<AppendResult>;
+  appendLabels(model: ModelSpec | string, rows: LabelRow[]): Promise<AppendResult>;
+  appendTraining(spec: ModelSpec, rows: TrainingRow[]): Promise<AppendResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * Input that can never succeed as given (a file with a wrong column, rows with a bad value, no
+ * data to build from). Activities turn it into a non-retryable ApplicationFailure; the message is
+ * written for the person who has to fix the input.
+ */
+export class DataInputError extends Error {
+  override readonly name = 'DataInputError';
+  readonly nonRetryable = true;
+  constructor(
+    message: string,
+    readonly details: { file?: string; columns?: string[] } = {},
+  ) {
+    super(message);
+  }
+}
