@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { FeatureDef } from './columns.js';
+import { ModelLoadError } from './errors.js';
+import { LINEAR_FORMAT, linearModel } from './format.js';
+import { LinearScorer } from './linear-scorer.js';
+import { OnnxScorer } from './onnx-scorer.js';
+import type { LoadedModel, ModelFormat, ModelTask } from './scorer.js';
+
+/** File names a trainer writes into its output directory, in the order they are looked for. */
+export const ARTIFACT_FILES = { 'retrain-linear/v1': 'model.json', onnx: 'model.onnx' } as const;
+
+export interface LoadModelOptions {
+  /** The model spec this artifact must serve: its task, and features present with the same types. */
+  spec?: { task: ModelTask; features: readonly FeatureDef[] };
+  /** Expected sha256 (hex) of the artifact bytes, e.g. from the registry; a mismatch is refused. */
+  sha256?: string;
+}
+
+/** A `file://` URI or a plain path → absolute path. Other schemes are refused clearly. */
+export function artifactPath(uri: string): string {
+  if (uri.startsWith('file:')) return fileURLToPath(uri);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
+    throw new ModelLoadError('unsupported', `artifact URI "${uri}": only file:// URIs and paths are supported`);
+  }
+  return path.resolve(uri);
+}
+
+export function artifactUri(filePath: string): string {
+  return pathToFileURL(path.resolve(filePath)).href;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export async function sha256File(filePath: string): Promise<string> {
+  return sha256Hex(await readFile(filePath));
+}
+
+/** The format a file name implies, or undefined. */
+export function formatOfPath(filePath: string): ModelFormat | undefined {
+  if (filePath.endsWith('.onnx')) return 'onnx';
+  if (filePath.endsWith('.json')) return LINEAR_FORMAT;
+  return undefined;
+}
+
+/**
+ * Resolves an artifact URI to its file: a file as given, or a trainer output directory holding
+ * model.json or model.onnx.
+ */
+export async function resolveArtifact(uri: string): Promise<{ path: string; format: ModelFormat }> {
+  const target = artifactPath(uri);
+  const info = await stat(target).catch(() => undefined);
+  if (!info) throw new ModelLoadError('not_found', `model artifact not found: ${target}`);
+  if (info.isDirectory()) {
+    for (const [format, file] of Object.entries(ARTIFACT_FILES) as [ModelFormat, string][]) {
+      const candidate = path.join(target, file);
+      if (await stat(candidate).then((s) => s.isFile(), () => false)) return { path: candidate, format };
+    }
+    throw new ModelLoadError('not_found', `no model.json or model.onnx in ${target}`);
+  }
+  const format = formatOfPath(target);
+  if (!format) throw new ModelLoadError('unsupported', `${target}: expected a .json (${LINEAR_FORMAT}) or .onnx model file`);
+  return { path: target, format };
+}
+
+/**
+ * Loads and validates a model artifact. Everything that would make scoring fail later (unknown
+ * format, malformed weights, ONNX inputs that are not the contract's, a task or features the
+ * spec does not match, tampered bytes) is refused here with a message naming the file.
+ */
+export async function loadModel(uri: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const { path: file, format } = await resolveArtifact(uri);
+  const bytes = await readFile(file);
+  const sha256 = sha256Hex(bytes);
+  if (options.sha256 && options.sha256.toLowerCase() !== sha256) {
+    throw new ModelLoadError('hash_mismatch', `${file}: content hash ${sha256} does not match the registered ${options.sha256}; the artifact changed after registration`);
+  }
+  const model = format === 'onnx' ? await OnnxScorer.create(bytes, file, sha256, options.spec?.task) : parseLinear(bytes, file, sha256);
+  if (options.spec) {
+    try {
+      checkCompatible(model, options.spec);
+    } catch (err) {
+      await model.close();
+      throw err;
+    }
+  }
+  return model;
+}
+
+function parseLinear(bytes: Uint8Array, file: string, sha256: string): LinearScorer {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new ModelLoadError('invalid', `${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const format = (json as { format?: unknown } | null)?.format;
+  if (format !== LINEAR_FORMAT) {
+    throw new ModelLoadError('unsupported', `${file}: unsupported model format ${JSON.stringify(format)}, expected "${LINEAR_FORMAT}"`);
+  }
+  const parsed = linearModel.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ModelLoadError('invalid', `${file}: invalid ${LINEAR_FORMAT} model: ${issues}`);
+  }
+  return new LinearScorer(parsed.data, file, sha256);
+}
+
+function checkCompatible(model: LoadedModel, spec: NonNullable<LoadModelOptions['spec']>): void {
+  if (model.task !== spec.task) {
+    throw new ModelLoadError('incompatible', `${model.path}: model task is ${model.task}, the spec expects ${spec.task}`);
+  }
+  const byName = new Map(spec.features.map((f) => [f.name, f]));
+  for (const f of model.features) {
+    const declared = byName.get(f.name);
+    if (!declared) throw new ModelLoadError('incompatible', `${model.path}: model reads feature "${f.name}", which the spec does not declare`);
+    if (declared.type !== f.type) {
+      throw new ModelLoadError('incompatible', `${model.path}: feature "${f.name}" is ${f.type} in the model but ${declared.type} in the spec`);
+    }
+  }
+}

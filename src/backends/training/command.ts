@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { durationMs } from '../../config/duration.js';
+import type { ModelSpec } from '../../config/schema.js';
+import { logger } from '../../runtime/logger.js';
+import { clearOutputs, readTrainerOutputs } from './command-output.js';
+import { LineSplitter, signalGroup, TailBuffer, terminateGroup } from './process-group.js';
+import { costOf, type TrainContext, type TrainingBackend, TrainingError, type TrainProgress, type TrainRequest, type TrainResult } from './types.js';
+
+/** The request a command trainer receives (path passed as its last argument). */
+export interface TrainerRequestFile {
+  contractVersion: 1;
+  model: string;
+  runId: string;
+  task: ModelSpec['task'];
+  datasetDir: string;
+  trainPath: string;
+  validationPath: string;
+  holdoutPath: string;
+  manifestPath: string;
+  outputDir: string;
+  features: ModelSpec['features'];
+  label: ModelSpec['label'];
+  params: Record<string, unknown>;
+}
+
+export interface CommandBackendOptions {
+  /** Time between SIGTERM and SIGKILL when stopping a trainer (default 5 s). */
+  killGraceMs?: number;
+}
+
+/**
+ * Runs any trainer as a child process under the JSON contract in docs/trainer-contract.md.
+ * The child is the leader of its own process group (`detached`), so timeout and cancellation
+ * stop it together with everything it started. Every failure is a non-retryable TrainingError
+ * carrying the last 40 lines of stderr: re-running the same command on the same data fails again.
+ */
+export class CommandTrainingBackend implements TrainingBackend {
+  readonly name = 'command';
+  private readonly killGraceMs: number;
+
+  constructor(options: CommandBackendOptions = {}) {
+    this.killGraceMs = options.killGraceMs ?? 5_000;
+  }
+
+  async train(request: TrainRequest, ctx: TrainContext): Promise<TrainResult> {
+    const { spec } = request;
+    const trainer = spec.trainer;
+    if (trainer.backend !== 'command') throw new TrainingError('bad_input', `model ${spec.name}: trainer.backend is ${trainer.backend}, not command`);
+    if (ctx.signal.aborted) throw new TrainingError('aborted', `training ${request.runId} was cancelled before it started`);
+
+    const outputDir = path.resolve(request.outputDir);
+    const datasetDir = path.resolve(request.datasetDir);
+    await mkdir(outputDir, { recursive: true });
+    await clearOutputs(outputDir);
+    const requestPath = path.join(outputDir, 'request.json');
+    const contract: TrainerRequestFile = {
+      contractVersion: 1,
+      model: spec.name,
+      runId: request.runId,
+      task: spec.task,
+      datasetDir,
+      trainPath: path.join(datasetDir, 'train.parquet'),
+      validationPath: path.join(datasetDir, 'validation.parquet'),
+      holdoutPath: path.join(datasetDir, 'holdout.parquet'),
+      manifestPath: path.join(datasetDir, 'manifest.json'),
+      outputDir,
+      features: spec.features,
+      label: spec.label,
+      params: trainer.params,
+    };
+    await writeFile(requestPath, JSON.stringify(contract, null, 2));
+
+    const log = logger().child({ model: spec.name, runId: request.runId, trainer: 'command' });
+    const stderrTail = new TailBuffer(40);
+    const [command, ...args] = trainer.command;
+    const started = performance.now();
+    const child = spawn(command, [...args, requestPath], {
+      cwd: trainer.cwd ? path.resolve(trainer.cwd) : process.cwd(),
+      env: { ...trainerEnvironment(process.env), ...trainer.env, RETRAIN_RUN_ID: request.runId, RETRAIN_REQUEST: requestPath },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+    const stdout = new LineSplitter((line) => {
+      const progress = parseProgress(line);
+      if (progress) {
+        try {
+          ctx.onProgress(progress);
+        } catch {
+          /* a failing progress callback must not kill the run */
+        }
+      } else if (line.trim()) {
+        log.info({ stream: 'stdout' }, line);
+      }
+    });
+    const stderr = new LineSplitter((line) => {
+      stderrTail.push(line);
+      log.debug({ stream: 'stderr' }, line);
+    });
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+    let stopReason: { kind: 'timeout' | 'aborted'; message: string } | undefined;
+    const stop = (kind: 'timeout' | 'aborted', message: string) => {
+      if (stopReason) return;
+      stopReason = { kind, message };
+      void terminateGroup(child, this.killGraceMs);
+    };
+    const onAbort = () => stop('aborted', `training ${request.runId} was cancelled; the trainer's process group was terminated`);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => stop('timeout', `trainer exceeded its timeout of ${trainer.timeout}; its process group was terminated`), durationMs(trainer.timeout));
+
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+      child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onAbort);
+    // Whatever the trainer left behind in its group (background helpers holding our pipes open)
+    // goes with it; then wait briefly for the pipes to drain.
+    signalGroup(child.pid, 'SIGKILL');
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    stdout.end();
+    stderr.end();
+
+    const wallMs = performance.now() - started;
+    const logTail = stderrTail.get();
+    if (stopReason) throw new TrainingError(stopReason.kind, stopReason.message, { logTail });
+    if (exit.spawnError) {
+      throw new TrainingError('failed', `cannot start trainer ${JSON.stringify(trainer.command)}: ${exit.spawnError.message}`, { logTail, cause: exit.spawnError });
+    }
+    if (exit.code !== 0) {
+      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      const last = logTail.filter((l) => l.trim()).at(-1);
+      throw new TrainingError('failed', `trainer ${JSON.stringify(trainer.command)} ${how}${last ? `: ${last}` : ''}`, { logTail });
+    }
+
+    const outputs = await readTrainerOutputs(outputDir, spec, logTail);
+    log.info({ wallMs: Math.round(wallMs), format: outputs.format }, 'command trainer finished');
+    return {
+      artifactUri: outputs.artifactUri,
+      format: outputs.format,
+      metrics: outputs.metrics,
+      costUsd: outputs.costUsd ?? costOf(wallMs, trainer.costPerHour),
+      wallMs,
+      logTail,
+    };
+  }
+}
+
+/**
+ * The worker's environment minus its Temporal connection settings (API key, TLS material): a
+ * trainer has no business talking to Temporal, so it does not get the credentials to.
+ */
+export function trainerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('TEMPORAL_')));
+}
+
+/** A stdout line `{"progress": 0.4, "message": "...", "metrics": {...}}`, or undefined for any other line. */
+export function parseProgress(line: string): TrainProgress | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith('{') || !trimmed.includes('"progress"')) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(trimmed);
+  } catch {
+    return undefined;
+  }
+  const { progress, message, metrics } = json as { progress?: unknown; message?: unknown; metrics?: unknown };
+  if (typeof progress !== 'number' || !Number.isFinite(progress)) return undefined;
+  const out: TrainProgress = { fraction: Math.min(1, Math.max(0, progress)), message: typeof message === 'string' ? message : '' };
+  if (metrics && typeof metrics === 'object' && !Array.isArray(metrics)) {
+    const numeric = Object.entries(metrics).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]));
+    if (numeric.length > 0) out.metrics = Object.fromEntries(numeric);
+  }
+  return out;
+}
