@@ -1,0 +1,117 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+/**
+ * Which version serves in which role, persisted in `<dataDir>/serving.db` (SQLite, WAL) so a
+ * restarted gateway serves the same split. Each change replaces a model's rows in one transaction
+ * and appends an event row, which doubles as the audit trail of traffic changes.
+ */
+export type Role = 'champion' | 'challenger' | 'previous';
+
+export interface RoleRecord {
+  version: string;
+  artifactUri: string;
+  /** sha256 of the artifact as loaded; a restart refuses a file that changed since. */
+  sha256: string;
+}
+
+export interface DeploymentRecord {
+  champion?: RoleRecord;
+  challenger?: RoleRecord & { weight: number; shadow: boolean };
+  previous?: RoleRecord;
+  updatedAt?: string;
+}
+
+export interface DeploymentEvent {
+  id: number;
+  model: string;
+  action: string;
+  detail: unknown;
+  at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS deployment (
+  model        TEXT NOT NULL,
+  role         TEXT NOT NULL CHECK (role IN ('champion', 'challenger', 'previous')),
+  version      TEXT NOT NULL,
+  artifact_uri TEXT NOT NULL,
+  sha256       TEXT NOT NULL,
+  weight       REAL NOT NULL DEFAULT 0,
+  shadow       INTEGER NOT NULL DEFAULT 0,
+  updated_at   TEXT NOT NULL,
+  PRIMARY KEY (model, role)
+);
+CREATE TABLE IF NOT EXISTS deployment_event (
+  id     INTEGER PRIMARY KEY AUTOINCREMENT,
+  model  TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  at     TEXT NOT NULL
+);`;
+
+interface Row {
+  model: string;
+  role: Role;
+  version: string;
+  artifact_uri: string;
+  sha256: string;
+  weight: number;
+  shadow: number;
+  updated_at: string;
+}
+
+export class DeploymentStore {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  loadAll(): Map<string, DeploymentRecord> {
+    const out = new Map<string, DeploymentRecord>();
+    for (const r of this.db.prepare('SELECT * FROM deployment ORDER BY model, role').all() as Row[]) {
+      const rec = out.get(r.model) ?? {};
+      const base = { version: r.version, artifactUri: r.artifact_uri, sha256: r.sha256 };
+      if (r.role === 'challenger') rec.challenger = { ...base, weight: r.weight, shadow: r.shadow === 1 };
+      else rec[r.role] = base;
+      rec.updatedAt = rec.updatedAt && rec.updatedAt > r.updated_at ? rec.updatedAt : r.updated_at;
+      out.set(r.model, rec);
+    }
+    return out;
+  }
+
+  /** Replaces the model's deployment and records why, atomically. */
+  save(model: string, record: DeploymentRecord, action: string, detail: unknown): void {
+    const at = new Date().toISOString();
+    const insert = this.db.prepare(
+      'INSERT INTO deployment (model, role, version, artifact_uri, sha256, weight, shadow, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM deployment WHERE model = ?').run(model);
+      for (const role of ['champion', 'challenger', 'previous'] as const) {
+        const r = record[role];
+        if (!r) continue;
+        const weight = role === 'challenger' ? (r as { weight: number }).weight : role === 'champion' ? 100 : 0;
+        const shadow = role === 'challenger' && (r as { shadow: boolean }).shadow ? 1 : 0;
+        insert.run(model, role, r.version, r.artifactUri, r.sha256, weight, shadow, at);
+      }
+      this.db.prepare('INSERT INTO deployment_event (model, action, detail, at) VALUES (?, ?, ?, ?)').run(model, action, JSON.stringify(detail), at);
+    })();
+  }
+
+  events(model: string, limit = 50): DeploymentEvent[] {
+    const rows = this.db.prepare('SELECT * FROM deployment_event WHERE model = ? ORDER BY id DESC LIMIT ?').all(model, limit) as Array<Omit<DeploymentEvent, 'detail'> & { detail: string }>;
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance } from 'fastify';
+import type { Prediction } from '../../backends/models/index.js';
+import type { ModelRuntime, ServingContext } from '../context.js';
+import type { LoadedRole } from '../deployments.js';
+import { HttpError, notFound } from '../errors.js';
+import { labelTuple, predictionTuple } from '../lake-sink.js';
+import { inChallengerShare } from '../routing.js';
+import { parseFeedbackBody, parsePredictBody, type PredictInstance } from '../validation.js';
+
+/**
+ * POST /v1/models/:model/predict and /feedback.
+ *
+ * predict: validate → route each instance (sticky split) → score each variant's rows through the
+ * model backend's scorer (coalesced per event-loop turn, see scoring.ts) → reply. Each prediction
+ * is queued for the lake as a row tuple and indexed for feedback. Shadow scoring starts after the
+ * reply is written (setImmediate), so it adds no latency to the response; its own latency is
+ * measured and reported as `shadow`. A batch reply is `{predictions: [...]}` in request order;
+ * `latency_ms` of a batch row is the batch's.
+ */
+interface ModelParams {
+  model: string;
+}
+
+interface Routed {
+  instance: PredictInstance;
+  requestId: string;
+  variant: 'champion' | 'challenger';
+  shadow: boolean;
+}
+
+export async function dataPlane(app: FastifyInstance, opts: { ctx: ServingContext }): Promise<void> {
+  const { ctx } = opts;
+
+  const runtimeOf = (model: string): ModelRuntime => {
+    const rt = ctx.models.get(model);
+    if (!rt) throw notFound(`unknown model "${model}" (served: ${[...ctx.models.keys()].join(', ')})`);
+    return rt;
+  };
+
+  app.post<{ Params: ModelParams }>('/v1/models/:model/predict', async (request, reply) => {
+    const started = performance.now();
+    const tsMs = Date.now();
+    const model = request.params.model;
+    const rt = runtimeOf(model);
+    let parsed: ReturnType<typeof parsePredictBody>;
+    try {
+      parsed = parsePredictBody(rt.schemas, request.body);
+    } catch (err) {
+      ctx.metrics.request(model, 'none', (err as HttpError).statusCode ?? 400);
+      throw err;
+    }
+    const dep = ctx.deployments.get(model);
+    const champion = dep?.champion;
+    if (!champion) {
+      ctx.metrics.request(model, 'none', 503);
+      throw new HttpError(503, 'no_champion', `${model} has no champion deployed; PUT /v1/admin/models/${model}/champion`);
+    }
+    const challenger = dep.challenger;
+
+    const routed: Routed[] = new Array(parsed.instances.length);
+    let challengerCount = 0;
+    let shadowCount = 0;
+    for (let i = 0; i < routed.length; i++) {
+      const instance = parsed.instances[i];
+      const requestId = randomUUID();
+      let share = false;
+      if (challenger && challenger.weight > 0) {
+        const byFeature = rt.entityFeature ? instance.features[rt.entityFeature] : undefined;
+        const key = instance.entity_id ?? (byFeature == null ? requestId : String(byFeature));
+        share = inChallengerShare(model, key, challenger.weight);
+      }
+      const live = share && !challenger!.shadow;
+      if (live) challengerCount++;
+      if (share && challenger!.shadow) shadowCount++;
+      routed[i] = { instance, requestId, variant: live ? 'challenger' : 'champion', shadow: share && challenger!.shadow };
+    }
+
+    const results: Prediction[] = new Array(routed.length);
+    if (challengerCount > 0) {
+      const ok = await scoreGroup(ctx, rt, challenger!, 'challenger', routed, results, tsMs, started).then(
+        () => true,
+        () => false,
+      );
+      // A failing challenger must not fail the caller: its rows fall back to the champion (the
+      // errors are counted against the challenger, which is what the rollout analysis watches).
+      if (!ok) {
+        for (const r of routed) r.variant = 'champion';
+        challengerCount = 0;
+      }
+    }
+    await scoreGroup(ctx, rt, champion, 'champion', routed, results, tsMs, started);
+    const latencyMs = performance.now() - started;
+
+    const out: string[] = new Array(routed.length);
+    for (let i = 0; i < routed.length; i++) {
+      const r = routed[i];
+      const role = r.variant === 'champion' ? champion : challenger!;
+      const p = results[i];
+      out[i] = responseJson(r.requestId, p, role.versionJson, r.variant);
+      const entity = r.instance.entity_id ?? null;
+      ctx.lakeLog.append('predictions', model, predictionTuple(r.requestId, tsMs, role.version, r.variant, entity, p.prediction, p.score, round3(latencyMs), r.instance.features, rt.featureNames));
+      rt.index.add(r.requestId, r.variant, p.prediction, tsMs);
+      rt.live.recordRequest(r.variant, tsMs, latencyMs, false);
+    }
+    const served = routed.length - challengerCount;
+    if (served) {
+      ctx.metrics.request(model, 'champion', 200, served);
+      ctx.metrics.observeLatency(model, 'champion', latencyMs);
+    }
+    if (challengerCount) {
+      ctx.metrics.request(model, 'challenger', 200, challengerCount);
+      ctx.metrics.observeLatency(model, 'challenger', latencyMs);
+    }
+    if (shadowCount > 0) {
+      const shadowRows = routed.filter((r) => r.shadow);
+      setImmediate(() => track(ctx, scoreShadow(ctx, rt, challenger!, shadowRows, tsMs)));
+    }
+    // Built by hand: five known fields, cheaper than generic serialisation on every request.
+    reply.type('application/json; charset=utf-8');
+    return parsed.batch ? `{"predictions":[${out.join(',')}]}` : out[0];
+  });
+
+  app.post<{ Params: ModelParams }>('/v1/models/:model/feedback', async (request, reply) => {
+    const model = request.params.model;
+    const rt = runtimeOf(model);
+    const items = parseFeedbackBody(rt.schemas, request.body);
+    const now = Date.now();
+    let matched = 0;
+    for (const item of items) {
+      const joined = rt.index.join(item.request_id, item.label, rt.spec.task, now);
+      if (joined) {
+        matched++;
+        rt.live.recordLabel(joined.variant, joined.tsMs, joined.outcome, joined.previous);
+        if (joined.shadow) rt.live.recordLabel('shadow', joined.tsMs, joined.shadow.outcome, joined.shadow.previous);
+      }
+      ctx.lakeLog.append('labels', model, labelTuple(item.request_id, item.label, now));
+    }
+    const unmatched = items.length - matched;
+    ctx.metrics.feedbackReceived(model, matched, unmatched);
+    // 202: the labels are queued for the lake (written within the batch bounds), not yet durable.
+    return reply.code(202).send({ accepted: items.length, matched, unmatched });
+  });
+}
+
+/** Scores the rows routed to one variant in a single scorer call; a scorer failure is a 500 counted against that variant. */
+async function scoreGroup(
+  ctx: ServingContext,
+  rt: ModelRuntime,
+  role: LoadedRole,
+  variant: 'champion' | 'challenger',
+  routed: Routed[],
+  results: Prediction[],
+  tsMs: number,
+  started: number,
+): Promise<void> {
+  const at: number[] = [];
+  const rows = [];
+  for (let i = 0; i < routed.length; i++) {
+    if (routed[i].variant !== variant || results[i] !== undefined) continue;
+    at.push(i);
+    rows.push(routed[i].instance.features);
+  }
+  const count = at.length;
+  if (count === 0) return;
+  let predictions: Prediction[];
+  try {
+    predictions = await role.scorer.score(rows);
+  } catch (err) {
+    const model = rt.spec.name;
+    for (let k = 0; k < count; k++) rt.live.recordRequest(variant, tsMs, performance.now() - started, true);
+    ctx.metrics.request(model, variant, 500, count);
+    ctx.log.error({ err, model, variant, version: role.version }, 'scoring failed');
+    throw new HttpError(500, 'scoring_failed', `${variant} ${model} v${role.version} failed to score: ${(err as Error).message}`);
+  }
+  for (let k = 0; k < at.length; k++) results[at[k]] = predictions[k];
+}
+
+async function scoreShadow(ctx: ServingContext, rt: ModelRuntime, role: LoadedRole, rows: Routed[], tsMs: number): Promise<void> {
+  const model = rt.spec.name;
+  const started = performance.now();
+  let predictions: Prediction[];
+  try {
+    predictions = await role.scorer.score(rows.map((r) => r.instance.features));
+  } catch (err) {
+    for (let k = 0; k < rows.length; k++) rt.live.recordRequest('shadow', tsMs, performance.now() - started, true);
+    ctx.metrics.request(model, 'shadow', 500, rows.length);
+    ctx.log.error({ err, model, version: role.version }, 'shadow scoring failed');
+    return;
+  }
+  const latencyMs = performance.now() - started;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    const p = predictions[k];
+    // The shadow row shares its request's id, so feedback joins both in the lake too.
+    ctx.lakeLog.append('predictions', model, predictionTuple(r.requestId, tsMs, role.version, 'shadow', r.instance.entity_id ?? null, p.prediction, p.score, round3(latencyMs), r.instance.features, rt.featureNames));
+    rt.index.addShadow(r.requestId, predictions[k].prediction);
+    rt.live.recordRequest('shadow', tsMs, latencyMs, false);
+  }
+  ctx.metrics.request(model, 'shadow', 200, rows.length);
+  ctx.metrics.observeLatency(model, 'shadow', latencyMs);
+}
+
+function track(ctx: ServingContext, work: Promise<void>): void {
+  ctx.background.add(work);
+  void work.finally(() => ctx.background.delete(work));
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const num = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+
+function responseJson(requestId: string, p: Prediction, versionJson: string, variant: string): string {
+  return `{"request_id":"${requestId}","prediction":${num(p.prediction)},"score":${num(p.score)},"model_version":${versionJson},"variant":"${variant}"}`;
+}
