@@ -1,9 +1,10 @@
+import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from './config/load.js';
 import { runtimeSettings, type RuntimeSettings } from './config/settings.js';
 import type { RetrainConfig } from './config/schema.js';
-import { buildActivities } from './activities/index.js';
-import { connectWorker, temporalTarget, type TemporalTarget } from './runtime/connection.js';
+import { buildActivities, openBackends, type Backends } from './activities/index.js';
+import { connectClient, connectWorker, temporalTarget, type TemporalTarget } from './runtime/connection.js';
 import { createLogger, setLogger, type Logger } from './runtime/logger.js';
 import { installTemporalRuntime } from './runtime/temporal-runtime.js';
 import { createWorkers, runWorkers } from './worker.js';
@@ -29,13 +30,15 @@ export async function startWorkerProcess(
   ctx: ProcessContext,
   target: TemporalTarget = temporalTarget(),
   queues: Array<'control' | 'training'> = ['control', 'training'],
-): Promise<{ workers: Worker[]; done: Promise<void> }> {
+): Promise<{ workers: Worker[]; done: Promise<void>; backends: Backends; client: Client }> {
   const connection = await connectWorker(target);
+  const client = await connectClient(target);
+  const backends = openBackends({ ...ctx, client });
   const workers = await createWorkers({
     connection,
     namespace: target.namespace,
     settings: ctx.settings,
-    activities: buildActivities(ctx),
+    activities: buildActivities(backends),
     logger: ctx.logger,
     queues,
   });
@@ -43,8 +46,12 @@ export async function startWorkerProcess(
     { address: target.address, namespace: target.namespace, taskQueues: ctx.settings.taskQueues, metrics: ctx.settings.metricsPort ? `http://localhost:${ctx.settings.metricsPort}/metrics` : 'off' },
     'Worker polling',
   );
-  const done = runWorkers(workers).finally(() => connection.close());
-  return { workers, done };
+  const done = runWorkers(workers).finally(async () => {
+    await backends.close();
+    await client.connection.close();
+    await connection.close();
+  });
+  return { workers, done, backends, client };
 }
 
 /** Stops on the first Ctrl-C; a second one exits at once. */

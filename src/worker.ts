@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from './runtime/logger.js';
-import type { PipelineActivities } from './activities/contracts.js';
+import type { MonitorActivities, PipelineActivities } from './activities/contracts.js';
 import type { RuntimeSettings } from './config/settings.js';
 
 /**
@@ -16,7 +16,7 @@ export interface WorkerSetup {
   connection: NativeConnection;
   namespace: string;
   settings: Pick<RuntimeSettings, 'taskQueues'>;
-  activities: Partial<PipelineActivities>;
+  activities: Partial<PipelineActivities & MonitorActivities>;
   /** A prebuilt workflow bundle (tests build it once per run); otherwise the sources are bundled. */
   workflowBundle?: WorkflowBundle;
   /** Which queues this process serves (default both). */

@@ -76,6 +76,7 @@ export interface Notification {
 export interface VariantLiveMetrics {
   requests: number;
   errors: number;
+  p50LatencyMs: number;
   p99LatencyMs: number;
   labelledSamples: number;
   accuracy?: number;

@@ -1,19 +1,20 @@
-import type { RetrainConfig } from '../config/schema.js';
-import type { RuntimeSettings } from '../config/settings.js';
-import { LogAndWebhookNotifier } from '../backends/notify/notifier.js';
-import type { Logger } from '../runtime/logger.js';
-import type { PipelineActivities } from './contracts.js';
+import type { Backends } from './backends.js';
+import type { MonitorActivities, PipelineActivities } from './contracts.js';
+import { monitorActivities } from './monitor.js';
 import { notifyActivities } from './notify.js';
+import { pipelineActivities } from './pipeline.js';
+import { servingActivities } from './serving.js';
+import { trainingActivities } from './training.js';
 
-export interface ActivityContext {
-  config: RetrainConfig;
-  settings: RuntimeSettings;
-  logger: Logger;
-}
+export { openBackends, type Backends } from './backends.js';
 
 /** The activity implementations the worker registers, each a thin adapter over one backend. */
-export function buildActivities(ctx: ActivityContext): Partial<PipelineActivities> {
+export function buildActivities(b: Backends): PipelineActivities & MonitorActivities {
   return {
-    ...notifyActivities(new LogAndWebhookNotifier(ctx.logger.child({ component: 'notify' }), ctx.config.notify.webhookUrl)),
+    ...notifyActivities(b.notifier),
+    ...pipelineActivities(b),
+    ...trainingActivities(b),
+    ...servingActivities(b),
+    ...monitorActivities(b),
   };
 }

@@ -82,7 +82,7 @@ export const trainer = z.discriminatedUnion('backend', [builtinTrainer, commandT
 export const serving = z
   .object({
     backend: z.enum(['gateway']).default('gateway'),
-    url: z.string().url().default('http://127.0.0.1:8080').describe('Base URL of the inference gateway the rollout drives.'),
+    url: z.string().url().optional().describe('Base URL of the inference gateway the rollout drives (default: this machine, RETRAIN_GATEWAY_PORT)'),
     entityKey: z.string().min(1).optional().describe('Request field used for sticky routing: one entity always sees one variant.'),
   })
   .strict();

@@ -152,7 +152,14 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
       }
     }
 
-    // 5. Canary on live traffic.
+    // 5. Canary on live traffic; a first model has no champion to compare with, so it goes straight in.
+    if (!evaluation.champion) {
+      enter('promoting');
+      const actor = approval?.approved ? approval.by : 'retrain:auto';
+      await control.promote({ model: spec.name, version: candidate.version, actor, reason: `first model: ${trigger.reasons.join('; ')}`, run, evaluation });
+      await notify({ kind: 'promoted', title: `${spec.name} v${candidate.version} is the first champion`, details: { by: actor } });
+      return finish('promoted', 'first model: no champion to compare with, no canary');
+    }
     trafficMoved = true;
     const rollout = await runRollout(spec.rollout, status, controls, {
       setTraffic: (weight, shadow) => control.setTraffic.executeWithOptions({ summary: shadow ? 'shadow traffic on' : `challenger to ${weight}%` }, [{ model: spec.name, challengerVersion: candidate.version, weight, shadow, run }]),

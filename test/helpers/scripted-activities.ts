@@ -15,6 +15,8 @@ export interface Script {
   challengerMetrics?: Metrics;
   /** Live numbers per analysis, given the challenger's current weight. */
   live?: (weight: number, call: number) => LiveComparison;
+  /** Evaluate as a model's first training: no champion. */
+  noChampion?: boolean;
   /** Makes training fail this many times before succeeding. */
   trainingFailures?: number;
 }
@@ -30,8 +32,8 @@ export interface Recorder {
 }
 
 export const healthyLive = (requests = 5_000): LiveComparison => ({
-  champion: { requests: requests * 4, errors: 2, p99LatencyMs: 12, labelledSamples: 2_000, accuracy: 0.93 },
-  challenger: { requests, errors: 1, p99LatencyMs: 13, labelledSamples: 2_000, accuracy: 0.94 },
+  champion: { requests: requests * 4, errors: 2, p50LatencyMs: 3, p99LatencyMs: 12, labelledSamples: 2_000, accuracy: 0.93 },
+  challenger: { requests, errors: 1, p50LatencyMs: 3, p99LatencyMs: 13, labelledSamples: 2_000, accuracy: 0.94 },
 });
 
 export function scriptedActivities(script: Script = {}): { activities: PipelineActivities; recorder: Recorder } {
@@ -56,7 +58,7 @@ export function scriptedActivities(script: Script = {}): { activities: PipelineA
     async evaluateCandidates(input) {
       note('evaluateCandidates', input);
       return {
-        champion: { version: 1, metrics: script.championMetrics ?? { accuracy: 0.92, roc_auc: 0.86 } },
+        champion: script.noChampion ? undefined : { version: 1, metrics: script.championMetrics ?? { accuracy: 0.92, roc_auc: 0.86 } },
         challenger: { version: 2, metrics: script.challengerMetrics ?? { accuracy: 0.94, roc_auc: 0.9 } },
         slices: [],
       };

@@ -25,7 +25,7 @@ describe('pipeline canary (time-skipping server)', () => {
       assert.ok(events < 5_000, `a 72h rollout with 15-minute analysis took ${events} events`);
       const fixture = path.join(HISTORIES, 'pipeline-promoted.json');
       if (process.env.RETRAIN_RECORD_HISTORIES === '1' || !existsSync(fixture)) {
-        const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
+        const { historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
         writeFileSync(fixture, historyToJSON(history));
       }
     });
@@ -44,7 +44,7 @@ describe('pipeline canary (time-skipping server)', () => {
       assert.deepEqual(recorder.promoted, []);
       const fixture = path.join(HISTORIES, 'pipeline-rolled-back.json');
       if (process.env.RETRAIN_RECORD_HISTORIES === '1' || !existsSync(fixture)) {
-        const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
+        const { historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
         writeFileSync(fixture, historyToJSON(await env().client.workflow.getHandle(workflowId).fetchHistory()));
       }
     });
@@ -137,6 +137,17 @@ describe('pipeline canary (time-skipping server)', () => {
       assert.deepEqual(second, { started: false, workflowId, alreadyRunning: start.started ? start.runId : '' });
       await env().client.workflow.getHandle(workflowId).signal('reject', { by: 'alice' });
       assert.equal((await result(env(), workflowId)).outcome, 'rejected');
+    });
+  });
+
+  it('a first model (no champion) is promoted without a canary', async () => {
+    const spec = testModel();
+    await withPipeline(env(), spec, { noChampion: true }, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'promoted');
+      assert.equal(outcome.reason, 'first model: no champion to compare with, no canary');
+      assert.deepEqual(recorder.weights, []);
+      assert.deepEqual(recorder.promoted, [2]);
     });
   });
 

@@ -1,0 +1,47 @@
+import type { Client } from '@temporalio/client';
+import type { RetrainConfig } from '../config/schema.js';
+import type { RuntimeSettings } from '../config/settings.js';
+import { createLakeBackend } from '../backends/data/lake/backend.js';
+import type { DataBackend } from '../backends/data/types.js';
+import { LogAndWebhookNotifier, type Notifier } from '../backends/notify/notifier.js';
+import { SqliteRegistry } from '../backends/registry/sqlite.js';
+import type { Registry } from '../backends/registry/types.js';
+import { GatewayClient, type ServingBackend } from '../backends/serving/gateway-client.js';
+import type { Logger } from '../runtime/logger.js';
+
+/** The backends one worker process uses, opened once and shared by its activities. */
+export interface Backends {
+  config: RetrainConfig;
+  settings: RuntimeSettings;
+  logger: Logger;
+  data: DataBackend;
+  registry: Registry;
+  notifier: Notifier;
+  servingFor(model: string): ServingBackend;
+  /** Temporal client for activities that start workflows (the monitor's pipeline start). */
+  client?: Client;
+  close(): Promise<void>;
+}
+
+export function openBackends(options: { config: RetrainConfig; settings: RuntimeSettings; logger: Logger; client?: Client }): Backends {
+  const data = createLakeBackend({ dataDir: options.settings.dataDir });
+  const registry = new SqliteRegistry({ path: `${options.settings.dataDir}/registry.db` });
+  const gateways = new Map<string, GatewayClient>();
+  return {
+    ...options,
+    data,
+    registry,
+    notifier: new LogAndWebhookNotifier(options.logger.child({ component: 'notify' }), options.config.notify.webhookUrl),
+    servingFor(model) {
+      const spec = options.config.models.find((m) => m.name === model);
+      const url = spec?.serving.url ?? `http://127.0.0.1:${options.settings.gatewayPort}`;
+      let client = gateways.get(url);
+      if (!client) gateways.set(url, (client = new GatewayClient(url, process.env.RETRAIN_ADMIN_TOKEN)));
+      return client;
+    },
+    async close() {
+      await data.close();
+      registry.close();
+    },
+  };
+}

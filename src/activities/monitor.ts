@@ -1,0 +1,77 @@
+import { Context } from '@temporalio/activity';
+import { startPipeline } from '../client.js';
+import { durationMs } from '../config/duration.js';
+import { taskMetrics } from '../backends/training/index.js';
+import { compareToProfile, type DriftProfile, type DriftThresholds } from '../drift/index.js';
+import type { ModelSpec } from '../config/schema.js';
+import type { Backends } from './backends.js';
+import type { CheckResult, MonitorActivities } from './contracts.js';
+
+function thresholdsOf(spec: ModelSpec): DriftThresholds {
+  const d = spec.triggers.drift;
+  return {
+    numericalMethod: d.numericalMethod,
+    categoricalMethod: d.categoricalMethod,
+    psi: d.psi,
+    jensenShannon: d.jensenShannon,
+    ksPValue: d.ksPValue,
+    chiSquarePValue: d.chiSquarePValue,
+    minSamples: d.minSamples,
+  };
+}
+
+export function monitorActivities(b: Backends): MonitorActivities {
+  return {
+    async checkModel({ spec, asOf }): Promise<CheckResult> {
+      const now = new Date(asOf);
+      const from = new Date(now.getTime() - durationMs(spec.data.monitorWindow));
+      const champion = b.registry.resolve(spec.name, 'champion');
+      const window = await b.data.readWindow(spec, { from, to: now, variant: 'champion' });
+      const result: CheckResult = {
+        model: spec.name,
+        checkedAt: now.toISOString(),
+        window: { from: from.toISOString(), to: now.toISOString(), rows: window.rowCount },
+        drift: { verdict: 'insufficient_data', evaluatedFeatures: 0, drifted: [], driftShare: 0 },
+        newLabelsSinceTraining: 0,
+      };
+      const ledger = b.registry.ledger({ model: spec.name, limit: 1 });
+      if (ledger[0]) result.lastRetrainAt = ledger[0].at;
+      if (!champion) return result; // nothing to compare with yet: the monitor bootstraps a first model
+
+      result.champion = { version: champion.version, trainedAt: champion.createdAt };
+      result.newLabelsSinceTraining = await b.data.countNewLabels(spec, new Date(champion.createdAt));
+      const profile = champion.referenceProfile as DriftProfile | null;
+      if (profile) {
+        const report = compareToProfile(profile, window.columns, thresholdsOf(spec));
+        result.drift = {
+          verdict: report.insufficientFeatures === report.features.length ? 'insufficient_data' : report.driftedFeatures > 0 ? 'drift' : 'ok',
+          evaluatedFeatures: report.evaluatedFeatures,
+          drifted: report.features.filter((f) => f.verdict === 'drift').map((f) => ({ feature: f.feature, metric: f.metric, score: f.score ?? Number.NaN, threshold: f.threshold })),
+          driftShare: report.driftShare,
+        };
+      } else {
+        Context.current().log.warn('Champion has no reference profile; drift not checked', { model: spec.name, version: champion.version });
+      }
+
+      // Predictions whose labels had time to arrive: the window shifted back by the label delay.
+      const delay = durationMs(spec.label.delay);
+      const matured = await b.data.maturedLabels(spec, { from: new Date(from.getTime() - delay), to: now, asOf: now, variant: 'champion' });
+      if (matured.count > 0) {
+        const metrics = taskMetrics(spec.task, matured.labels, { predictions: matured.predictions, scores: matured.scores });
+        const value = metrics[spec.triggers.performance.metric];
+        if (typeof value === 'number') result.performance = { metric: spec.triggers.performance.metric, value, labels: matured.count };
+        if (profile?.label) {
+          const shift = compareToProfile(profile, { [spec.label.name]: matured.labels }, { ...thresholdsOf(spec), minSamples: 1 }).labelShift;
+          if (shift?.score !== null && shift?.score !== undefined) result.labelShift = { jensenShannon: shift.score, samples: matured.count };
+        }
+      }
+      return result;
+    },
+
+    async startRetrain({ spec, kinds, reasons, requestedBy }) {
+      if (!b.client) throw new Error('the worker has no Temporal client for starting pipelines');
+      const outcome = await startPipeline(b.client, b.settings, spec, { kinds, reasons, requestedBy });
+      return outcome.started ? { started: true, workflowId: outcome.workflowId, runId: outcome.runId } : { started: false, workflowId: outcome.workflowId, runId: outcome.alreadyRunning };
+    },
+  };
+}

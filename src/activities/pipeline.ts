@@ -1,0 +1,111 @@
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { DATASET_FILES, DataInputError } from '../backends/data/types.js';
+import { RegistryError } from '../backends/registry/types.js';
+import { evaluate, type EvaluationResult } from '../backends/training/index.js';
+import type { Backends } from './backends.js';
+import type { Evaluation, Metrics, PipelineActivities, SliceComparison } from './contracts.js';
+
+const finite = (m: Record<string, number | null>): Metrics => Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
+
+/** Registry refusals (hash mismatch, unknown version) are facts, not hiccups: never retried. */
+function registryFailure(err: unknown): never {
+  if (err instanceof RegistryError) throw ApplicationFailure.nonRetryable(err.message, `Registry:${err.code}`);
+  throw err;
+}
+
+export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'trainChallenger' | 'notify' | 'setTraffic' | 'liveMetrics'> {
+  return {
+    async estimateRunCost({ spec }) {
+      // The model's own history is the best estimate; the configured figure covers the first run.
+      const recent = b.registry.listVersions(spec.name).slice(-5).map((v) => v.costUsd).filter((c) => c > 0);
+      const estimatedCostUsd = recent.length ? recent.reduce((a, c) => a + c, 0) / recent.length : spec.budget.estimatedCostPerRun;
+      return { estimatedCostUsd, monthSpendUsd: b.registry.monthlySpend(spec.name, new Date()), monthlyCapUsd: spec.budget.monthlyCap };
+    },
+
+    async buildDataset({ spec, asOf }) {
+      const result = await b.data.buildDataset(spec, { asOf: new Date(asOf) }).catch((err: unknown) => {
+        if (err instanceof DataInputError) throw ApplicationFailure.nonRetryable(`${err.message}; import training data with \`retrain data import\` or wait for matured labels`, 'EmptyDataset');
+        throw err;
+      });
+      if (result.rowCounts.train === 0 || result.rowCounts.holdout === 0) {
+        throw ApplicationFailure.nonRetryable(
+          `dataset ${result.datasetId} for ${spec.name} has ${result.rowCounts.train} training and ${result.rowCounts.holdout} holdout rows; import training data (retrain data import) or wait for matured labels`,
+          'EmptyDataset',
+        );
+      }
+      for (const q of result.quarantined) Context.current().log.warn('Quarantined a lake file', { file: q.file, reason: q.reason });
+      return { datasetId: result.datasetId, datasetDir: result.datasetDir, rowCounts: result.rowCounts };
+    },
+
+    async evaluateCandidates({ spec, dataset, challengerVersion }): Promise<Evaluation> {
+      const holdout = path.join(dataset.datasetDir, DATASET_FILES.holdout);
+      const slices = spec.gates.slices.map((s) => s.feature);
+      const score = async (version: number): Promise<EvaluationResult> => {
+        const v = b.registry.getVersion(spec.name, version);
+        // Same scoring path as the gateway, on the same holdout, with the registered hash checked.
+        return evaluate(await b.registry.verifyArtifact(spec.name, version), holdout, spec, { slices, sha256: v.contentHash });
+      };
+      try {
+        const challenger = await score(challengerVersion);
+        const champion = b.registry.resolve(spec.name, 'champion');
+        const championResult = champion && champion.version !== challengerVersion ? await score(champion.version) : undefined;
+        return {
+          challenger: { version: challengerVersion, metrics: finite(challenger.metrics) },
+          champion: championResult && champion ? { version: champion.version, metrics: finite(championResult.metrics) } : undefined,
+          slices: championResult ? compareSlices(spec.gates.metric, challenger, championResult) : [],
+        };
+      } catch (err) {
+        return registryFailure(err);
+      }
+    },
+
+    async recordSpend({ model, costUsd, idempotencyKey }) {
+      b.registry.recordSpend(model, costUsd, { idempotencyKey, note: 'training run' });
+    },
+
+    async promote({ model, version, actor, reason, run, evaluation }) {
+      try {
+        // Serving first: if the gateway refuses, the registry still names the old champion.
+        const serving = b.servingFor(model);
+        if (b.registry.aliases(model).champion === null) {
+          await serving.deployChampion(model, { version, artifactUri: b.registry.getVersion(model, version).artifactUri });
+        } else {
+          await serving.promote(model);
+        }
+        b.registry.promote(model, version, {
+          actor,
+          reason,
+          workflowId: run.workflowId,
+          runId: run.runId,
+          idempotencyKey: `${run.runId}:promote`,
+          metricsBefore: evaluation.champion?.metrics,
+          metricsAfter: evaluation.challenger.metrics,
+        });
+      } catch (err) {
+        return registryFailure(err);
+      }
+    },
+
+    async discardChallenger({ model, version, reason, run }) {
+      const aliases = b.registry.aliases(model);
+      if (aliases.challenger !== version) return; // never registered as challenger, or already cleared
+      b.registry.clearChallenger(model, { actor: 'retrain', reason, workflowId: run.workflowId, runId: run.runId, idempotencyKey: `${run.runId}:discard` });
+    },
+  };
+}
+
+/** Per slice value with enough rows in both evaluations: the gate metric of each model. */
+function compareSlices(metric: string, challenger: EvaluationResult, champion: EvaluationResult): SliceComparison[] {
+  const out: SliceComparison[] = [];
+  for (const slice of challenger.slices) {
+    const theirs = champion.slices.find((s) => s.feature === slice.feature);
+    for (const value of slice.values) {
+      const other = theirs?.values.find((v) => v.value === value.value);
+      const a = value.metrics[metric];
+      const c = other?.metrics[metric];
+      if (typeof a === 'number' && typeof c === 'number') out.push({ feature: slice.feature, value: value.value, samples: value.count, challenger: a, champion: c });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { isEncodedCategorical, type FeatureColumns } from '../backends/models/columns.js';
+import { DATASET_FILES } from '../backends/data/types.js';
+import { readParquetColumns, trainingBackendFor, TrainingError } from '../backends/training/index.js';
+import type { ModelSpec } from '../config/schema.js';
+import { buildProfile, type Columns } from '../drift/index.js';
+import type { Backends } from './backends.js';
+import type { CandidateRef, PipelineActivities } from './contracts.js';
+
+const HEARTBEAT_EVERY_MS = 10_000;
+
+/**
+ * Training runs on the training task queue: it heartbeats progress (and so learns of a
+ * cancellation), kills the trainer when cancelled, and registers the challenger once per run.
+ */
+export function trainingActivities(b: Backends): Pick<PipelineActivities, 'trainChallenger'> {
+  return {
+    async trainChallenger({ spec, dataset, run }): Promise<CandidateRef> {
+      const ctx = Context.current();
+      // A retry after the version was registered must not train (and pay) again.
+      const existing = b.registry.listVersions(spec.name).find((v) => v.runId === run.runId);
+      if (existing) return candidate(existing);
+
+      const outputDir = path.join(b.settings.dataDir, 'artifacts', spec.name, `${run.runId}-attempt-${ctx.info.attempt}`);
+      let last = { fraction: 0, message: 'starting' };
+      const beat = setInterval(() => ctx.heartbeat(last), HEARTBEAT_EVERY_MS);
+      try {
+        const result = await trainingBackendFor(spec).train(
+          { spec, datasetDir: dataset.datasetDir, outputDir, runId: run.runId },
+          {
+            signal: ctx.cancellationSignal,
+            onProgress: (p) => {
+              last = { fraction: p.fraction, message: p.message };
+              ctx.heartbeat(last);
+            },
+          },
+        );
+        const profile = await referenceProfile(spec, path.join(dataset.datasetDir, DATASET_FILES.train));
+        const version = await b.registry.registerVersion({
+          model: spec.name,
+          artifactUri: result.artifactUri,
+          metrics: result.metrics,
+          datasetId: dataset.datasetId,
+          referenceProfile: profile,
+          trainer: spec.trainer.backend,
+          params: spec.trainer.params,
+          costUsd: result.costUsd,
+          workflowId: run.workflowId,
+          runId: run.runId,
+          idempotencyKey: `${run.runId}:train`,
+        });
+        ctx.log.info('Challenger registered', { model: spec.name, version: version.version, wallMs: result.wallMs, costUsd: result.costUsd });
+        return candidate(version);
+      } catch (err) {
+        if (err instanceof TrainingError && err.nonRetryable) {
+          throw ApplicationFailure.nonRetryable(`${err.message}${err.logTail.length ? `\n--- trainer output (tail) ---\n${err.logTail.join('\n')}` : ''}`, `TrainingFailed:${err.kind}`);
+        }
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+}
+
+function candidate(v: { version: number; artifactUri: string; costUsd: number; metrics: Record<string, number | null> }): CandidateRef {
+  const trainingMetrics = Object.fromEntries(Object.entries(v.metrics).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  return { version: v.version, artifactUri: v.artifactUri, costUsd: v.costUsd, trainingMetrics };
+}
+
+/** The reference profile the monitor compares live traffic with, computed once from the training split. */
+export async function referenceProfile(spec: ModelSpec, trainParquet: string) {
+  const data = await readParquetColumns(trainParquet, spec.features, spec.label.name);
+  return buildProfile(
+    { ...decode(data.columns), [spec.label.name]: data.label ?? new Float64Array() },
+    { features: spec.features, label: { name: spec.label.name, type: spec.task === 'binary_classification' ? 'binary' : 'numerical' } },
+  );
+}
+
+function decode(columns: FeatureColumns): Columns {
+  return Object.fromEntries(
+    Object.entries(columns).map(([name, column]) => [name, isEncodedCategorical(column) ? Array.from(column.codes, (c) => (c < 0 ? null : column.dictionary[c])) : column]),
+  ) as Columns;
+}
