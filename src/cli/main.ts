@@ -1,9 +1,13 @@
 import { Command } from 'commander';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerDataCommands } from './commands/data.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerRegistryCommands } from './commands/registry.js';
 import { registerProcessCommands } from './commands/serve-temporal.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerSimulateCommand } from './commands/simulate.js';
 import { exitCodeFor } from './output.js';
 
 const program = new Command('retrain')
@@ -18,6 +22,10 @@ registerConfigCommands(program);
 registerApplyCommand(program);
 registerDoctorCommand(program);
 registerRunCommands(program);
+registerRegistryCommands(program);
+registerDataCommands(program);
+registerServeCommand(program);
+registerSimulateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { runDemo } from '../../demo/run-demo.js';
+import { startGateway } from '../../serving/index.js';
 import { ConfigError } from '../../config/load.js';
 import { onShutdownSignal, processContext, startWorkerProcess } from '../../processes.js';
 import { externalServerConfigured, temporalTarget } from '../../runtime/connection.js';
@@ -9,8 +12,9 @@ import { configOption, type GlobalOptions } from '../options.js';
 export function registerProcessCommands(program: Command): void {
   program
     .command('dev')
-    .description('start the embedded Temporal server with its web UI, and the worker (Ctrl-C stops everything)')
-    .action(async () => runDev(configOption(program)));
+    .description('start the embedded Temporal server with its web UI, the worker and the gateway; with timeProfile demo, the guided tour (Ctrl-C stops everything)')
+    .option('--no-demo', 'do not seed models, apply schedules or send simulated traffic')
+    .action(async (opts: { demo: boolean }) => runDev(configOption(program), opts.demo));
 
   program
     .command('worker')
@@ -30,7 +34,7 @@ export function registerProcessCommands(program: Command): void {
     });
 }
 
-async function runDev(options: GlobalOptions): Promise<void> {
+async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
   const ctx = processContext({ configFile: options.config, name: 'dev' });
   let server: RunningDevServer | undefined;
   let target = temporalTarget();
@@ -48,12 +52,16 @@ async function runDev(options: GlobalOptions): Promise<void> {
     await server?.stop(); // never leave an orphaned server behind
     throw err;
   }
-  const { workers, done } = started;
+  const { workers, done, backends, client } = started;
+  // The gateway's control plane needs a token; in dev one is made up unless the user set one.
+  process.env.RETRAIN_ADMIN_TOKEN ||= randomBytes(18).toString('base64url');
+  const gateway = await startGateway({ config: ctx.config, settings: ctx.settings, logger: ctx.logger.child({ component: 'gateway' }) });
   const lines = [
     '',
     '  retrain is running',
     server?.uiUrl ? `  Temporal web UI   ${server.uiUrl}/namespaces/${target.namespace}/workflows` : `  Temporal server   ${target.address} (external)`,
     `  Temporal gRPC     ${target.address}`,
+    `  Gateway           ${gateway.url}  (POST /v1/models/<model>/predict; admin token in RETRAIN_ADMIN_TOKEN)`,
     ctx.settings.metricsPort ? `  Worker metrics    http://localhost:${ctx.settings.metricsPort}/metrics` : '',
     `  Data directory    ${ctx.settings.dataDir}`,
     `  Models            ${ctx.config.models.map((m) => m.name).join(', ')}`,
@@ -62,14 +70,24 @@ async function runDev(options: GlobalOptions): Promise<void> {
     '',
   ].filter((l) => l !== '');
   process.stdout.write(`${lines.join('\n')}\n`);
-  onShutdownSignal(async () => {
-    for (const w of workers) w.shutdown();
-    await done;
-    await server?.stop();
-  }, ctx.logger);
+  const stopDemo = new AbortController();
+  if (demo && ctx.config.timeProfile === 'demo') {
+    const say = (line: string) => process.stdout.write(`» ${line}\n`);
+    runDemo({ backends, client, gatewayUrl: gateway.url, say, signal: stopDemo.signal }).catch((err) => ctx.logger.error({ err }, 'The demo stopped'));
+  }
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      stopDemo.abort();
+      for (const w of workers) w.shutdown();
+      await done.catch(() => undefined);
+      await gateway.close();
+      await server?.stop();
+    })());
+  onShutdownSignal(stopAll, ctx.logger);
   try {
-    await done;
+    await done; // resolves on shutdown, rejects if a worker fails
   } finally {
-    await server?.stop();
+    await stopAll();
   }
 }

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { createLakeBackend } from '../../backends/data/lake/backend.js';
+import { DataInputError, LAKE_KINDS, type LakeKind } from '../../backends/data/types.js';
+import { ConfigError, findModel, loadConfig } from '../../config/load.js';
+import { runtimeSettings } from '../../config/settings.js';
+import { emit } from '../output.js';
+import { configOption } from '../options.js';
+
+/** `retrain data import`: CSV, Parquet or JSON Lines into the lake, checked against the model's features. */
+export function registerDataCommands(program: Command): void {
+  program
+    .command('data')
+    .description('the Parquet lake')
+    .command('import <model> <file>')
+    .description('append a CSV, Parquet or JSON Lines file to the lake; a file that does not match the features is refused whole')
+    .requiredOption('--kind <kind>', `what the file holds: ${LAKE_KINDS.join(', ')}`)
+    .action(async (model: string, file: string, opts: { kind: string }) => {
+      const options = configOption(program);
+      if (!LAKE_KINDS.includes(opts.kind as LakeKind)) throw new ConfigError('--kind', [`expected ${LAKE_KINDS.join(', ')}, got "${opts.kind}"`]);
+      const spec = findModel(loadConfig(options.config), model);
+      const lake = createLakeBackend({ dataDir: runtimeSettings().dataDir });
+      try {
+        const result = await lake.importFile(spec, opts.kind as LakeKind, file);
+        emit(options, result, () => `imported ${result.rowsWritten} ${opts.kind} rows into ${result.partitions.length} partition(s); ${result.rowsWithMissingFeatures} rows with missing features`);
+      } catch (err) {
+        if (err instanceof DataInputError) throw new ConfigError(file, [err.message]);
+        throw err;
+      } finally {
+        await lake.close();
+      }
+    });
+}

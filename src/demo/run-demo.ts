@@ -1,0 +1,57 @@
+import type { Client } from '@temporalio/client';
+import type { Backends } from '../activities/backends.js';
+import { desiredSchedules, reconcileSchedules } from '../schedules/reconcile.js';
+import { createGenerator, driftPlan, formatProgress, runSimulation } from '../serving/simulator/index.js';
+import { startNarrator } from './narrator.js';
+import { seedChampion } from './seed.js';
+
+export interface DemoOptions {
+  backends: Backends;
+  client: Client;
+  gatewayUrl: string;
+  say: (line: string) => void;
+  signal: AbortSignal;
+  /** Requests per second the simulator sends (default 20). */
+  rate?: number;
+  /** When the simulated drift begins (default 3 minutes after start). */
+  driftStartMs?: number;
+}
+
+/**
+ * The tour `npm run dev` gives: a first champion for every model, their monitor schedules applied,
+ * and live traffic whose inputs drift after a few minutes, so a person can watch drift detected →
+ * retrain → gates → approval → canary → promotion, in the terminal and in the Temporal UI.
+ * Everything it touches persists, so running it again resumes where it was.
+ */
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const { backends: b, say } = options;
+  for (const spec of b.config.models) {
+    const seeded = await seedChampion(b, spec, { logger: b.logger });
+    say(`${spec.name}: champion v${seeded.version} ${seeded.created ? 'trained on a generated 30-day history and deployed' : 'already in place, deployed'}`);
+  }
+  const changes = await reconcileSchedules(options.client, desiredSchedules(b.config, b.settings));
+  for (const c of changes.filter((x) => x.change !== 'unchanged')) say(`schedule ${c.scheduleId}: ${c.change} (${c.summary})`);
+
+  const narrator = startNarrator(options.client, b.config.models, say, options.signal);
+  const [first] = b.config.models;
+  const driftStartMs = options.driftStartMs ?? 180_000;
+  say(`${first.name}: sending ${options.rate ?? 20} requests/s; input drift begins in ${Math.round(driftStartMs / 60_000)} min and the monitor checks every ${first.monitor.every ?? first.monitor.cron}`);
+  let lastProgress = 0;
+  const simulation = runSimulation({
+    gateway: options.gatewayUrl,
+    model: first.name,
+    generator: createGenerator(first, { seed: Date.now() % 100_000, drift: driftPlan('sudden', driftStartMs), conceptChange: true }),
+    drift: driftPlan('sudden', driftStartMs),
+    rate: options.rate ?? 20,
+    durationMs: 24 * 3_600_000,
+    labelDelayMs: 20_000,
+    signal: options.signal,
+    progressEveryMs: 60_000,
+    onProgress: (p) => {
+      if (p.elapsedMs - lastProgress < 60_000) return;
+      lastProgress = p.elapsedMs;
+      say(`traffic: ${formatProgress(p)}`);
+    },
+  });
+  await Promise.all([simulation, narrator]);
+}
