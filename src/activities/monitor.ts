@@ -34,7 +34,7 @@ export function monitorActivities(b: Backends): MonitorActivities {
         drift: { verdict: 'insufficient_data', evaluatedFeatures: 0, drifted: [], driftShare: 0 },
         newLabelsSinceTraining: 0,
       };
-      const ledger = b.registry.ledger({ model: spec.name, limit: 1 });
+      const ledger = b.registry.ledger({ model: spec.name, limit: 1, newest: true });
       if (ledger[0]) result.lastRetrainAt = ledger[0].at;
       if (!champion) return result; // nothing to compare with yet: the monitor bootstraps a first model
 

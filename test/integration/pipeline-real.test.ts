@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import { createGateway, type Gateway } from '../../src/serving/index.js';
 import { createGenerator } from '../../src/serving/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
+import { runCli } from '../helpers/cli.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
 
 /**
@@ -51,17 +52,20 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
   let running: Promise<void>;
   let specs: Record<string, ModelSpec>;
   let url: string;
+  let dataDir: string;
+  let configText: string;
   const settingsQueues = { control: uniqueQueue('real-control'), training: uniqueQueue('real-training') };
 
   before(async () => {
     env = await devServerEnv();
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-real-'));
+    dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-real-'));
     const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
     process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
     const draft = parseConfig(`models:${modelYaml('real-happy', 'http://127.0.0.1:1')}${modelYaml('real-rollback', 'http://127.0.0.1:1')}`);
     gateway = await createGateway({ config: draft, dataDir, logger, adminToken: TOKEN });
     url = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    const config = parseConfig(`models:${modelYaml('real-happy', url)}${modelYaml('real-rollback', url)}`);
+    configText = `models:${modelYaml('real-happy', url)}${modelYaml('real-rollback', url)}`;
+    const config = parseConfig(configText);
     specs = Object.fromEntries(config.models.map((m) => [m.name, m]));
     const settings = { ...runtimeSettings(), dataDir, taskQueues: settingsQueues };
     backends = openBackends({ config, settings, logger, client: env.client });
@@ -145,5 +149,17 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     const response = await fetch(`${url}/v1/models/${spec.name}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: Array.from({ length: 50 }, (_, i) => ({ entity_id: `after-${i}`, features: createGenerator(spec, { seed: i, drift: { kind: 'none', startMs: 0, windowMs: 0, periodMs: 1 } }).sample(0).features })) }) });
     const body = (await response.json()) as { predictions: Array<{ variant: string; model_version: string }> };
     assert.ok(body.predictions.every((p) => p.variant === 'champion' && String(p.model_version) === '1'));
+  });
+
+  it('`retrain rollback` puts the previous champion back in the gateway and the registry, with a ledger entry', async () => {
+    const configFile = path.join(dataDir, 'retrain.yaml');
+    writeFileSync(configFile, configText);
+    const result = await runCli(['--config', configFile, 'rollback', 'real-happy', '--as', 'oncall', '--reason', 'pager at 3am'], { RETRAIN_DATA_DIR: dataDir, RETRAIN_ADMIN_TOKEN: TOKEN });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /real-happy: champion is v1 again \(was v2\)/);
+    assert.deepEqual(backends.registry.aliases('real-happy'), { champion: 1, challenger: null, previous: 2 });
+    assert.equal(Number((await deployment('real-happy')).champion?.version), 1);
+    const entry = backends.registry.ledger({ model: 'real-happy', limit: 1, newest: true })[0];
+    assert.deepEqual([entry.action, entry.actor, entry.reason], ['rollback', 'oncall', 'pager at 3am']);
   });
 });

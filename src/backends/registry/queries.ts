@@ -24,12 +24,12 @@ export function showModel(registry: Registry, model: string, options: { now?: Da
   const month = monthKey(options.now ?? new Date());
   const versions = registry.listVersions(model).map((v) => ({ ...v, referenceProfile: v.referenceProfile === null ? null : '(stored)' }));
   if (versions.length === 0) registry.getVersion(model, 1); // throws the registry's unknown_model error
-  const ledger = registry.ledger({ model });
+  const recentLedger = registry.ledger({ model, limit: options.ledgerLimit ?? 20, newest: true });
   return {
     model,
     aliases: registry.aliases(model),
     versions,
-    recentLedger: ledger.slice(-(options.ledgerLimit ?? 20)),
+    recentLedger,
     spendThisMonth: registry.monthlySpend(model, month),
     month,
   };
@@ -37,6 +37,5 @@ export function showModel(registry: Registry, model: string, options: { now?: Da
 
 /** Ledger entries, oldest first; `limit` keeps the most recent ones. */
 export function ledgerEntries(registry: Registry, query: { model?: string; limit?: number } = {}): LedgerEntry[] {
-  const all = registry.ledger({ model: query.model });
-  return query.limit ? all.slice(-query.limit) : all;
+  return registry.ledger({ model: query.model, limit: query.limit, newest: true });
 }

@@ -219,10 +219,12 @@ export class SqliteRegistry implements Registry {
     });
   }
 
-  ledger(query: { model?: string; limit?: number; afterId?: number } = {}): LedgerEntry[] {
+  ledger(query: { model?: string; limit?: number; afterId?: number; newest?: boolean } = {}): LedgerEntry[] {
+    // With `newest`, the limit keeps the most recent entries; the result is chronological either way.
     const rows = this.db
-      .prepare(`SELECT * FROM ledger WHERE (@model IS NULL OR model = @model) AND id > @afterId ORDER BY id LIMIT @limit`)
+      .prepare(`SELECT * FROM ledger WHERE (@model IS NULL OR model = @model) AND id > @afterId ORDER BY id ${query.newest ? 'DESC' : 'ASC'} LIMIT @limit`)
       .all({ model: query.model ?? null, afterId: query.afterId ?? 0, limit: query.limit ?? -1 }) as LedgerRow[];
+    if (query.newest) rows.reverse();
     return rows.map(ledgerFromRow);
   }
 

@@ -139,7 +139,8 @@ export interface Registry {
   rollback(model: string, ctx: MoveContext): LedgerEntry;
   registerChallenger(model: string, version: VersionRef, ctx: MoveContext): LedgerEntry;
   clearChallenger(model: string, ctx: MoveContext): LedgerEntry;
-  ledger(query?: { model?: string; limit?: number; afterId?: number }): LedgerEntry[];
+  /** Chronological; with `newest`, `limit` keeps the most recent entries instead of the oldest. */
+  ledger(query?: { model?: string; limit?: number; afterId?: number; newest?: boolean }): LedgerEntry[];
 
   /** Records spend once per idempotency key; `recorded` is false for a repeat. */
   recordSpend(model: string, costUsd: number, input: SpendInput): { recorded: boolean; id: number };

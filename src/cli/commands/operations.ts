@@ -1,0 +1,72 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { SqliteRegistry } from '../../backends/registry/sqlite.js';
+import { RegistryError } from '../../backends/registry/types.js';
+import { GatewayClient } from '../../backends/serving/gateway-client.js';
+import { findModel, loadConfig } from '../../config/load.js';
+import { runtimeSettings } from '../../config/settings.js';
+import { connectClient } from '../../runtime/connection.js';
+import type { MonitorInput, MonitorResult } from '../../workflows/monitor.js';
+import { emit, RefusedError } from '../output.js';
+import { configOption } from '../options.js';
+
+/** `retrain check` (a monitor check now) and `retrain rollback` (back to the previous champion). */
+export function registerOperationCommands(program: Command): void {
+  program
+    .command('check <model>')
+    .description('run a monitor check now (drift, performance, volume, age) and start a pipeline if a trigger fires')
+    .action(async (model: string) => {
+      const options = configOption(program);
+      const spec = findModel(loadConfig(options.config), model);
+      const client = await connectClient(undefined, '4s');
+      try {
+        const result = await client.workflow.execute<(input: MonitorInput) => Promise<MonitorResult>>('monitorModel', {
+          taskQueue: runtimeSettings().taskQueues.control,
+          workflowId: `retrain-check-${model}-${Date.now()}`,
+          args: [{ spec }],
+          staticSummary: `manual check of ${model}`,
+        });
+        const c = result.check;
+        emit(options, result, () =>
+          [
+            `${model}: ${result.action.replace('_', ' ')} — ${result.detail}`,
+            `  window: ${c.window.rows} predictions; drift ${c.drift.verdict} (${c.drift.drifted.length}/${c.drift.evaluatedFeatures} features)`,
+            ...c.drift.drifted.map((d) => `    ${d.feature}: ${d.metric} ${d.score.toFixed(4)} (threshold ${d.threshold})`),
+            c.performance ? `  ${c.performance.metric} ${c.performance.value.toFixed(4)} on ${c.performance.labels} matured labels` : '  performance: no matured labels yet',
+            `  ${c.newLabelsSinceTraining} new labels since training`,
+            ...result.fired.map((f) => `  fired ${f.kind}: ${f.reason}`),
+          ].join('\n'),
+        );
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  program
+    .command('rollback <model>')
+    .description('make the previous champion the champion again, in the gateway and the registry (with a ledger entry)')
+    .option('--as <name>', 'who', process.env.RETRAIN_USER ?? os.userInfo().username)
+    .option('--reason <text>', 'why', 'manual rollback')
+    .action(async (model: string, opts: { as: string; reason: string }) => {
+      const options = configOption(program);
+      const config = loadConfig(options.config);
+      const spec = findModel(config, model);
+      const settings = runtimeSettings();
+      const registry = new SqliteRegistry({ path: path.join(settings.dataDir, 'registry.db') });
+      try {
+        const previous = registry.resolve(model, 'previous');
+        if (!previous) throw new RefusedError(`${model} has no previous champion to roll back to`);
+        // The gateway first: if it cannot load the old model, the registry keeps naming the current one.
+        const gateway = new GatewayClient(spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`, process.env.RETRAIN_ADMIN_TOKEN);
+        await gateway.deployChampion(model, { version: previous.version, artifactUri: previous.artifactUri });
+        const entry = registry.rollback(model, { actor: opts.as, reason: opts.reason });
+        emit(options, entry, () => `${model}: champion is v${entry.toVersion} again (was v${entry.fromVersion}); ledger entry ${entry.id}`);
+      } catch (err) {
+        if (err instanceof RegistryError) throw new RefusedError(err.message);
+        throw err;
+      } finally {
+        registry.close();
+      }
+    });
+}
