@@ -120,6 +120,10 @@ describe('pipeline canary (time-skipping server)', () => {
     const spec = testModel();
     await withPipeline(env(), spec, {}, async ({ recorder, workflowId }) => {
       await notified(recorder, 'rollout_step');
+      // Let the step's notification finish first: a workflow cancelled while an activity it asked to
+      // cancel was still running stayed RUNNING on the time-skipping test server (seen here; a real
+      // server completes it); an hour into the bake, the workflow waits on a timer.
+      await env().sleep('1h');
       await env().client.workflow.getHandle(workflowId).cancel();
       await assert.rejects(result(env(), workflowId), (err: unknown) => err instanceof WorkflowFailedError);
       assert.deepEqual(recorder.weights, [5, 0]);
