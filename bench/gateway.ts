@@ -30,7 +30,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { model as modelSchema, type ModelSpec } from '../src/config/schema.js';
+import type { ModelSpec } from '../src/config/schema.js';
+import { fraudModelSpec } from '../src/serving/simulator/fraud.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { createGateway } from '../src/serving/gateway.js';
 import { createGenerator, driftPlan, fraudReferenceModel } from '../src/serving/simulator/index.js';
@@ -55,21 +56,7 @@ const MODEL = 'fraud-detector';
 const ROUTE = `/v1/models/${MODEL}/predict`;
 
 function fraudSpec(): ModelSpec {
-  return modelSchema.parse({
-    name: MODEL,
-    task: 'binary_classification',
-    features: [
-      { name: 'transaction_amount', type: 'numerical' },
-      { name: 'account_age_days', type: 'numerical' },
-      { name: 'hour_of_day', type: 'numerical' },
-      { name: 'distance_from_home_km', type: 'numerical' },
-      { name: 'user_country', type: 'categorical' },
-      { name: 'merchant_category', type: 'categorical' },
-      { name: 'device_type', type: 'categorical' },
-    ],
-    label: { name: 'is_fraud', delay: '1h' },
-    serving: { entityKey: 'entity_id' },
-  });
+  return fraudModelSpec({ name: MODEL });
 }
 
 // ------------------------------------------------------------------ child: one server

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { startDevServer, startTimeSkippingServer } from '../../src/runtime/dev-server.js';
@@ -44,6 +45,21 @@ export async function devServerEnv(): Promise<TestWorkflowEnvironment & { stopSe
   const server = await startDevServer({ dataDir: mkdtempSync(path.join(tmpdir(), 'retrain-dev-')), port: 0, persistent: false });
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: 'default' });
   return Object.assign(env, { stopServer: server.stop });
+}
+
+export type DevEnv = TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
+
+/** The dev-server environment for one test file: connected before its tests, closed after them. */
+export function useDevServer(): () => DevEnv {
+  let env: DevEnv | undefined;
+  before(async () => {
+    env = await devServerEnv();
+  });
+  after(async () => {
+    await env?.teardown();
+    await env?.stopServer?.();
+  });
+  return () => env!;
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { listRuns, startPipeline } from '../../src/client.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { healthyLive, scriptedActivities, testModel } from '../helpers/scripted-activities.js';
-import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
+import { eventually, uniqueQueue, useDevServer, workflowBundle } from '../helpers/temporal.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -17,29 +16,22 @@ async function freePort(): Promise<number> {
 }
 
 describe('on the Temporal dev server', () => {
-  let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
-  before(async () => {
-    env = await devServerEnv();
-  });
-  after(async () => {
-    await env?.teardown();
-    await env?.stopServer?.();
-  });
+  const env = useDevServer();
 
   it('a run waits in awaiting_approval (found by visibility), is approved through the CLI, ramps and is promoted', async () => {
     const settings = { taskQueues: { control: uniqueQueue('control'), training: uniqueQueue('training') } };
     const spec = testModel(`approval: { when: always, approvers: [alice], sla: 1h }\nrollout: { steps: [{ weight: 5, duration: 2s }, { weight: 100 }], analysisInterval: 1s }`);
     const { activities, recorder } = scriptedActivities({ live: () => healthyLive() });
-    const workers = await createWorkers({ connection: env.nativeConnection, namespace: 'default', settings, activities, workflowBundle: await workflowBundle() });
+    const workers = await createWorkers({ connection: env().nativeConnection, namespace: 'default', settings, activities, workflowBundle: await workflowBundle() });
     const running = runWorkers(workers);
     try {
-      const started = await startPipeline(env.client, settings, spec, { kinds: ['drift', 'volume'], reasons: ['drift on 3 features'], requestedBy: 'monitor' });
+      const started = await startPipeline(env().client, settings, spec, { kinds: ['drift', 'volume'], reasons: ['drift on 3 features'], requestedBy: 'monitor' });
       assert.equal(started.started, true);
-      const waiting = await eventually(async () => (await listRuns(env.client, { stage: 'awaiting_approval', model: spec.name }))[0], 'the run in awaiting_approval');
+      const waiting = await eventually(async () => (await listRuns(env().client, { stage: 'awaiting_approval', model: spec.name }))[0], 'the run in awaiting_approval');
       assert.equal(waiting.workflowId, `retrain-${spec.name}`);
       assert.deepEqual(waiting.typedSearchAttributes.getAll().find((p) => p.key.name === 'RetrainTrigger')?.value, ['drift', 'volume']);
 
-      const cliEnv = { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default' };
+      const cliEnv = { TEMPORAL_ADDRESS: env().address, TEMPORAL_NAMESPACE: 'default' };
       const refused = await runCli(['approve', spec.name, '--as', 'mallory'], cliEnv);
       assert.equal(refused.code, 4, refused.stderr);
       assert.match(refused.stderr, /refused: mallory is not an approver of this model/);
@@ -47,11 +39,11 @@ describe('on the Temporal dev server', () => {
       assert.equal(approved.code, 0, approved.stderr);
       assert.equal(approved.stdout.trim(), 'approved by alice');
 
-      const outcome = await env.client.workflow.getHandle(started.workflowId).result();
+      const outcome = await env().client.workflow.getHandle(started.workflowId).result();
       assert.equal(outcome.outcome, 'promoted');
       assert.deepEqual(recorder.weights, [5, 100]);
       assert.ok(outcome.status.analyses.length >= 2);
-      const promoted = await eventually(async () => (await listRuns(env.client, { stage: 'promoted', model: spec.name }))[0], 'the run in promoted');
+      const promoted = await eventually(async () => (await listRuns(env().client, { stage: 'promoted', model: spec.name }))[0], 'the run in promoted');
       assert.equal(promoted.status.name, 'COMPLETED');
 
       const status = await runCli(['status', spec.name, '--json'], cliEnv);
@@ -66,11 +58,11 @@ describe('on the Temporal dev server', () => {
   it('`retrain worker` connects to an external server named by TEMPORAL_ADDRESS, polls, serves metrics and stops cleanly', async () => {
     const queue = uniqueQueue('external');
     const metricsPort = await freePort();
-    const worker = startCli(['worker'], { TEMPORAL_ADDRESS: env.address, RETRAIN_CONTROL_QUEUE: queue, RETRAIN_METRICS_PORT: String(metricsPort) });
+    const worker = startCli(['worker'], { TEMPORAL_ADDRESS: env().address, RETRAIN_CONTROL_QUEUE: queue, RETRAIN_METRICS_PORT: String(metricsPort) });
     try {
       await eventually(
         async () => {
-          const described = await env.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: queue }, taskQueueType: 1 });
+          const described = await env().client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: queue }, taskQueueType: 1 });
           return described.pollers && described.pollers.length > 0 ? described : undefined;
         },
         'a poller on the control queue',

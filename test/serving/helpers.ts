@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { model as modelSchema, type ModelSpec } from '../../src/config/schema.js';
+import { fraudModelSpec } from '../../src/serving/simulator/fraud.js';
+import type { ModelSpec } from '../../src/config/schema.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/serving/gateway.js';
 import { fraudReferenceModel } from '../../src/serving/simulator/reference-model.js';
@@ -10,24 +11,7 @@ export const TOKEN = 'test-admin-token-0123456789';
 export const quiet = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
 
 /** The demo's fraud model spec (as in retrain.yaml), sticky on entity_id. */
-export function fraudSpec(overrides: Record<string, unknown> = {}): ModelSpec {
-  return modelSchema.parse({
-    name: 'fraud-detector',
-    task: 'binary_classification',
-    features: [
-      { name: 'transaction_amount', type: 'numerical' },
-      { name: 'account_age_days', type: 'numerical' },
-      { name: 'hour_of_day', type: 'numerical' },
-      { name: 'distance_from_home_km', type: 'numerical' },
-      { name: 'user_country', type: 'categorical' },
-      { name: 'merchant_category', type: 'categorical' },
-      { name: 'device_type', type: 'categorical' },
-    ],
-    label: { name: 'is_fraud', delay: '1h' },
-    serving: { entityKey: 'entity_id' },
-    ...overrides,
-  });
-}
+export const fraudSpec = fraudModelSpec;
 
 export function features(i = 0): Record<string, number | string | null> {
   return {

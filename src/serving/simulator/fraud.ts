@@ -1,3 +1,4 @@
+import { model as modelSchema, type ModelSpec } from '../../config/schema.js';
 import { mix, Rng, sigmoid } from './rng.js';
 
 /**
@@ -136,4 +137,16 @@ export function fraudProbability(f: FraudTransaction['features'], abroad: boolea
     -3.0 + 0.15 * Math.log(f.transaction_amount / 30) - 0.3 * night - 0.2 * Math.log1p(f.account_age_days / 30) + 0.9 * Math.log1p(f.distance_from_home_km / 20) +
     shared + (MERCHANT_RISK_NEW[f.merchant_category] ?? 0) + (f.device_type === 'mobile' ? 0.9 : 0);
   return sigmoid((1 - concept) * before + concept * changed);
+}
+
+/** The demo's fraud model (as in retrain.yaml), sticky on entity_id: for benchmarks and tests. */
+export function fraudModelSpec(overrides: Record<string, unknown> = {}): ModelSpec {
+  return modelSchema.parse({
+    name: 'fraud-detector',
+    task: 'binary_classification',
+    features: FRAUD_FEATURES.map((f) => ({ ...f })),
+    label: { name: 'is_fraud', delay: '1h' },
+    serving: { entityKey: 'entity_id' },
+    ...overrides,
+  });
 }
