@@ -130,10 +130,15 @@ function generationSql(lakeDir: string): { predictions: string; labels: string }
   return { predictions, labels };
 }
 
+/** A private DuckDB for generation and the SQL alternative; it spills under dataDir, not into the cwd's .tmp. */
+function benchDuck(dataDir: string) {
+  return DuckDBInstance.create(':memory:', { temp_directory: path.join(dataDir, 'tmp', 'bench-duckdb'), ...(THREADS ? { threads: String(THREADS) } : {}) });
+}
+
 async function generate(dataDir: string): Promise<void> {
   const lakeDir = path.join(dataDir, 'lake', spec.name);
   await fs.mkdir(lakeDir, { recursive: true });
-  const instance = await DuckDBInstance.create(':memory:', THREADS ? { threads: String(THREADS) } : {});
+  const instance = await benchDuck(dataDir);
   const connection = await instance.connect();
   const { predictions, labels } = generationSql(lakeDir);
   const p = await timed(() => connection.run(predictions));
@@ -154,7 +159,7 @@ async function generate(dataDir: string): Promise<void> {
 // ------------------------------------------------------------------ SQL binning alternative (--compare)
 /** The same drift inputs computed in SQL: PSI bin counts per numerical feature and category counts. */
 async function sqlHistograms(dataDir: string, profile: DriftProfile, from: Date, to: Date): Promise<number> {
-  const instance = await DuckDBInstance.create(':memory:', THREADS ? { threads: String(THREADS) } : {});
+  const instance = await benchDuck(dataDir);
   const connection = await instance.connect();
   const files = `read_parquet('${path.join(dataDir, 'lake', spec.name, 'predictions')}/*/*.parquet', hive_partitioning = false)`;
   const where = `ts >= make_timestamp(${from.getTime() * 1000}) AND ts < make_timestamp(${to.getTime() * 1000}) AND variant = 'champion'`;
