@@ -50,7 +50,14 @@ export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): RetrainCo
       }),
     );
   }
-  const result = retrainConfig.safeParse(doc.toJS() ?? {});
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? {};
+  } catch (err) {
+    // e.g. an alias to an anchor that does not exist: the parser accepts it, building the value does not.
+    throw new ConfigError(file, [`invalid YAML: ${firstLine((err as Error).message)}`]);
+  }
+  const result = retrainConfig.safeParse(data);
   if (!result.success) {
     throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(issue, doc, lineCounter)));
   }
