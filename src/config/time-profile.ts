@@ -15,7 +15,8 @@ function demoModel(spec: ModelSpec): ModelSpec {
   return {
     ...spec,
     label: { ...spec.label, delay: '20s' },
-    data: { ...spec.data, monitorWindow: '5m' },
+    // Minutes of drifted feedback must be able to outweigh a month of history, as weeks would.
+    data: { ...spec.data, monitorWindow: '5m', lookback: '2d' },
     monitor: spec.monitor.cron ? spec.monitor : { ...spec.monitor, every: '1m', catchupWindow: '5m' },
     triggers: { ...spec.triggers, cooldown: '2m' },
     approval: { ...spec.approval, sla: '10m', escalationGrace: '5m' },

@@ -52,6 +52,7 @@ describe('config: defaults follow DESIGN.md', () => {
     assert.equal(demo.monitor.every, '1m');
     assert.equal(demo.rollout.analysisInterval, '15s');
     assert.equal(demo.approval.sla, '10m');
+    assert.equal(demo.data.lookback, '2d');
     assert.equal(parseConfig(MINIMAL).models[0].rollout.steps[1].duration, '48h');
   });
 
