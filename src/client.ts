@@ -107,3 +107,18 @@ async function withRun<T>(model: string, action: () => Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+/**
+ * When the model's last pipeline closed, whatever its outcome (promoted, rejected, rolled back,
+ * failed), from visibility: the cooldown counts from here, so a rejected run also holds the monitor
+ * back. Visibility lists closed runs newest first; one page is plenty.
+ */
+export async function lastPipelineClose(client: Client, model: string): Promise<Date | undefined> {
+  let latest: Date | undefined;
+  let seen = 0;
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${pipelineWorkflowId(model)}' AND ExecutionStatus != 'Running'`, pageSize: 20 })) {
+    if (run.closeTime && (!latest || run.closeTime > latest)) latest = run.closeTime;
+    if (++seen >= 20) break;
+  }
+  return latest;
+}

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { startPipeline } from '../client.js';
+import { lastPipelineClose, startPipeline } from '../client.js';
 import { durationMs } from '../config/duration.js';
 import { taskMetrics } from '../backends/training/index.js';
 import { compareToProfile, type DriftProfile, type DriftThresholds } from '../drift/index.js';
@@ -20,6 +20,14 @@ function thresholdsOf(spec: ModelSpec): DriftThresholds {
   };
 }
 
+/** The later of the last ledger entry (a promotion or a manual rollback) and the last pipeline's close. */
+async function lastRetrainAt(b: Backends, model: string): Promise<string | undefined> {
+  const ledger = b.registry.ledger({ model, limit: 1, newest: true })[0];
+  const closed = b.client ? await lastPipelineClose(b.client, model) : undefined;
+  const times = [ledger ? Date.parse(ledger.at) : Number.NaN, closed?.getTime() ?? Number.NaN].filter(Number.isFinite);
+  return times.length > 0 ? new Date(Math.max(...times)).toISOString() : undefined;
+}
+
 export function monitorActivities(b: Backends): MonitorActivities {
   return {
     async checkModel({ spec, asOf }): Promise<CheckResult> {
@@ -34,8 +42,7 @@ export function monitorActivities(b: Backends): MonitorActivities {
         drift: { verdict: 'insufficient_data', evaluatedFeatures: 0, drifted: [], driftShare: 0 },
         newLabelsSinceTraining: 0,
       };
-      const ledger = b.registry.ledger({ model: spec.name, limit: 1, newest: true });
-      if (ledger[0]) result.lastRetrainAt = ledger[0].at;
+      result.lastRetrainAt = await lastRetrainAt(b, spec.name);
       if (!champion) return result; // nothing to compare with yet: the monitor bootstraps a first model
 
       result.champion = { version: champion.version, trainedAt: champion.createdAt };

@@ -17,7 +17,7 @@ import { createGenerator } from '../../src/serving/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli } from '../helpers/cli.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
+import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
 
 /**
  * The pipeline end to end on the real backends and the dev server: lake (DuckDB on Parquet), the
@@ -161,5 +161,22 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     assert.equal(Number((await deployment('real-happy')).champion?.version), 1);
     const entry = backends.registry.ledger({ model: 'real-happy', limit: 1, newest: true })[0];
     assert.deepEqual([entry.action, entry.actor, entry.reason], ['rollback', 'oncall', 'pager at 3am']);
+  });
+
+  it('a run that ends without touching the registry (budget refusal) still starts the cooldown', async () => {
+    const spec = { ...specs['real-happy'], name: 'real-cooldown', budget: { ...specs['real-happy'].budget, monthlyCap: 1, estimatedCostPerRun: 5, onExceed: 'refuse' } } as ModelSpec;
+    const started = await startPipeline(env.client, { taskQueues: settingsQueues }, spec, { kinds: ['drift'], reasons: ['cooldown test'], requestedBy: 'monitor' });
+    assert.ok(started.started);
+    const outcome = (await env.client.workflow.getHandle(started.workflowId).result()) as PipelineResult;
+    assert.equal(outcome.outcome, 'rejected');
+    assert.equal(backends.registry.ledger({ model: spec.name }).length, 0, 'nothing in the ledger');
+    const closed = (await env.client.workflow.getHandle(started.workflowId).describe()).closeTime;
+    assert.ok(closed);
+    // Visibility is eventually consistent: the closed run shows up in a moment.
+    const check = await eventually(async () => {
+      const c = await buildActivities(backends).checkModel!({ spec, asOf: new Date().toISOString() });
+      return c.lastRetrainAt ? c : undefined;
+    }, 'the closed run in visibility');
+    assert.equal(check.lastRetrainAt, closed.toISOString());
   });
 });
