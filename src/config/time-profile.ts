@@ -1,30 +1,35 @@
+import { durationMs } from './duration.js';
 import type { ModelSpec, RetrainConfig } from './schema.js';
 
 /**
  * The `demo` time profile compresses a production week into minutes so the whole story (drift →
- * retrain → gates → approval → canary → promotion) plays out while someone watches. Production
- * leaves the file exactly as written.
+ * retrain → gates → approval → canary → promotion) plays out while someone watches. It only
+ * ever shortens: a duration already shorter in the file stays as written. Production leaves the
+ * file exactly as written.
  */
 export function applyTimeProfile(config: RetrainConfig): RetrainConfig {
   if (config.timeProfile !== 'demo') return config;
   return { ...config, models: config.models.map(demoModel) };
 }
 
+/** The shorter of the file's duration and the demo's. */
+const atMost = (written: string | undefined, demo: string): string => (written !== undefined && durationMs(written) < durationMs(demo) ? written : demo);
+
 function demoModel(spec: ModelSpec): ModelSpec {
   const last = spec.rollout.steps.length - 1;
   return {
     ...spec,
-    label: { ...spec.label, delay: '20s' },
+    label: { ...spec.label, delay: atMost(spec.label.delay, '20s') },
     // Minutes of drifted feedback must be able to outweigh a month of history, as weeks would.
-    data: { ...spec.data, monitorWindow: '5m', lookback: '2d' },
-    monitor: spec.monitor.cron ? spec.monitor : { ...spec.monitor, every: '1m', catchupWindow: '5m' },
-    triggers: { ...spec.triggers, cooldown: '2m' },
-    approval: { ...spec.approval, sla: '10m', escalationGrace: '5m' },
+    data: { ...spec.data, monitorWindow: atMost(spec.data.monitorWindow, '5m'), lookback: atMost(spec.data.lookback, '2d') },
+    monitor: spec.monitor.cron ? spec.monitor : { ...spec.monitor, every: atMost(spec.monitor.every, '1m'), catchupWindow: atMost(spec.monitor.catchupWindow, '5m') },
+    triggers: { ...spec.triggers, cooldown: atMost(spec.triggers.cooldown, '2m') },
+    approval: { ...spec.approval, sla: atMost(spec.approval.sla, '10m'), escalationGrace: atMost(spec.approval.escalationGrace, '5m') },
     rollout: {
       ...spec.rollout,
-      shadow: spec.rollout.shadow ? { duration: '1m' } : undefined,
-      steps: spec.rollout.steps.map((step, i) => (i === last ? step : { ...step, duration: i === 0 ? '1m' : '2m' })),
-      analysisInterval: '15s',
+      shadow: spec.rollout.shadow ? { duration: atMost(spec.rollout.shadow.duration, '1m') } : undefined,
+      steps: spec.rollout.steps.map((step, i) => (i === last ? step : { ...step, duration: atMost(step.duration, i === 0 ? '1m' : '2m') })),
+      analysisInterval: atMost(spec.rollout.analysisInterval, '15s'),
       minSamples: Math.min(spec.rollout.minSamples, 30),
     },
   };

@@ -17,6 +17,7 @@ interface SimulateOptions {
   driftFeatures?: string;
   labelDelay: string;
   conceptChange?: boolean;
+  contradictChallenger?: boolean;
   gateway: string;
   seed: string;
   concurrency: string;
@@ -38,6 +39,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--drift-features <names>', 'comma-separated features to drift (default: the generator\'s set)')
     .option('--label-delay <d>', 'delay before a prediction\'s label is sent to /feedback', '30s')
     .option('--concept-change', 'the label function changes as drift sets in (concept drift)')
+    .option('--contradict-challenger', 'labels contradict every challenger answer: watch a canary breach and the automatic rollback')
     .option('--gateway <url>', 'gateway base URL', 'http://127.0.0.1:8080')
     .option('--seed <n>', 'random seed (same seed, same data)', '1')
     .option('--concurrency <n>', 'maximum requests in flight', '64')
@@ -89,6 +91,7 @@ export function registerSimulateCommand(program: Command): void {
           labelDelayMs: duration(opts.labelDelay, '--label-delay', true),
           concurrency: int(opts.concurrency, '--concurrency', 1, 10_000),
           signal: abort.signal,
+          contradict: opts.contradictChallenger ? 'challenger' : undefined,
           onProgress: tty ? (p) => process.stderr.write(`\r\x1b[2K${formatProgress(p)}`) : undefined,
         });
         if (tty) process.stderr.write('\n');

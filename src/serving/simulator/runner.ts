@@ -23,6 +23,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (p: RunProgress) => void;
   progressEveryMs?: number;
+  /**
+   * A world that disagrees with every answer the given variant serves: its labels say the
+   * opposite of its predictions. For watching a canary breach and the automatic rollback.
+   */
+  contradict?: 'challenger';
 }
 
 export interface RunProgress {
@@ -129,8 +134,9 @@ export async function runSimulation(options: RunOptions): Promise<RunSummary> {
       latency.record(ms);
       s.maxMs = Math.max(s.maxMs, ms);
       s.variants[body.variant ?? 'unknown'] = (s.variants[body.variant ?? 'unknown'] ?? 0) + 1;
-      if (body.prediction === event.label) s.correct++;
-      labels.push({ requestId: body.request_id, label: event.label, dueAt: elapsed() + options.labelDelayMs });
+      const label = options.contradict && body.variant === options.contradict && typeof body.prediction === 'number' ? 1 - body.prediction : event.label;
+      if (body.prediction === label) s.correct++;
+      labels.push({ requestId: body.request_id, label, dueAt: elapsed() + options.labelDelayMs });
     } catch (err) {
       fail('network', (err as Error).message);
     }
