@@ -68,4 +68,21 @@ describe('canary analysis', () => {
     assert.equal(result.verdict, 'pass');
     assert.match(result.detail, /accuracy not judged yet \(10 matured labels, needs 200\)/);
   });
+
+  it('a drop past the limit fails only when the labels confirm it (95% one-sided bound)', () => {
+    const live = (accuracy: number, labels: number) => {
+      const l = healthyLive();
+      l.challenger = { ...l.challenger, accuracy, labelledSamples: labels };
+      l.champion = { ...l.champion, accuracy: 0.8, labelledSamples: 3 * labels };
+      return l;
+    };
+    // 74% vs 80% on 100 challenger labels: a 6-point drop, but ±7 points of noise.
+    const noisy = analyseCanary(live(0.74, 100), { ...rollout, minSamples: 80 });
+    assert.equal(noisy.verdict, 'inconclusive');
+    assert.match(noisy.detail, /drop 6\.00% > 5\.00%, not yet significant on 100 challenger labels \(95% lower bound -2\.15%\)/);
+    // The same drop on 20,000 labels is beyond doubt.
+    assert.equal(analyseCanary(live(0.74, 20_000), { ...rollout, minSamples: 80 }).verdict, 'fail');
+    // A challenger that is wrong on every label fails on the first 80.
+    assert.equal(analyseCanary(live(0.05, 80), { ...rollout, minSamples: 80 }).verdict, 'fail');
+  });
 });
