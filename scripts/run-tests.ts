@@ -14,7 +14,7 @@ import { resolveTemporalTool } from '../src/runtime/temporal-binaries.js';
 import { bundleWorkflows } from '../src/worker.js';
 
 /** Directories whose tests talk to a Temporal server; they run serially. */
-const TEMPORAL_DIRS = ['test/workflows', 'test/integration', 'test/e2e', 'test/reliability'];
+const TEMPORAL_DIRS = ['test/workflows', 'test/integration', 'test/e2e', 'test/reliability', 'test/security'];
 
 function testFiles(dir: string): string[] {
   const out: string[] = [];
@@ -48,6 +48,8 @@ async function startServers(): Promise<void> {
   await ensureSearchAttributes(timeSkipping.connection, 'default');
   const bundlePath = path.join(scratch, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
+  // A key exported in the shell would encrypt every payload the tests' plain clients must read.
+  for (const name of ['RETRAIN_PAYLOAD_KEY', 'RETRAIN_PAYLOAD_KEY_ID', 'RETRAIN_PAYLOAD_OLD_KEYS', 'RETRAIN_CODEC_TOKEN']) delete process.env[name];
   process.env.RETRAIN_TEST_DEV_ADDRESS = dev.address;
   process.env.RETRAIN_TEST_TIME_SKIPPING_ADDRESS = timeSkipping.address;
   process.env.RETRAIN_TEST_WORKFLOW_BUNDLE = bundlePath;

@@ -1,9 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { Logger } from './runtime/logger.js';
 import type { MonitorActivities, PipelineActivities } from './activities/contracts.js';
 import type { RuntimeSettings } from './config/settings.js';
+import { dataConverterFromEnv } from './security/payload-codec.js';
 
 /**
  * The worker process polls two task queues: `retrain-control` (workflows and light activities)
@@ -23,6 +25,8 @@ export interface WorkerSetup {
   queues?: Array<'control' | 'training'>;
   maxConcurrentTrainings?: number;
   logger?: Logger;
+  /** Payload codecs; default from RETRAIN_PAYLOAD_KEY (none: payloads in plain JSON). Must match the clients'. */
+  dataConverter?: DataConverter;
 }
 
 /** Bundles the workflow code once; webpack's report goes to debug, it is noise at info. */
@@ -48,6 +52,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const queues = setup.queues ?? ['control', 'training'];
   const workflowBundle = setup.workflowBundle ?? (await bundleWorkflows(setup.logger));
   const workers: Worker[] = [];
+  const dataConverter = setup.dataConverter ?? dataConverterFromEnv();
   if (queues.includes('control')) {
     workers.push(
       await Worker.create({
@@ -56,6 +61,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         taskQueue: setup.settings.taskQueues.control,
         activities: controlActivities,
         workflowBundle,
+        dataConverter,
       }),
     );
   }
@@ -69,6 +75,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         taskQueue: setup.settings.taskQueues.training,
         activities: { trainChallenger },
         maxConcurrentActivityTaskExecutions: setup.maxConcurrentTrainings ?? 1,
+        dataConverter,
       }),
     );
   }

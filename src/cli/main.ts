@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerApplyCommand } from './commands/apply.js';
+import { registerCodecServerCommand } from './commands/codec-server.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDoctorCommand } from './commands/doctor.js';
@@ -28,6 +29,7 @@ registerRegistryCommands(program);
 registerDataCommands(program);
 registerServeCommand(program);
 registerSimulateCommand(program);
+registerCodecServerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -14,6 +14,7 @@ const settingsSchema = z.object({
   RETRAIN_TEMPORAL_PORT: port.default(7233),
   RETRAIN_UI_PORT: port.default(8233),
   RETRAIN_GATEWAY_PORT: port.default(8080),
+  RETRAIN_CODEC_PORT: port.default(8091),
   RETRAIN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RETRAIN_CONTROL_QUEUE: z.string().min(1).default('retrain-control'),
   RETRAIN_TRAINING_QUEUE: z.string().min(1).default('retrain-training'),
@@ -24,6 +25,7 @@ export interface RuntimeSettings {
   dataDir: string;
   metricsPort: number;
   gatewayPort: number;
+  codecPort: number;
   /** Ports of the embedded dev server (gRPC and web UI) started by `npm run dev`. */
   temporalPort: number;
   uiPort: number;
@@ -44,6 +46,7 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
     dataDir: path.resolve(s.RETRAIN_DATA_DIR),
     metricsPort: s.RETRAIN_METRICS_PORT,
     gatewayPort: s.RETRAIN_GATEWAY_PORT,
+    codecPort: s.RETRAIN_CODEC_PORT,
     temporalPort: s.RETRAIN_TEMPORAL_PORT,
     uiPort: s.RETRAIN_UI_PORT,
     logLevel: s.RETRAIN_LOG_LEVEL,

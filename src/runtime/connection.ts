@@ -1,6 +1,7 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../security/payload-codec.js';
 
 /**
  * Temporal connection settings come from @temporalio/envconfig alone: TEMPORAL_ADDRESS,
@@ -26,7 +27,7 @@ export function temporalTarget(overrides: { address?: string; namespace?: string
 /** A client; the CLI uses a short connect timeout so "no server" is answered quickly. */
 export async function connectClient(target: TemporalTarget = temporalTarget(), connectTimeout: string | number = '10s'): Promise<Client> {
   const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout });
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFromEnv() }); // payload encryption when RETRAIN_PAYLOAD_KEY is set
 }
 
 export async function connectWorker(target: TemporalTarget = temporalTarget()): Promise<NativeConnection> {

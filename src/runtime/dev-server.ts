@@ -19,6 +19,8 @@ export interface DevServerOptions {
   /** Keep history across restarts in `<dataDir>/temporal.db` (default true). */
   persistent?: boolean;
   tool?: ResolvedTool;
+  /** The web UI decodes payloads through this codec server (`retrain codec-server`, e.g. http://127.0.0.1:8091/codec). */
+  uiCodecEndpoint?: string;
 }
 
 export interface RunningDevServer {
@@ -48,6 +50,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
         namespace,
         searchAttributes: RETRAIN_SEARCH_ATTRIBUTES,
         log: { format: 'json', level: 'warn' },
+        extraArgs: options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : undefined,
       },
     });
   } catch (err) {

@@ -5,6 +5,10 @@ import type { RuntimeSettings } from '../config/settings.js';
 import type { MonitorInput } from '../workflows/monitor.js';
 import { monitorWorkflowId } from '../workflows/monitor.js';
 import { RetrainModel } from '../workflows/search-attributes.js';
+import { payloadCodecFromEnv } from '../security/payload-codec.js';
+
+/** Under which key a schedule's input is encrypted: turning encryption on or rotating re-creates the input. */
+const payloadKeyId = (): string | null => payloadCodecFromEnv()?.keyId ?? null;
 
 /**
  * `retrain apply`: the Temporal Schedules follow the YAML, idempotently, like `kubectl apply`.
@@ -39,7 +43,7 @@ function scheduleFor(spec: ModelSpec, settings: Pick<RuntimeSettings, 'taskQueue
     kind === 'calendar' ? { cronExpressions: [spec.triggers.schedule!.cron] } : spec.monitor.cron ? { cronExpressions: [spec.monitor.cron] } : { intervals: [{ every: spec.monitor.every! }] };
   const input: MonitorInput = { spec, scheduled: kind === 'calendar' };
   const summary = kind === 'calendar' ? `retrain ${spec.name} on cron ${spec.triggers.schedule!.cron}` : `monitor ${spec.name} ${spec.monitor.cron ? `on cron ${spec.monitor.cron}` : `every ${spec.monitor.every}`}`;
-  const fingerprint = createHash('sha256').update(JSON.stringify({ when, input, queue: settings.taskQueues.control, catchup: spec.monitor.catchupWindow, paused: spec.monitor.paused })).digest('hex').slice(0, 16);
+  const fingerprint = createHash('sha256').update(JSON.stringify({ when, input, queue: settings.taskQueues.control, catchup: spec.monitor.catchupWindow, paused: spec.monitor.paused, payloadKey: payloadKeyId() })).digest('hex').slice(0, 16);
   const options: ScheduleOptions = {
     scheduleId,
     spec: when,
