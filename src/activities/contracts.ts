@@ -1,4 +1,5 @@
 import type { ModelSpec } from '../config/schema.js';
+import type { PipelineReportInput } from '../reports/pipeline-report.js';
 
 /**
  * What the workflows ask of the outside world. Workflows import these types only; the worker
@@ -99,6 +100,8 @@ export interface PipelineActivities {
   liveMetrics(input: { model: string; sinceIso: string }): Promise<LiveComparison>;
   promote(input: { model: string; version: number; actor: string; reason: string; run: RunRef; evaluation: Evaluation }): Promise<void>;
   discardChallenger(input: { model: string; version: number; reason: string; run: RunRef }): Promise<void>;
+  /** Renders the run's HTML report; best effort (undefined when it could not be written). */
+  writeRunReport(input: PipelineReportInput): Promise<{ path: string; url: string } | undefined>;
 }
 
 /** What one monitor check measured; numbers only, the HTML report holds the charts. */
@@ -118,7 +121,9 @@ export interface CheckResult {
   newLabelsSinceTraining: number;
   /** When the last pipeline for this model finished, if one has. */
   lastRetrainAt?: string;
+  /** The check's HTML report on the worker's disk, and where `retrain serve-reports` serves it. */
   reportPath?: string;
+  reportUrl?: string;
 }
 
 export interface MonitorActivities {

@@ -5,6 +5,7 @@ import { RegistryError } from '../backends/registry/types.js';
 import { evaluate, type EvaluationResult } from '../backends/training/index.js';
 import type { Backends } from './backends.js';
 import type { Evaluation, Metrics, PipelineActivities, SliceComparison } from './contracts.js';
+import { reportWriter } from './reports.js';
 
 const finite = (m: Record<string, number | null>): Metrics => Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
 
@@ -15,7 +16,10 @@ function registryFailure(err: unknown): never {
 }
 
 export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'trainChallenger' | 'notify' | 'setTraffic' | 'liveMetrics'> {
+  const reports = reportWriter(b);
   return {
+    writeRunReport: (input) => reports.pipeline(input),
+
     async estimateRunCost({ spec }) {
       // The model's own history is the best estimate; the configured figure covers the first run.
       const recent = b.registry.listVersions(spec.name).slice(-5).map((v) => v.costUsd).filter((c) => c > 0);

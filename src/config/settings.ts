@@ -15,6 +15,8 @@ const settingsSchema = z.object({
   RETRAIN_UI_PORT: port.default(8233),
   RETRAIN_GATEWAY_PORT: port.default(8080),
   RETRAIN_CODEC_PORT: port.default(8091),
+  RETRAIN_REPORTS_PORT: port.default(8092),
+  RETRAIN_REPORTS_URL: z.url().optional(),
   RETRAIN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RETRAIN_CONTROL_QUEUE: z.string().min(1).default('retrain-control'),
   RETRAIN_TRAINING_QUEUE: z.string().min(1).default('retrain-training'),
@@ -26,6 +28,9 @@ export interface RuntimeSettings {
   metricsPort: number;
   gatewayPort: number;
   codecPort: number;
+  /** Where `retrain serve-reports` (started by `npm run dev`) listens, and the base URL links use. */
+  reportsPort: number;
+  reportsUrl: string;
   /** Ports of the embedded dev server (gRPC and web UI) started by `npm run dev`. */
   temporalPort: number;
   uiPort: number;
@@ -47,6 +52,8 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
     metricsPort: s.RETRAIN_METRICS_PORT,
     gatewayPort: s.RETRAIN_GATEWAY_PORT,
     codecPort: s.RETRAIN_CODEC_PORT,
+    reportsPort: s.RETRAIN_REPORTS_PORT,
+    reportsUrl: (s.RETRAIN_REPORTS_URL ?? `http://localhost:${s.RETRAIN_REPORTS_PORT}/reports`).replace(/\/+$/, ''),
     temporalPort: s.RETRAIN_TEMPORAL_PORT,
     uiPort: s.RETRAIN_UI_PORT,
     logLevel: s.RETRAIN_LOG_LEVEL,

@@ -67,6 +67,6 @@ function summarise(r: MonitorResult): string {
   if (c.performance) lines.push(`- ${c.performance.metric} ${c.performance.value.toFixed(4)} on ${c.performance.labels} matured labels`);
   lines.push(`- ${c.newLabelsSinceTraining} new labels since training`);
   for (const f of r.fired) lines.push(`- fired **${f.kind}**: ${f.reason}`);
-  if (c.reportPath) lines.push(`- report: ${c.reportPath}`);
+  if (c.reportUrl) lines.push(`- [drift report](${c.reportUrl})`);
   return lines.join('\n');
 }

@@ -3,7 +3,9 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -50,6 +52,12 @@ const control = proxyActivities<PipelineActivities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
 });
 
+// The report is a by-product: a few quick tries, and a run never waits long or fails for it.
+const reporting = proxyActivities<Pick<PipelineActivities, 'writeRunReport'>>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '2s', maximumAttempts: 3 },
+});
+
 /**
  * One retraining run of one model: budget → dataset → train → evaluate → gates → approval →
  * canary → promote. Rejections are results; only unexpected faults fail the workflow, and then
@@ -93,10 +101,11 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   ]);
   enter('budget_check');
 
-  const finish = (outcome: PipelineResult['outcome'], reason: string): PipelineResult => {
+  const finish = async (outcome: PipelineResult['outcome'], reason: string): Promise<PipelineResult> => {
     enter(outcome);
     status.outcome = { result: outcome, reason };
     log.info('Pipeline finished', { model: spec.name, outcome, reason });
+    await writeReport();
     return { outcome, reason, candidateVersion: status.candidateVersion, status };
   };
 
@@ -107,7 +116,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     const projected = budget.monthSpendUsd + budget.estimatedCostUsd;
     const overBudget = projected > budget.monthlyCapUsd;
     if (overBudget && spec.budget.onExceed === 'refuse') {
-      return finish('rejected', `estimated $${budget.estimatedCostUsd.toFixed(2)} would take this month to $${projected.toFixed(2)}, over the $${budget.monthlyCapUsd} cap`);
+      return await finish('rejected', `estimated $${budget.estimatedCostUsd.toFixed(2)} would take this month to $${projected.toFixed(2)}, over the $${budget.monthlyCapUsd} cap`);
     }
     if (projected > budget.monthlyCapUsd * spec.budget.warnRatio) {
       await notify({ kind: 'budget_warning', title: `${spec.name}: this run takes monthly spend to $${projected.toFixed(2)} of $${budget.monthlyCapUsd}` });
@@ -116,7 +125,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     let approval: ApprovalOutcome | undefined;
     if (costReasons.length > 0) {
       approval = await askForApproval(costReasons);
-      if (!approval.approved) return finish('rejected', `not approved to train: ${approval.reason} (${approval.by})`);
+      if (!approval.approved) return await finish('rejected', `not approved to train: ${approval.reason} (${approval.by})`);
     }
 
     // 2. Data and training.
@@ -139,7 +148,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
       const reason = failed.map((g) => `${g.name}: ${g.detail}`).join('; ');
       await control.discardChallenger({ model: spec.name, version: candidate.version, reason, run });
       await notify({ kind: 'gates_failed', title: `${spec.name} v${candidate.version} rejected by the gates`, details: { gates: status.gates } });
-      return finish('rejected', `gates failed: ${reason}`);
+      return await finish('rejected', `gates failed: ${reason}`);
     }
 
     // 4. A human, when the policy or a flagged gate asks for one (and nobody has approved yet).
@@ -148,7 +157,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
       approval = await askForApproval(reviewReasons);
       if (!approval.approved) {
         await control.discardChallenger({ model: spec.name, version: candidate.version, reason: approval.reason, run });
-        return finish('rejected', `not approved: ${approval.reason} (${approval.by})`);
+        return await finish('rejected', `not approved: ${approval.reason} (${approval.by})`);
       }
     }
 
@@ -158,7 +167,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
       const actor = approval?.approved ? approval.by : 'retrain:auto';
       await control.promote({ model: spec.name, version: candidate.version, actor, reason: `first model: ${trigger.reasons.join('; ')}`, run, evaluation });
       await notify({ kind: 'promoted', title: `${spec.name} v${candidate.version} is the first champion`, details: { by: actor } });
-      return finish('promoted', 'first model: no champion to compare with, no canary');
+      return await finish('promoted', 'first model: no champion to compare with, no canary');
     }
     trafficMoved = true;
     const rollout = await runRollout(spec.rollout, status, controls, {
@@ -169,7 +178,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     if (rollout.result === 'rolled_back') {
       await restoreChampion(candidate.version, rollout.reason);
       trafficMoved = false;
-      return finish('rolled_back', rollout.reason);
+      return await finish('rolled_back', rollout.reason);
     }
 
     // 6. Promotion: the registry alias moves and the ledger records who and why.
@@ -178,13 +187,33 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     await control.promote({ model: spec.name, version: candidate.version, actor, reason: `${trigger.reasons.join('; ')} → ${rollout.reason}`, run, evaluation });
     trafficMoved = false;
     await notify({ kind: 'promoted', title: `${spec.name} v${candidate.version} is the champion`, details: { by: actor } });
-    return finish('promoted', rollout.reason);
+    return await finish('promoted', rollout.reason);
   } catch (err) {
     if (trafficMoved && status.candidateVersion !== undefined) {
       await restoreChampion(status.candidateVersion, isCancellation(err) ? 'run cancelled' : `run failed: ${(err as Error).message}`);
     }
     enter(isCancellation(err) ? 'cancelled' : 'failed');
+    status.outcome = { result: status.stage as 'cancelled' | 'failed', reason: (err as Error).message };
+    await CancellationScope.nonCancellable(writeReport);
     throw err;
+  }
+
+  /** The run's HTML report, linked from the workflow's details in the UI. Added after v0.1: patched. */
+  async function writeReport(): Promise<void> {
+    if (!patched('pipeline-report')) return;
+    const report = await reporting
+      .writeRunReport({
+        ...status,
+        workflowId: run.workflowId,
+        runId: run.runId,
+        trigger,
+        startedAt: new Date(info.startTime).toISOString(),
+        endedAt: new Date().toISOString(),
+        metric: spec.gates.metric,
+      })
+      .catch((err: unknown) => log.warn('No run report', { error: (err as Error).message }));
+    if (report) status.reportUrl = report.url;
+    setCurrentDetails(describeRun(status, spec.gates.metric));
   }
 
   async function askForApproval(reasons: string[]): Promise<ApprovalOutcome> {
@@ -230,4 +259,16 @@ function installHandlers(status: PipelineStatus, desk: ApprovalDesk, controls: R
   setHandler(resumeSignal, control('resume', () => duringRollout() && controls.paused, () => ((controls.paused = false), (status.traffic.paused = false))));
   setHandler(abortSignal, control('abort', duringRollout, (d) => (controls.abort = { by: d.by, reason: d.comment || 'aborted' })));
   setHandler(promoteSignal, control('promote', () => status.stage === 'canary', (d) => (controls.promoteNow = { by: d.by, reason: d.comment || 'promoted early' })));
+}
+
+/** Markdown for the Temporal UI's details panel once the run has ended. */
+function describeRun(s: PipelineStatus, metric: string): string {
+  const lines = [`**${s.model}** — ${s.outcome?.result.replace('_', ' ') ?? s.stage}: ${s.outcome?.reason ?? ''}`, `- triggers: ${s.triggers.join(', ')} (requested by ${s.requestedBy})`];
+  if (s.candidateVersion !== undefined) lines.push(`- challenger v${s.candidateVersion}${s.datasetId ? ` on dataset ${s.datasetId}` : ''}`);
+  const e = s.evaluation;
+  const fmt = (x: number | undefined) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
+  if (e) lines.push(`- holdout ${metric}: challenger ${fmt(e.challenger.metrics[metric])}${e.champion ? ` vs champion ${fmt(e.champion.metrics[metric])}` : ''}`);
+  if (s.analyses.length) lines.push(`- canary: ${s.analyses.length} analyses, last ${s.analyses[s.analyses.length - 1].verdict}`);
+  if (s.reportUrl) lines.push(`- [report](${s.reportUrl})`);
+  return lines.join('\n');
 }

@@ -68,9 +68,10 @@ export async function runRollout(spec: RolloutSpec, status: PipelineStatus, cont
       if (controls.abort) return { result: 'rolled_back', reason: `aborted by ${controls.abort.by}: ${controls.abort.reason}` };
       if (controls.promoteNow) return { result: 'completed', reason: `promoted early by ${controls.promoteNow.by}` };
 
-      const analysis = analyseCanary(await deps.liveMetrics(stepStart), spec);
+      const live = await deps.liveMetrics(stepStart);
+      const analysis = analyseCanary(live, spec);
       lastVerdict = analysis.verdict;
-      status.analyses.push({ at: new Date().toISOString(), step: stepIndex + 1, weight, verdict: analysis.verdict, detail: analysis.detail });
+      status.analyses.push({ at: new Date().toISOString(), step: stepIndex + 1, weight, verdict: analysis.verdict, detail: analysis.detail, live });
       consecutiveFailures = analysis.verdict === 'fail' ? consecutiveFailures + 1 : 0;
       if (consecutiveFailures >= spec.failureLimit) {
         return { result: 'rolled_back', reason: `${consecutiveFailures} consecutive failed analyses at ${weight}%: ${analysis.detail}` };

@@ -1,4 +1,4 @@
-import type { Evaluation } from '../activities/contracts.js';
+import type { Evaluation, LiveComparison } from '../activities/contracts.js';
 
 /** Stages a pipeline passes through; also the values of the RetrainStage search attribute. */
 export type Stage =
@@ -43,7 +43,10 @@ export interface PipelineStatus {
   gates: GateResult[];
   approvalReasons: string[];
   traffic: { challengerWeight: number; shadow: boolean; paused: boolean };
-  analyses: Array<{ at: string; step: number; weight: number; verdict: 'pass' | 'fail' | 'inconclusive'; detail: string }>;
+  /** Each canary analysis with the live numbers it judged (cumulative since its step began). */
+  analyses: Array<{ at: string; step: number; weight: number; verdict: 'pass' | 'fail' | 'inconclusive'; detail: string; live?: LiveComparison }>;
   decisions: DecisionRecord[];
   outcome?: { result: 'promoted' | 'rejected' | 'rolled_back' | 'failed' | 'cancelled'; reason: string };
+  /** The run's HTML report, once written (`retrain serve-reports` serves it). */
+  reportUrl?: string;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -124,5 +124,16 @@ describe('activities on the real backends', () => {
     assert.deepEqual(later.drift.drifted.map((d) => d.feature), ['amount']);
     assert.ok(later.drift.drifted[0].score > 0.15);
     assert.equal(later.newLabelsSinceTraining, 700);
+
+    // Every check leaves a self-contained HTML report with the drifted feature's chart, and a history point.
+    assert.ok(later.reportPath && later.reportUrl, 'a report was written');
+    assert.notEqual(later.reportPath, quiet.reportPath);
+    assert.match(later.reportUrl, /^http:\/\/localhost:\d+\/reports\/[^/]+\/checks\/.+\.html$/);
+    const html = readFileSync(later.reportPath, 'utf8');
+    assert.match(html, /<svg/);
+    assert.match(html, /amount/);
+    assert.doesNotMatch(html, /<script/i);
+    const history = readFileSync(path.join(path.dirname(path.dirname(later.reportPath)), 'history.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(history.length, 2, 'one history point per check');
   });
 });

@@ -46,6 +46,10 @@ export function scriptedActivities(script: Script = {}): { activities: PipelineA
       note('estimateRunCost', input);
       return { estimatedCostUsd: script.estimatedCostUsd ?? 12, monthSpendUsd: script.monthSpendUsd ?? 100, monthlyCapUsd: script.monthlyCapUsd ?? input.spec.budget.monthlyCap };
     },
+    async writeRunReport(input) {
+      note('writeRunReport', input);
+      return { path: `/nonexistent/reports/${input.model}/runs/${input.runId}.html`, url: `http://localhost:8092/reports/${input.model}/runs/${input.runId}.html` };
+    },
     async buildDataset(input) {
       note('buildDataset', input);
       return { datasetId: 'ds-scripted', datasetDir: '/nonexistent/ds-scripted', rowCounts: { train: 8000, validation: 1000, holdout: 1000 } };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -135,6 +135,14 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     const deployed = await deployment(spec.name);
     assert.equal(Number(deployed.champion?.version), 2);
     assert.equal(deployed.challenger ?? null, null);
+
+    // The run's report: champion vs challenger on the holdout, and the canary's live numbers per step.
+    assert.ok(outcome.status.reportUrl, 'the run links its report');
+    const relative = decodeURIComponent(outcome.status.reportUrl.replace(/^.*?\/reports\//, ''));
+    const html = readFileSync(path.join(dataDir, 'reports', relative), 'utf8');
+    assert.match(html, /promoted/);
+    assert.match(html, /<svg/);
+    assert.ok(outcome.status.analyses.every((a) => a.live && a.live.challenger.requests >= 0), 'each analysis keeps the numbers it judged');
   });
 
   it('a challenger that is wrong on live traffic is rolled back; the champion keeps all traffic', async () => {

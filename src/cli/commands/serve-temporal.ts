@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { runDemo } from '../../demo/run-demo.js';
 import { startGateway } from '../../serving/index.js';
+import { buildReportServer } from '../../reports/server.js';
+import { startCodecServer } from '../../security/codec-server.js';
+import { payloadCodecFromEnv } from '../../security/payload-codec.js';
 import { ConfigError } from '../../config/load.js';
 import { onShutdownSignal, processContext, startWorkerProcess } from '../../processes.js';
 import { externalServerConfigured, temporalTarget } from '../../runtime/connection.js';
@@ -38,10 +41,13 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
   const ctx = processContext({ configFile: options.config, name: 'dev' });
   let server: RunningDevServer | undefined;
   let target = temporalTarget();
+  const encrypted = payloadCodecFromEnv() !== undefined;
   if (externalServerConfigured()) {
     ctx.logger.info({ address: target.address, namespace: target.namespace }, 'Using the Temporal server from the environment; starting none');
   } else {
-    server = await startDevServer({ dataDir: ctx.settings.dataDir, port: ctx.settings.temporalPort, uiPort: ctx.settings.uiPort });
+    // With payload encryption on, the UI decodes through the codec server started below.
+    const uiCodecEndpoint = encrypted ? `http://127.0.0.1:${ctx.settings.codecPort}/codec` : undefined;
+    server = await startDevServer({ dataDir: ctx.settings.dataDir, port: ctx.settings.temporalPort, uiPort: ctx.settings.uiPort, uiCodecEndpoint });
     ctx.logger.info({ binary: server.tool.description, database: server.dbFile }, 'Temporal dev server started');
     target = temporalTarget({ address: server.address, namespace: server.namespace });
   }
@@ -56,12 +62,17 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
   // The gateway's control plane needs a token; in dev one is made up unless the user set one.
   process.env.RETRAIN_ADMIN_TOKEN ||= randomBytes(18).toString('base64url');
   const gateway = await startGateway({ config: ctx.config, settings: ctx.settings, logger: ctx.logger.child({ component: 'gateway' }) });
+  const reports = await buildReportServer({ dataDir: ctx.settings.dataDir });
+  const reportsUrl = `${await reports.listen({ port: ctx.settings.reportsPort, host: '127.0.0.1' })}/reports`;
+  const codec = encrypted ? await startCodecServer({ port: ctx.settings.codecPort, logger: ctx.logger, uiOrigins: server?.uiUrl ? [server.uiUrl] : undefined }) : undefined;
   const lines = [
     '',
     '  retrain is running',
     server?.uiUrl ? `  Temporal web UI   ${server.uiUrl}/namespaces/${target.namespace}/workflows` : `  Temporal server   ${target.address} (external)`,
     `  Temporal gRPC     ${target.address}`,
     `  Gateway           ${gateway.url}  (POST /v1/models/<model>/predict; admin token in RETRAIN_ADMIN_TOKEN)`,
+    `  Reports           ${reportsUrl}  (a drift report per monitor check, one per run)`,
+    codec ? `  Codec server      ${codec.endpoint}  (payloads are encrypted; the web UI decodes through it)` : '',
     ctx.settings.metricsPort ? `  Worker metrics    http://localhost:${ctx.settings.metricsPort}/metrics` : '',
     `  Data directory    ${ctx.settings.dataDir}`,
     `  Models            ${ctx.config.models.map((m) => m.name).join(', ')}`,
@@ -82,6 +93,8 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
       for (const w of workers) w.shutdown();
       await done.catch(() => undefined);
       await gateway.close();
+      await reports.close();
+      await codec?.close();
       await server?.stop();
     })());
   onShutdownSignal(stopAll, ctx.logger);

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { monitorActivities } from '../../activities/monitor.js';
+import { openBackends } from '../../activities/backends.js';
+import { ConfigError, findModel, loadConfig } from '../../config/load.js';
+import { runtimeSettings } from '../../config/settings.js';
+import { createLogger } from '../../runtime/logger.js';
+import { buildReportServer } from '../../reports/server.js';
+import { emit } from '../output.js';
+import { configOption } from '../options.js';
+
+/**
+ * `retrain report <model>`: a monitor check now, on this machine's lake and registry, written as
+ * the same HTML report the scheduled checks leave; `retrain serve-reports` serves them all.
+ */
+export function registerReportCommands(program: Command): void {
+  program
+    .command('report <model>')
+    .description("measure drift, performance and label shift now and write the HTML report (no Temporal needed)")
+    .action(async (modelName: string) => {
+      const options = configOption(program);
+      const config = loadConfig(options.config);
+      const spec = findModel(config, modelName);
+      const settings = runtimeSettings();
+      const logger = createLogger({ level: 'warn', name: 'report' });
+      const backends = openBackends({ config, settings, logger });
+      const tty = Boolean(process.stderr.isTTY) && !options.json;
+      if (tty) process.stderr.write(`checking ${spec.name} over the last ${spec.data.monitorWindow}…`);
+      try {
+        const check = await monitorActivities(backends).checkModel({ spec, asOf: new Date().toISOString() });
+        if (tty) process.stderr.write('\r\x1b[2K');
+        emit(options, check, () =>
+          [
+            `${check.model}: ${check.window.rows} predictions in ${check.window.from} → ${check.window.to}`,
+            `  drift ${check.drift.verdict}: ${check.drift.drifted.map((d) => `${d.feature} (${d.metric} ${d.score.toFixed(3)} vs ${d.threshold})`).join(', ') || 'no feature drifted'}`,
+            check.performance ? `  ${check.performance.metric} ${check.performance.value.toFixed(4)} on ${check.performance.labels} matured labels` : '  no matured labels in the window',
+            check.reportPath ? `  report: ${check.reportPath}\n  served at ${check.reportUrl} (by retrain serve-reports)` : '  the report could not be written (see the warning above)',
+          ].join('\n'),
+        );
+      } finally {
+        await backends.close();
+      }
+    });
+
+  program
+    .command('serve-reports')
+    .description('serve the HTML reports (the links in the Temporal UI point here)')
+    .option('--port <port>', 'port (default $RETRAIN_REPORTS_PORT or 8092)')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .action(async (opts: { port?: string; host: string }) => {
+      const settings = runtimeSettings();
+      const port = opts.port === undefined ? settings.reportsPort : Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError('--port', [`expected a port number 0-65535, got "${opts.port}"`]);
+      const app = await buildReportServer({ dataDir: settings.dataDir });
+      const url = await app.listen({ port, host: opts.host });
+      process.stdout.write(`\n  Reports           ${url}/reports\n  From              ${settings.dataDir}/reports\n\n`);
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void app.close().then(() => process.exit(0)));
+    });
+}

@@ -1,0 +1,59 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { fmtTime, html, page, type SafeHtml } from './html.js';
+
+/**
+ * `retrain serve-reports`: the HTML reports under `<dataDir>/reports` over HTTP, so the links in the
+ * Temporal UI's workflow details open in a browser. Read-only; binds to loopback unless told
+ * otherwise, because reports describe business data.
+ */
+export interface ReportServerOptions {
+  dataDir: string;
+}
+
+interface Listing {
+  name: string;
+  href: string;
+  modified: Date;
+}
+
+async function listHtml(dir: string, hrefPrefix: string, limit: number): Promise<Listing[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const files = await Promise.all(
+    names.filter((n) => n.endsWith('.html')).map(async (name) => ({ name, href: `${hrefPrefix}${encodeURIComponent(name)}`, modified: (await stat(path.join(dir, name))).mtime })),
+  );
+  return files.sort((a, b) => b.modified.getTime() - a.modified.getTime()).slice(0, limit);
+}
+
+const linkList = (items: Listing[], empty: string): SafeHtml =>
+  items.length === 0 ? html`<p>${empty}</p>` : html`<ul>${items.map((i) => html`<li><a href="${i.href}">${i.name}</a> <small>${fmtTime(i.modified.toISOString())}</small></li>`)}</ul>`;
+
+export async function buildReportServer(options: ReportServerOptions): Promise<FastifyInstance> {
+  const root = path.join(options.dataDir, 'reports');
+  const app = Fastify({ logger: false, forceCloseConnections: 'idle' });
+  await app.register(fastifyStatic, { root, prefix: '/reports/', index: false, list: false, decorateReply: false });
+
+  app.get('/', async (_request, reply) => reply.redirect('/reports'));
+
+  app.get('/reports', async (_request, reply) => {
+    const models = (await readdir(root, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const rows = models.map(
+      (m) => html`<li><a href="/reports/${encodeURIComponent(m)}/index">${m}</a>: <a href="/reports/${encodeURIComponent(m)}/latest-check.html">latest check</a>, <a href="/reports/${encodeURIComponent(m)}/latest-run.html">latest run</a></li>`,
+    );
+    const body = models.length ? html`<ul>${rows}</ul>` : html`<p>No reports yet: every monitor check and every retraining run writes one (or run <code>retrain report &lt;model&gt;</code>).</p>`;
+    return reply.type('text/html; charset=utf-8').send(page('retrain reports', html`<h1>Reports</h1>${body}`));
+  });
+
+  app.get<{ Params: { model: string } }>('/reports/:model/index', async (request, reply) => {
+    const model = request.params.model;
+    if (model.includes('/') || model.startsWith('.')) return reply.code(400).send({ message: `invalid model name "${model}"` });
+    const dir = path.join(root, model);
+    const [checks, runs] = await Promise.all([listHtml(path.join(dir, 'checks'), `/reports/${encodeURIComponent(model)}/checks/`, 100), listHtml(path.join(dir, 'runs'), `/reports/${encodeURIComponent(model)}/runs/`, 100)]);
+    if (checks.length === 0 && runs.length === 0) return reply.code(404).send({ message: `no reports for model "${model}"` });
+    const body = html`<h1>${model}</h1><h2>Retraining runs</h2>${linkList(runs, 'No runs yet.')}<h2>Monitor checks (newest 100)</h2>${linkList(checks, 'No checks yet.')}`;
+    return reply.type('text/html; charset=utf-8').send(page(`${model} reports`, body));
+  });
+  return app;
+}
