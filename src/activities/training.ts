@@ -24,7 +24,8 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
 
       const outputDir = path.join(b.settings.dataDir, 'artifacts', spec.name, `${run.runId}-attempt-${ctx.info.attempt}`);
       let last = { fraction: 0, message: 'starting' };
-      const beat = setInterval(() => ctx.heartbeat(last), HEARTBEAT_EVERY_MS);
+      // Beats well inside the heartbeat timeout: a dead worker is noticed in one timeout, not more.
+      const beat = setInterval(() => ctx.heartbeat(last), Math.min(HEARTBEAT_EVERY_MS, Math.max(200, (ctx.info.heartbeatTimeoutMs ?? 3 * HEARTBEAT_EVERY_MS) / 3)));
       try {
         const result = await trainingBackendFor(spec).train(
           { spec, datasetDir: dataset.datasetDir, outputDir, runId: run.runId },
@@ -53,8 +54,9 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
         ctx.log.info('Challenger registered', { model: spec.name, version: version.version, wallMs: result.wallMs, costUsd: result.costUsd });
         return candidate(version);
       } catch (err) {
-        if (err instanceof TrainingError && err.nonRetryable) {
-          throw ApplicationFailure.nonRetryable(`${err.message}${err.logTail.length ? `\n--- trainer output (tail) ---\n${err.logTail.join('\n')}` : ''}`, `TrainingFailed:${err.kind}`);
+        if (err instanceof TrainingError) {
+          const message = `${err.message}${err.logTail.length ? `\n--- trainer output (tail) ---\n${err.logTail.join('\n')}` : ''}`;
+          throw err.nonRetryable ? ApplicationFailure.nonRetryable(message, `TrainingFailed:${err.kind}`) : ApplicationFailure.retryable(message, `TrainingFailed:${err.kind}`);
         }
         throw err;
       } finally {

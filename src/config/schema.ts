@@ -43,6 +43,20 @@ export const dataSource = z
   })
   .strict();
 
+/** How training attempts are watched and retried, for either backend. */
+const trainingAttempts = {
+  heartbeatTimeout: duration()
+    .default('2m')
+    .describe('A training attempt silent this long is lost: its worker died, or (command) the trainer printed nothing. Temporal then retries it.'),
+  retry: z
+    .object({
+      maximumAttempts: z.number().int().min(1).default(3).describe('Attempts in all, the first included; a trainer that exits non-zero is not retried'),
+      initialInterval: duration().default('10s').describe('Wait before the second attempt; doubles for each further one'),
+    })
+    .strict()
+    .prefault({}),
+};
+
 const builtinTrainer = z
   .object({
     backend: z.literal('builtin'),
@@ -59,6 +73,7 @@ const builtinTrainer = z
       .prefault({}),
     timeout: duration().default('1h').describe('A training run longer than this fails'),
     costPerHour: z.number().min(0).default(1).describe('Dollars per hour of training, for the budget'),
+    ...trainingAttempts,
   })
   .strict();
 
@@ -70,8 +85,8 @@ const commandTrainer = z
     env: z.record(z.string(), z.string()).default({}),
     params: z.record(z.string(), z.unknown()).default({}),
     timeout: duration().default('2h').describe('A training run longer than this fails'),
-    heartbeatTimeout: duration().default('2m').describe('A trainer silent (no progress line) for this long is considered hung'),
     costPerHour: z.number().min(0).default(1).describe('Dollars per hour of training, for the budget'),
+    ...trainingAttempts,
   })
   .strict();
 

@@ -70,8 +70,8 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   const training = proxyActivities<Pick<PipelineActivities, 'trainChallenger'>>({
     taskQueue: input.trainingTaskQueue,
     startToCloseTimeout: spec.trainer.timeout,
-    heartbeatTimeout: spec.trainer.backend === 'command' ? spec.trainer.heartbeatTimeout : '2m',
-    retry: { initialInterval: '10s', maximumAttempts: 3 },
+    heartbeatTimeout: spec.trainer.heartbeatTimeout,
+    retry: { initialInterval: spec.trainer.retry.initialInterval, backoffCoefficient: 2, maximumAttempts: spec.trainer.retry.maximumAttempts },
   });
 
   const status: PipelineStatus = {

@@ -26,10 +26,11 @@ function alive(pid: number): boolean {
   }
 }
 
-async function rejectsWith(promise: Promise<unknown>, check: (err: TrainingError) => void): Promise<void> {
+/** Rejects with a TrainingError; non-retryable unless `retryable` says otherwise. */
+async function rejectsWith(promise: Promise<unknown>, check: (err: TrainingError) => void, retryable = false): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof TrainingError, `expected TrainingError, got ${String(err)}`);
-    assert.equal(err.nonRetryable, true);
+    assert.equal(err.nonRetryable, !retryable);
     check(err);
     return true;
   });
@@ -95,6 +96,25 @@ describe('command training backend', () => {
       assert.match(err.message, /timeout of 700ms/);
     });
     assert.ok(Date.now() - started < 10_000);
+  });
+
+  test('a trainer silent past heartbeatTimeout is hung: terminated, and retryable', async () => {
+    const started = Date.now();
+    await rejectsWith(backend.train(request(spec({ mode: 'sleep' }, { heartbeatTimeout: '600ms' })), recordingContext().ctx), (err) => {
+      assert.equal(err.kind, 'hung');
+      assert.equal(err.nonRetryable, false);
+      assert.match(err.message, /printed nothing for 600ms \(trainer\.heartbeatTimeout\)/);
+    }, true);
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  test('killed by a signal (OOM killer, segfault) is a crash worth retrying; a non-zero exit is not', async () => {
+    await rejectsWith(backend.train(request(spec({ mode: 'crash' })), recordingContext().ctx), (err) => {
+      assert.equal(err.kind, 'crashed');
+      assert.equal(err.nonRetryable, false);
+      assert.match(err.message, /was killed by SIGKILL: Killed \(out of memory\)/);
+    }, true);
+    await rejectsWith(backend.train(request(spec({ mode: 'fail' })), recordingContext().ctx), (err) => assert.equal(err.nonRetryable, true));
   });
 
   test('missing output: exit 0 without a model', async () => {

@@ -83,7 +83,10 @@ export class CommandTrainingBackend implements TrainingBackend {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
 
+    // Any line from the trainer is a sign of life; silence past heartbeatTimeout means it hung.
+    let lastSignOfLife = performance.now();
     const stdout = new LineSplitter((line) => {
+      lastSignOfLife = performance.now();
       const progress = parseProgress(line);
       if (progress) {
         try {
@@ -96,14 +99,15 @@ export class CommandTrainingBackend implements TrainingBackend {
       }
     });
     const stderr = new LineSplitter((line) => {
+      lastSignOfLife = performance.now();
       stderrTail.push(line);
       log.debug({ stream: 'stderr' }, line);
     });
     child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
 
-    let stopReason: { kind: 'timeout' | 'aborted'; message: string } | undefined;
-    const stop = (kind: 'timeout' | 'aborted', message: string) => {
+    let stopReason: { kind: 'timeout' | 'aborted' | 'hung'; message: string } | undefined;
+    const stop = (kind: 'timeout' | 'aborted' | 'hung', message: string) => {
       if (stopReason) return;
       stopReason = { kind, message };
       void terminateGroup(child, this.killGraceMs);
@@ -111,6 +115,10 @@ export class CommandTrainingBackend implements TrainingBackend {
     const onAbort = () => stop('aborted', `training ${request.runId} was cancelled; the trainer's process group was terminated`);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => stop('timeout', `trainer exceeded its timeout of ${trainer.timeout}; its process group was terminated`), durationMs(trainer.timeout));
+    const silenceLimitMs = durationMs(trainer.heartbeatTimeout);
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastSignOfLife > silenceLimitMs) stop('hung', `trainer printed nothing for ${trainer.heartbeatTimeout} (trainer.heartbeatTimeout); it is considered hung and its process group was terminated`);
+    }, Math.min(1_000, silenceLimitMs / 4));
 
     const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
@@ -118,6 +126,7 @@ export class CommandTrainingBackend implements TrainingBackend {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     clearTimeout(timer);
+    clearInterval(watchdog);
     ctx.signal.removeEventListener('abort', onAbort);
     // Whatever the trainer left behind in its group (background helpers holding our pipes open)
     // goes with it; then wait briefly for the pipes to drain.
@@ -128,14 +137,17 @@ export class CommandTrainingBackend implements TrainingBackend {
 
     const wallMs = performance.now() - started;
     const logTail = stderrTail.get();
-    if (stopReason) throw new TrainingError(stopReason.kind, stopReason.message, { logTail });
+    // A hung trainer may run fine next time (a stuck download, a dead GPU): Temporal retries it.
+    if (stopReason) throw new TrainingError(stopReason.kind, stopReason.message, { logTail, nonRetryable: stopReason.kind !== 'hung' });
     if (exit.spawnError) {
       throw new TrainingError('failed', `cannot start trainer ${JSON.stringify(trainer.command)}: ${exit.spawnError.message}`, { logTail, cause: exit.spawnError });
     }
     if (exit.code !== 0) {
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
       const last = logTail.filter((l) => l.trim()).at(-1);
-      throw new TrainingError('failed', `trainer ${JSON.stringify(trainer.command)} ${how}${last ? `: ${last}` : ''}`, { logTail });
+      // Killed by a signal (the OOM killer, a segfault, a preempted node) is worth another attempt;
+      // a non-zero exit is the trainer's own verdict (bad data, a bug) and would only repeat.
+      if (exit.signal) throw new TrainingError('crashed', `trainer ${JSON.stringify(trainer.command)} was killed by ${exit.signal}${last ? `: ${last}` : ''}`, { logTail, nonRetryable: false });
+      throw new TrainingError('failed', `trainer ${JSON.stringify(trainer.command)} exited with code ${exit.code}${last ? `: ${last}` : ''}`, { logTail });
     }
 
     const outputs = await readTrainerOutputs(outputDir, spec, logTail);

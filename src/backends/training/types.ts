@@ -44,7 +44,7 @@ export interface TrainingBackend {
   train(request: TrainRequest, ctx: TrainContext): Promise<TrainResult>;
 }
 
-export type TrainingErrorKind = 'bad_input' | 'failed' | 'timeout' | 'aborted' | 'missing_output' | 'invalid_output';
+export type TrainingErrorKind = 'bad_input' | 'failed' | 'crashed' | 'hung' | 'timeout' | 'aborted' | 'missing_output' | 'invalid_output';
 
 /**
  * A training run that cannot succeed by retrying as-is. Activities map `nonRetryable` onto a
