@@ -70,8 +70,9 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   const training = proxyActivities<Pick<PipelineActivities, 'trainChallenger'>>({
     taskQueue: input.trainingTaskQueue,
     startToCloseTimeout: spec.trainer.timeout,
-    heartbeatTimeout: spec.trainer.heartbeatTimeout,
-    retry: { initialInterval: spec.trainer.retry.initialInterval, backoffCoefficient: 2, maximumAttempts: spec.trainer.retry.maximumAttempts },
+    // Runs started before these settings existed carry specs without them: the old fixed values.
+    heartbeatTimeout: spec.trainer.heartbeatTimeout ?? '2m',
+    retry: { initialInterval: spec.trainer.retry?.initialInterval ?? '10s', backoffCoefficient: 2, maximumAttempts: spec.trainer.retry?.maximumAttempts ?? 3 },
   });
 
   const status: PipelineStatus = {
