@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -47,10 +48,24 @@ export async function bundleWorkflows(logger?: Logger): Promise<WorkflowBundle> 
   });
 }
 
+/**
+ * A bundle built ahead (`retrain bundle <file>`) named by RETRAIN_WORKFLOW_BUNDLE: a worker then
+ * starts in a second instead of bundling the sources, which matters when workers restart often.
+ */
+function prebuiltBundle(env: NodeJS.ProcessEnv = process.env): WorkflowBundle | undefined {
+  const file = env.RETRAIN_WORKFLOW_BUNDLE;
+  if (!file) return undefined;
+  try {
+    return { code: readFileSync(file, 'utf8') };
+  } catch (err) {
+    throw new Error(`RETRAIN_WORKFLOW_BUNDLE=${file}: cannot read the workflow bundle (${(err as Error).message}); build it with \`retrain bundle ${file}\` or unset the variable`);
+  }
+}
+
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const { trainChallenger, ...controlActivities } = setup.activities;
   const queues = setup.queues ?? ['control', 'training'];
-  const workflowBundle = setup.workflowBundle ?? (await bundleWorkflows(setup.logger));
+  const workflowBundle = setup.workflowBundle ?? prebuiltBundle() ?? (await bundleWorkflows(setup.logger));
   const workers: Worker[] = [];
   const dataConverter = setup.dataConverter ?? dataConverterFromEnv();
   if (queues.includes('control')) {

@@ -172,6 +172,8 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     }
     trafficMoved = true;
     const rollout = await runRollout(spec.rollout, status, controls, {
+      // Runs from before v0.2 never upserted these stages; replaying them must not either.
+      enter: (stage) => (patched('rollout-stage-attribute') ? enter(stage) : (status.stage = stage)),
       setTraffic: (weight, shadow) => control.setTraffic.executeWithOptions({ summary: shadow ? 'shadow traffic on' : `challenger to ${weight}%` }, [{ model: spec.name, challengerVersion: candidate.version, weight, shadow, run }]),
       liveMetrics: (sinceIso) => control.liveMetrics.executeWithOptions({ summary: 'live analysis' }, [{ model: spec.name, sinceIso }]),
       notify,

@@ -18,6 +18,8 @@ export interface RolloutControls {
 }
 
 export interface RolloutDeps {
+  /** Records the stage (status and the RetrainStage search attribute). */
+  enter(stage: 'shadow' | 'canary'): void;
   setTraffic(weight: number, shadow?: boolean): Promise<void>;
   liveMetrics(sinceIso: string): Promise<LiveComparison>;
   notify(n: Omit<Notification, 'model'>): Promise<void>;
@@ -29,7 +31,7 @@ export async function runRollout(spec: RolloutSpec, status: PipelineStatus, cont
   const interrupted = () => controls.abort !== undefined || controls.promoteNow !== undefined;
 
   if (spec.shadow) {
-    status.stage = 'shadow';
+    deps.enter('shadow');
     await deps.setTraffic(0, true);
     status.traffic = { ...status.traffic, shadow: true, challengerWeight: 0 };
     await bake(durationMs(spec.shadow.duration), `shadow for ${spec.shadow.duration}`);
@@ -38,7 +40,7 @@ export async function runRollout(spec: RolloutSpec, status: PipelineStatus, cont
     if (controls.abort) return { result: 'rolled_back', reason: `aborted by ${controls.abort.by}: ${controls.abort.reason}` };
   }
 
-  status.stage = 'canary';
+  deps.enter('canary');
   for (const [index, step] of spec.steps.entries()) {
     if (controls.promoteNow) return { result: 'completed', reason: `promoted early by ${controls.promoteNow.by}` };
     await deps.setTraffic(step.weight);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { runDemo } from '../../demo/run-demo.js';
+import { writeFile } from 'node:fs/promises';
 import { startGateway } from '../../serving/index.js';
+import { bundleWorkflows } from '../../worker.js';
 import { buildReportServer } from '../../reports/server.js';
 import { startCodecServer } from '../../security/codec-server.js';
 import { payloadCodecFromEnv } from '../../security/payload-codec.js';
@@ -34,6 +36,15 @@ export function registerProcessCommands(program: Command): void {
         await done;
       }, ctx.logger);
       await done;
+    });
+
+  program
+    .command('bundle <file>')
+    .description('build the workflow bundle ahead; workers given RETRAIN_WORKFLOW_BUNDLE=<file> then start without bundling')
+    .action(async (file: string) => {
+      const bundle = await bundleWorkflows();
+      await writeFile(file, bundle.code);
+      process.stdout.write(`wrote ${file} (${Math.round(bundle.code.length / 1024)} KiB); start workers with RETRAIN_WORKFLOW_BUNDLE=${file}\n`);
     });
 }
 

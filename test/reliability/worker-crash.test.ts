@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { openBackends, type Backends } from '../../src/activities/index.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { ModelSpec } from '../../src/config/schema.js';
+import { runtimeSettings } from '../../src/config/settings.js';
+import { seedChampion } from '../../src/demo/seed.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { createGateway, type Gateway } from '../../src/serving/index.js';
+import { createGenerator, driftPlan, runSimulation } from '../../src/serving/simulator/index.js';
+import type { PipelineResult } from '../../src/workflows/pipeline.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { devServerEnv, eventually, uniqueQueue } from '../helpers/temporal.js';
+
+/**
+ * kill -9 of the worker process (a real `retrain worker`) while the run trains, while it waits for
+ * approval and in the middle of a canary bake. Each time a fresh worker takes over and the run
+ * finishes; nothing with an effect happens twice: one registered challenger, one promotion in the
+ * ledger, one traffic change per canary step, and the gateway serves what the workflow says.
+ */
+const TOKEN = 'worker-crash-token';
+const MODEL = 'crash-fraud';
+const yaml = (url: string) => `models:
+  - name: ${MODEL}
+    task: binary_classification
+    features:
+      - { name: transaction_amount, type: numerical }
+      - { name: account_age_days, type: numerical }
+      - { name: hour_of_day, type: numerical }
+      - { name: distance_from_home_km, type: numerical }
+      - { name: user_country, type: categorical }
+      - { name: merchant_category, type: categorical }
+      - { name: device_type, type: categorical }
+    label: { name: is_fraud, delay: 1s }
+    serving: { url: "${url}", entityKey: entity_id }
+    # Slow on purpose (the test must catch it mid-training); a lost worker is noticed within 3 s.
+    trainer: { backend: builtin, params: { epochs: 400, learningRate: 0.01 }, heartbeatTimeout: 3s, retry: { initialInterval: 1s } }
+    gates: { metric: log_loss, floor: 1, minImprovement: 0 }
+    approval: { when: always, approvers: [ops] }
+    rollout: { steps: [{ weight: 30, duration: 24s }, { weight: 100 }], analysisInterval: 4s, minSamples: 20 }
+`;
+
+describe('kill -9 of the worker during training, approval and canary', () => {
+  let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
+  let gateway: Gateway;
+  let gatewayUrl: string;
+  let backends: Backends;
+  let spec: ModelSpec;
+  let workerEnv: NodeJS.ProcessEnv;
+  let configFile: string;
+  let worker: ReturnType<typeof startCli> | undefined;
+  const traffic = new AbortController();
+  let simulation: Promise<unknown> | undefined;
+
+  before(async () => {
+    env = await devServerEnv();
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-crash-'));
+    const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+    gateway = await createGateway({ config: parseConfig(yaml('http://127.0.0.1:1')), dataDir, logger, adminToken: TOKEN });
+    gatewayUrl = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+    configFile = path.join(dataDir, 'retrain.yaml');
+    writeFileSync(configFile, yaml(gatewayUrl));
+    spec = parseConfig(yaml(gatewayUrl)).models[0];
+    process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
+    backends = openBackends({ config: parseConfig(yaml(gatewayUrl)), settings: { ...runtimeSettings(), dataDir }, logger });
+    await seedChampion(backends, { ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.params as object), epochs: 3 } } as ModelSpec['trainer'] }, { historyDays: 6, rowsPerDay: 2_000 });
+    workerEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      RETRAIN_DATA_DIR: dataDir,
+      RETRAIN_CONTROL_QUEUE: uniqueQueue('crash-control'),
+      RETRAIN_TRAINING_QUEUE: uniqueQueue('crash-training'),
+      RETRAIN_ADMIN_TOKEN: TOKEN,
+      RETRAIN_METRICS_PORT: '0',
+      RETRAIN_WORKFLOW_BUNDLE: process.env.RETRAIN_TEST_WORKFLOW_BUNDLE ?? '',
+    };
+    simulation = runSimulation({
+      gateway: gatewayUrl,
+      model: MODEL,
+      generator: createGenerator(spec, { seed: 21, drift: driftPlan('none', 0) }),
+      drift: driftPlan('none', 0),
+      rate: 40,
+      durationMs: 15 * 60_000,
+      labelDelayMs: 1_000,
+      signal: traffic.signal,
+    });
+  });
+
+  after(async () => {
+    traffic.abort();
+    await simulation;
+    await killWorker();
+    await gateway?.close();
+    await backends?.close();
+    await env?.teardown();
+    await env?.stopServer?.();
+  });
+
+  async function startWorker(): Promise<void> {
+    worker = startCli(['--config', configFile, 'worker'], workerEnv);
+    const started = Date.now();
+    while (!/Worker polling/.test(worker.output())) {
+      if (worker.child.exitCode !== null || Date.now() - started > 60_000) assert.fail(`the worker did not start:\n${worker.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function killWorker(): Promise<void> {
+    if (!worker || worker.child.exitCode !== null) return;
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  }
+
+  const stageOf = async (handle: WorkflowHandle) => (await handle.describe()).searchAttributes.RetrainStage?.[0] as string | undefined;
+  const waitForStage = (handle: WorkflowHandle, stage: string) => eventually(async () => ((await stageOf(handle)) === stage ? true : undefined), `stage ${stage}`, 120_000);
+
+  it('a new worker finishes the run; each effect happened once', async () => {
+    await startWorker();
+    const triggered = await runCli(['--config', configFile, 'trigger', MODEL, '--reason', 'crash test'], workerEnv);
+    assert.equal(triggered.code, 0, triggered.stderr);
+    const handle = env.client.workflow.getHandle(`retrain-${MODEL}`);
+    const { runId } = await handle.describe();
+
+    // 1. Mid-training: the training attempt is lost with its worker; the next worker retries it.
+    await eventually(async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      // State 2 is STARTED: a worker holds the attempt.
+      return pending.some((a) => a.activityType?.name === 'trainChallenger' && Number(a.state) === 2) ? true : undefined;
+    }, 'training to start', 120_000);
+    await killWorker();
+    await startWorker();
+
+    // 2. Waiting for approval: the decision goes to the next worker.
+    await waitForStage(handle, 'awaiting_approval');
+    await killWorker();
+    await startWorker();
+    const approved = await runCli(['--config', configFile, 'approve', MODEL, '--as', 'ops', '--comment', 'after a crash'], workerEnv);
+    assert.equal(approved.code, 0, approved.stderr);
+
+    // 3. Mid-canary: after the first analysis of the 30% step.
+    await waitForStage(handle, 'canary');
+    await eventually(async () => ((await handle.query<{ analyses: unknown[] }>('status')).analyses.length > 0 ? true : undefined), 'a canary analysis', 60_000);
+    await killWorker();
+    await startWorker();
+
+    const result = (await env.client.workflow.getHandle(`retrain-${MODEL}`, runId).result()) as PipelineResult;
+    assert.equal(result.outcome, 'promoted', `${result.reason}\n${JSON.stringify(result.status.analyses)}`);
+
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = (type: string) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
+    const trainingAttempts = events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+    assert.equal(scheduled('trainChallenger'), 1);
+    assert.ok(Math.max(...trainingAttempts) >= 2, 'training was retried after the first worker died');
+    assert.equal(scheduled('setTraffic'), 2, 'one traffic change per canary step (30%, then 100%)');
+    assert.equal(scheduled('promote'), 1);
+
+    assert.deepEqual(backends.registry.listVersions(MODEL).map((v) => v.version), [1, 2], 'one challenger registered');
+    assert.deepEqual(backends.registry.aliases(MODEL), { champion: 2, challenger: null, previous: 1 });
+    const ledger = backends.registry.ledger({ model: MODEL });
+    assert.equal(ledger.filter((e) => e.action === 'promote' && e.toVersion === 2).length, 1, JSON.stringify(ledger));
+    assert.equal(ledger.filter((e) => e.action === 'register_challenger').length, 1, JSON.stringify(ledger));
+
+    const response = await fetch(`${gatewayUrl}/v1/admin/models/${MODEL}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const deployed = (await response.json()) as { champion?: { version: number | string }; challenger?: unknown };
+    assert.equal(Number(deployed.champion?.version), 2);
+    assert.equal(deployed.challenger ?? null, null);
+  });
+});
