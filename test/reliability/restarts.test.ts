@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { buildActivities, openBackends, type Backends } from '../../src/activities/index.js';
+import { pipelineStatus, startPipeline } from '../../src/client.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { ModelSpec } from '../../src/config/schema.js';
+import { runtimeSettings, type RuntimeSettings } from '../../src/config/settings.js';
+import { seedChampion } from '../../src/demo/seed.js';
+import { startDevServer, type RunningDevServer } from '../../src/runtime/dev-server.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { createGenerator, driftPlan, runSimulation } from '../../src/serving/simulator/index.js';
+import type { PipelineResult } from '../../src/workflows/pipeline.js';
+import { createWorkers, runWorkers } from '../../src/worker.js';
+import { startCli } from '../helpers/cli.js';
+import { eventually, workflowBundle } from '../helpers/temporal.js';
+
+/**
+ * Restarts under a running canary, with real processes: the Temporal dev server (same SQLite file,
+ * same port) and the gateway (`retrain serve`, stopped with SIGTERM and started again). The run
+ * keeps its schedule across the server restart; the gateway comes back with the same split and
+ * versions, and the predictions it logged before going down are in the lake.
+ */
+const TOKEN = 'restarts-token';
+const MODEL = 'restart-fraud';
+const STEP_MS = 40_000;
+const MARKER_AGE = 4242.4242; // account_age_days of the predictions sent just before the gateway stops
+
+const yaml = (url: string) => `models:
+  - name: ${MODEL}
+    task: binary_classification
+    features:
+      - { name: transaction_amount, type: numerical }
+      - { name: account_age_days, type: numerical }
+      - { name: hour_of_day, type: numerical }
+      - { name: distance_from_home_km, type: numerical }
+      - { name: user_country, type: categorical }
+      - { name: merchant_category, type: categorical }
+      - { name: device_type, type: categorical }
+    label: { name: is_fraud, delay: 1s }
+    serving: { url: "${url}", entityKey: entity_id }
+    trainer: { backend: builtin, params: { epochs: 6 } }
+    gates: { metric: log_loss, floor: 1, minImprovement: 0 }
+    approval: { when: never }
+    rollout: { steps: [{ weight: 30, duration: ${STEP_MS / 1000}s }, { weight: 100 }], analysisInterval: 5s, minSamples: 20 }
+`;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('restarts mid-canary: the Temporal server and the gateway', () => {
+  let dataDir: string;
+  let temporalPort: number;
+  let server: RunningDevServer;
+  let client: Client;
+  let nativeConnection: NativeConnection;
+  let workers: Worker[];
+  let running: Promise<void>;
+  let backends: Backends;
+  let spec: ModelSpec;
+  let settings: RuntimeSettings;
+  let configFile: string;
+  let gatewayUrl: string;
+  let gateway: ReturnType<typeof startCli> | undefined;
+  const traffic = new AbortController();
+  let simulation: Promise<unknown> | undefined;
+  const startServer = () => startDevServer({ dataDir, port: temporalPort, persistent: true });
+
+  async function startGateway(): Promise<void> {
+    gateway = startCli(['--config', configFile, 'serve', '--port', new URL(gatewayUrl).port], { RETRAIN_DATA_DIR: dataDir, RETRAIN_ADMIN_TOKEN: TOKEN });
+    await eventually(async () => ((await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.ok ? true : undefined), `the gateway to answer /healthz`, 60_000);
+  }
+
+  async function stopGateway(): Promise<void> {
+    if (!gateway || gateway.child.exitCode !== null) return;
+    gateway.child.kill('SIGTERM');
+    assert.equal(await gateway.exited, 0, gateway.output());
+  }
+
+  before(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-restarts-'));
+    temporalPort = await freePort();
+    gatewayUrl = `http://127.0.0.1:${await freePort()}`;
+    configFile = path.join(dataDir, 'retrain.yaml');
+    writeFileSync(configFile, yaml(gatewayUrl));
+    const config = parseConfig(yaml(gatewayUrl));
+    spec = config.models[0];
+    server = await startServer();
+    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    nativeConnection = await NativeConnection.connect({ address: server.address });
+    await startGateway();
+    process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
+    const logger = createLogger({ level: 'error', pretty: false, destination: process.stderr });
+    settings = { ...runtimeSettings(), dataDir, taskQueues: { control: 'restart-control', training: 'restart-training' } };
+    backends = openBackends({ config, settings, logger, client });
+    await seedChampion(backends, { ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.params as object), epochs: 1 } } as ModelSpec['trainer'] }, { historyDays: 4, rowsPerDay: 1_500 });
+    workers = await createWorkers({ connection: nativeConnection, namespace: 'default', settings, activities: buildActivities(backends), workflowBundle: await workflowBundle() });
+    running = runWorkers(workers);
+    simulation = runSimulation({
+      gateway: gatewayUrl,
+      model: MODEL,
+      generator: createGenerator(spec, { seed: 8, drift: driftPlan('none', 0) }),
+      drift: driftPlan('none', 0),
+      rate: 40,
+      durationMs: 15 * 60_000,
+      labelDelayMs: 1_000,
+      signal: traffic.signal,
+    });
+  });
+
+  after(async () => {
+    traffic.abort();
+    await simulation;
+    for (const w of workers ?? []) w.shutdown();
+    await running;
+    await stopGateway();
+    await backends?.close();
+    await client?.connection.close();
+    await nativeConnection?.close();
+    await server?.stop();
+  });
+
+  async function deployment() {
+    const response = await fetch(`${gatewayUrl}/v1/admin/models/${MODEL}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    return (await response.json()) as { champion?: { version: number | string }; challenger?: { version: number | string; weight?: number } | null };
+  }
+
+  it('the canary keeps its schedule, split and logged predictions across both restarts', async () => {
+    const started = await startPipeline(client, settings, spec, { kinds: ['manual'], reasons: ['restart test'], requestedBy: 'test' });
+    assert.ok(started.started);
+    const handle = client.workflow.getHandle(started.workflowId, started.runId);
+    await eventually(async () => ((await pipelineStatus(client, MODEL)).analyses.length > 0 ? true : undefined), 'the first canary analysis', 120_000);
+
+    // 1. The Temporal server goes down and comes back on the same database.
+    await server.stop();
+    server = await startServer();
+    await eventually(async () => ((await pipelineStatus(client, MODEL).catch(() => undefined))?.stage === 'canary' ? true : undefined), 'the run to answer again', 60_000);
+
+    // 2. Predictions marked so they can be found, then the gateway restarts.
+    const before = await deployment();
+    assert.equal(Number(before.challenger?.version), 2);
+    const generator = createGenerator(spec, { seed: 77, drift: driftPlan('none', 0) });
+    const marked = Array.from({ length: 60 }, (_, i) => ({ entity_id: `marked-${i}`, features: { ...generator.sample(0).features, account_age_days: MARKER_AGE } }));
+    const sent = await fetch(`${gatewayUrl}/v1/models/${MODEL}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: marked }) });
+    assert.equal(sent.status, 200);
+    const markedAt = Date.now();
+    await stopGateway();
+    await startGateway();
+    assert.deepEqual(await deployment(), before, 'the split and both versions survive the restart');
+    const window = await backends.data.readWindow(spec, { from: new Date(markedAt - 60_000), to: new Date(Date.now() + 1_000), variant: 'all' });
+    const ages = Array.from(window.columns.account_age_days as ArrayLike<number>);
+    assert.equal(ages.filter((a) => a === MARKER_AGE).length, 60, 'every prediction logged before the restart is in the lake');
+
+    const result = (await handle.result()) as PipelineResult;
+    assert.equal(result.outcome, 'promoted', `${result.reason}\n${JSON.stringify(result.status.analyses)}`);
+    // On time: the 30% step ended when its timer said, not a restart later.
+    const history = (await handle.fetchHistory()).events ?? [];
+    const ramps = history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'setTraffic').map((e) => Number(e.eventTime!.seconds) * 1_000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6));
+    assert.equal(ramps.length, 2, 'one traffic change per step');
+    const stepMs = ramps[1] - ramps[0];
+    assert.ok(stepMs >= STEP_MS - 6_000 && stepMs <= STEP_MS + 20_000, `the 30% step lasted ${stepMs} ms (planned ${STEP_MS})`);
+    const final = await deployment();
+    assert.equal(Number(final.champion?.version), 2);
+    assert.equal(final.challenger ?? null, null);
+  });
+});
