@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import { control, pipelineStatus, startPipeline } from '../../src/client.js';
+import { control, decide, DecisionRefusedError, pipelineStatus, startPipeline } from '../../src/client.js';
 import { healthyLive, notified, testModel } from '../helpers/scripted-activities.js';
 import { result, useTimeSkipping, withPipeline } from './pipeline-harness.js';
 
@@ -104,6 +104,9 @@ describe('pipeline canary (time-skipping server)', () => {
       assert.deepEqual(status.decisions.at(-1), { ...status.decisions.at(-1)!, kind: 'promote', accepted: false, detail: 'promote does not apply in stage awaiting_approval' });
       await env().client.workflow.getHandle(workflowId).signal('approve', { by: 'alice' });
       await notified(recorder, 'rollout_step');
+      // A second approval during the canary is refused back to the caller and recorded; nothing moves.
+      await assert.rejects(decide(env().client, spec.name, 'approve', { by: 'alice' }), (err: Error) => err instanceof DecisionRefusedError && /approve does not apply now: the run is not waiting for approval/.test(err.message));
+      assert.deepEqual((await pipelineStatus(env().client, spec.name)).decisions.at(-1), { ...(await pipelineStatus(env().client, spec.name)).decisions.at(-1)!, kind: 'approve', accepted: false });
       await control(env().client, spec.name, 'pause', { by: 'alice' });
       await env().sleep('100h'); // far past every bake: a paused canary must not advance
       status = await pipelineStatus(env().client, spec.name);
