@@ -28,8 +28,10 @@ export function startNarrator(client: Client, models: ModelSpec[], say: (line: s
         return `${m}: challenger promoted to champion (\`npx retrain ledger ${m}\`)`;
       case 'rolled_back':
         return `${m}: rolled back automatically; the champion keeps all traffic (\`npx retrain status ${m}\`)`;
-      case 'rejected':
-        return `${m}: run rejected (\`npx retrain status ${m}\` says why)`;
+      case 'rejected': {
+        const reason = (await pipelineStatus(client, m)).outcome?.reason ?? 'see `npx retrain status`';
+        return `${m}: run rejected: ${reason}\n    the monitor tries again once the ${spec.triggers.cooldown} cooldown is over and a trigger still fires`;
+      }
       default:
         return undefined;
     }
