@@ -25,6 +25,8 @@ export interface WorkerSetup {
   /** Which queues this process serves (default both). */
   queues?: Array<'control' | 'training'>;
   maxConcurrentTrainings?: number;
+  /** Control-queue activities (checks, datasets, evaluations) at once on this worker (default 16). */
+  maxConcurrentControlActivities?: number;
   logger?: Logger;
   /** Payload codecs; default from RETRAIN_PAYLOAD_KEY (none: payloads in plain JSON). Must match the clients'. */
   dataConverter?: DataConverter;
@@ -75,6 +77,9 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         namespace: setup.namespace,
         taskQueue: setup.settings.taskQueues.control,
         activities: controlActivities,
+        // Checks and dataset builds are CPU and I/O heavy; 100 at once (the SDK default) starved the
+        // event loop that also runs workflow tasks (bench:monitors). Beyond this they wait in the queue.
+        maxConcurrentActivityTaskExecutions: setup.maxConcurrentControlActivities ?? 16,
         workflowBundle,
         dataConverter,
       }),

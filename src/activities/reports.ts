@@ -1,6 +1,7 @@
 import type { DriftReport, FeatureDrift } from '../drift/index.js';
 import type { ModelSpec } from '../config/schema.js';
-import { historyPointFromCheck, renderCheckReport, renderPipelineReport, ReportStore, type PipelineReportInput } from '../reports/index.js';
+import { historyPointFromCheck, ReportStore, type PipelineReportInput } from '../reports/index.js';
+import { renderCheckReportOffThread, renderPipelineReportOffThread } from '../reports/render-thread.js';
 import type { Backends } from './backends.js';
 import type { CheckResult } from './contracts.js';
 
@@ -26,7 +27,7 @@ export function reportWriter(b: Pick<Backends, 'settings' | 'logger'>) {
     /** The check's report, its point in the model's history, and old reports pruned. */
     async check(spec: ModelSpec, result: CheckResult, measured: { drift: DriftReport | null; labelShift?: FeatureDrift | null; unavailable?: string }): Promise<WrittenReport | undefined> {
       try {
-        const html = await renderCheckReport({
+        const html = await renderCheckReportOffThread({
           ...result,
           drift: measured.drift,
           driftUnavailableReason: measured.unavailable,
@@ -46,7 +47,7 @@ export function reportWriter(b: Pick<Backends, 'settings' | 'logger'>) {
 
     async pipeline(input: PipelineReportInput): Promise<WrittenReport | undefined> {
       try {
-        const file = await store.writePipeline(input.model, input.workflowId, await renderPipelineReport(input), input.runId);
+        const file = await store.writePipeline(input.model, input.workflowId, await renderPipelineReportOffThread(input), input.runId);
         return written(file);
       } catch (err) {
         b.logger.warn({ model: input.model, workflowId: input.workflowId, err }, 'Could not write the pipeline report');

@@ -32,7 +32,7 @@ import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helper
  *    challenger answer, so the canary breaches and rolls back by itself; the champion keeps all traffic.
  */
 const TOKEN = 'e2e-admin-token';
-const RATE = 40;
+const RATE = 80;
 
 function storyConfig(gatewayUrl: string): { text: string; config: RetrainConfig } {
   const shipped = parse(readFileSync('retrain.yaml', 'utf8')) as { timeProfile: string; models: Array<Record<string, unknown>> };
@@ -46,15 +46,17 @@ function storyConfig(gatewayUrl: string): { text: string; config: RetrainConfig 
     // Retrain on the live traffic only, as weeks of drifted data would outweigh old history in production.
     data: { lookback: '10m' },
     serving: { ...(base.serving as object), url: gatewayUrl },
-    monitor: { every: '15s', catchupWindow: '1m' },
+    monitor: { every: '10s', catchupWindow: '1m' },
     // Enough drifted rows that the retrain learns the new pattern rather than the old history.
     triggers: {
       ...(base.triggers as object),
       drift: { psi: 0.15, jensenShannon: 0.15, minSamples: 1500 },
       performance: { metric: 'accuracy', threshold: 0.9, minLabels: 3000 },
       volume: { enabled: false },
+      // The seeded champion's promotion starts a cooldown too; the demo's 2 minutes would idle here.
+      cooldown: '10s',
     },
-    rollout: { steps: [{ weight: 25, duration: '30s' }, { weight: 100 }], analysisInterval: '5s', minSamples: 80 },
+    rollout: { steps: [{ weight: 25, duration: '20s' }, { weight: 100 }], analysisInterval: '4s', minSamples: 80 },
   });
   const text = stringify({
     ...shipped,
