@@ -24,40 +24,20 @@
  * Results also go to bench/.out/gateway-result.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import type { ModelSpec } from '../src/config/schema.js';
-import { fraudModelSpec } from '../src/serving/simulator/fraud.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { createGateway } from '../src/serving/gateway.js';
-import { createGenerator, driftPlan, fraudReferenceModel } from '../src/serving/simulator/index.js';
-
-// autocannon ships no types (and @types/autocannon is not installed): the little used here, typed locally.
-interface AutocannonResult {
-  requests: { average: number };
-  latency: { p99: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-type AutocannonInstance = PromiseLike<AutocannonResult> & { on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void };
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: Record<string, unknown>) => AutocannonInstance;
+import { autocannon, bodies, fraudSpec, metricsOf, MODEL, quantile, ROUTE, writeBenchArtifacts } from './gateway-shared.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
-const MODEL = 'fraud-detector';
-const ROUTE = `/v1/models/${MODEL}/predict`;
-
-function fraudSpec(): ModelSpec {
-  return fraudModelSpec({ name: MODEL });
-}
 
 // ------------------------------------------------------------------ child: one server
 async function serve(kind: 'bare' | 'gateway'): Promise<void> {
@@ -73,11 +53,7 @@ async function serve(kind: 'bare' | 'gateway'): Promise<void> {
     close = () => app.close();
   } else {
     dir = mkdtempSync(path.join(tmpdir(), 'retrain-bench-gateway-'));
-    mkdirSync(path.join(dir, 'artifacts'));
-    const v1 = path.join(dir, 'artifacts', 'v1.json');
-    const v2 = path.join(dir, 'artifacts', 'v2.json');
-    writeFileSync(v1, JSON.stringify(fraudReferenceModel({ variant: 0 })));
-    writeFileSync(v2, JSON.stringify(fraudReferenceModel({ variant: 1 })));
+    const { v1, v2 } = writeBenchArtifacts(dir);
     const gateway = await createGateway({ config: { models: [fraudSpec()] }, dataDir: dir, logger: createLogger({ level: 'warn', pretty: false }), adminToken: 'bench' });
     await gateway.ctx.deployments.setChampion(MODEL, { version: '1', artifactUri: v1 });
     await gateway.ctx.deployments.setChallenger(MODEL, { version: '2', artifactUri: v2, weight: 10, shadow: false });
@@ -125,14 +101,6 @@ interface Phase {
   errors: number;
 }
 
-function bodies(n: number): string[] {
-  const g = createGenerator(fraudSpec(), { seed: 1, drift: driftPlan('none', 0) });
-  return Array.from({ length: n }, () => {
-    const e = g.sample(0);
-    return JSON.stringify({ entity_id: e.entity_id, features: e.features });
-  });
-}
-
 function startChild(kind: 'bare' | 'gateway'): Promise<{ child: ChildProcess; port: number }> {
   const self = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, [...process.execArgv, self, '--serve', kind], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -178,7 +146,7 @@ async function load(child: ChildProcess, port: number, payloads: string[], secon
   const result = await instance;
   const cpuAfter = await childCpu(child);
   times.sort((a, b) => a - b);
-  const q = (p: number) => (times.length ? times[Math.min(times.length - 1, Math.floor(p * times.length))] : NaN);
+  const q = (p: number) => quantile(times, p);
   return {
     requestsPerSec: result.requests.average,
     cpuUsPerRequest: times.length ? (cpuAfter.all - cpuBefore.all) / times.length : NaN,
@@ -189,20 +157,6 @@ async function load(child: ChildProcess, port: number, payloads: string[], secon
     autocannonP99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
-  };
-}
-
-async function metricsOf(port: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const pick = (name: string) =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith(`${name}{`) && l.includes('table="predictions"'))
-      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-  return {
-    rowsLogged: pick('retrain_gateway_lake_rows_logged_total'),
-    rowsPending: pick('retrain_gateway_lake_rows_pending'),
-    flushFailures: pick('retrain_gateway_lake_flush_failures_total'),
   };
 }
 
