@@ -13,8 +13,13 @@ import { ensureSearchAttributes } from '../src/runtime/search-attributes.js';
 import { resolveTemporalTool } from '../src/runtime/temporal-binaries.js';
 import { bundleWorkflows } from '../src/worker.js';
 
-/** Directories whose tests talk to a Temporal server; they run serially. */
-const TEMPORAL_DIRS = ['test/workflows', 'test/integration', 'test/e2e', 'test/reliability', 'test/security'];
+/**
+ * Tests that talk to a Temporal server run one file at a time per server: the time-skipping tests
+ * share that server's clock, the dev-server tests its CPU-hungry real processes. The two streams
+ * run side by side.
+ */
+const TIME_SKIPPING_DIRS = ['test/workflows'];
+const DEV_SERVER_DIRS = ['test/integration', 'test/e2e', 'test/reliability', 'test/security/encryption'];
 
 function testFiles(dir: string): string[] {
   const out: string[] = [];
@@ -28,9 +33,11 @@ function testFiles(dir: string): string[] {
 
 const filter = process.argv.slice(2);
 const all = testFiles('test').filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
-const isTemporal = (f: string) => TEMPORAL_DIRS.some((d) => f.startsWith(d));
-const pure = all.filter((f) => !isTemporal(f));
-const temporal = all.filter(isTemporal);
+const under = (dirs: string[]) => (f: string) => dirs.some((d) => f.startsWith(d));
+const timeSkipping = all.filter(under(TIME_SKIPPING_DIRS));
+const devServer = all.filter(under(DEV_SERVER_DIRS));
+const temporal = [...timeSkipping, ...devServer];
+const pure = all.filter((f) => !temporal.includes(f));
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'retrain-test-'));
 const stops: Array<() => Promise<void>> = [];
@@ -65,7 +72,7 @@ interface Counts {
 async function runFiles(files: string[], concurrency: number, counts: Counts): Promise<void> {
   if (files.length === 0) return;
   // Child test processes load TypeScript through tsx.
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import tsx`.trim();
+  if (!process.env.NODE_OPTIONS?.includes('--import tsx')) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import tsx`.trim();
   const stream = run({ files, concurrency, timeout: 8 * 60_000 });
   stream.on('test:pass', (data) => {
     if (data.details?.type === 'suite') return;
@@ -85,7 +92,7 @@ const started = Date.now();
 try {
   if (temporal.length > 0) await startServers();
   await runFiles(pure, 2, counts);
-  await runFiles(temporal, 1, counts);
+  await Promise.all([runFiles(timeSkipping, 1, counts), runFiles(devServer, 1, counts)]);
 } finally {
   await Promise.allSettled(stops.map((stop) => stop()));
   rmSync(scratch, { recursive: true, force: true });

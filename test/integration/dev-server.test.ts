@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { listRuns, startPipeline } from '../../src/client.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { healthyLive, scriptedActivities, testModel } from '../helpers/scripted-activities.js';
+import { freePort } from '../helpers/fraud-model.js';
 import { eventually, uniqueQueue, useDevServer, workflowBundle } from '../helpers/temporal.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('on the Temporal dev server', () => {
   const env = useDevServer();

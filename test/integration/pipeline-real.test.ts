@@ -17,6 +17,7 @@ import { createGenerator } from '../../src/serving/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli } from '../helpers/cli.js';
+import { fraudModelYaml } from '../helpers/fraud-model.js';
 import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
 
 /**
@@ -25,24 +26,17 @@ import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helper
  * test plays the users: it sends predictions and their ground truth while the canary runs.
  */
 const TOKEN = 'pipeline-real-token';
-const modelYaml = (name: string, url: string) => `
-  - name: ${name}
-    task: binary_classification
-    features:
-      - { name: transaction_amount, type: numerical }
-      - { name: account_age_days, type: numerical }
-      - { name: hour_of_day, type: numerical }
-      - { name: distance_from_home_km, type: numerical }
-      - { name: user_country, type: categorical }
-      - { name: merchant_category, type: categorical }
-      - { name: device_type, type: categorical }
-    label: { name: is_fraud, delay: 1d }
+const modelYaml = (name: string, url: string) =>
+  fraudModelYaml(
+    name,
+    url,
+    `
     trainer: { backend: builtin, params: { epochs: 4, seed: 3 } }
-    serving: { url: "${url}", entityKey: entity_id }
     approval: { when: never }
     gates: { metric: log_loss, floor: 1, minImprovement: 0.01 }
-    rollout: { steps: [{ weight: 50, duration: 4s }, { weight: 100 }], analysisInterval: 1s, minSamples: 20, failureLimit: 2 }
-`;
+    rollout: { steps: [{ weight: 50, duration: 4s }, { weight: 100 }], analysisInterval: 1s, minSamples: 20, failureLimit: 2 }`,
+    '1d',
+  );
 
 describe('pipeline on the real backends (dev server, lake, built-in trainer, registry, gateway)', () => {
   let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +17,7 @@ import { createGenerator, driftPlan, runSimulation } from '../../src/serving/sim
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { startCli } from '../helpers/cli.js';
+import { fraudModelYaml, freePort } from '../helpers/fraud-model.js';
 import { eventually, workflowBundle } from '../helpers/temporal.js';
 
 /**
@@ -28,35 +28,19 @@ import { eventually, workflowBundle } from '../helpers/temporal.js';
  */
 const TOKEN = 'restarts-token';
 const MODEL = 'restart-fraud';
-const STEP_MS = 40_000;
+const STEP_MS = 30_000;
 const MARKER_AGE = 4242.4242; // account_age_days of the predictions sent just before the gateway stops
 
-const yaml = (url: string) => `models:
-  - name: ${MODEL}
-    task: binary_classification
-    features:
-      - { name: transaction_amount, type: numerical }
-      - { name: account_age_days, type: numerical }
-      - { name: hour_of_day, type: numerical }
-      - { name: distance_from_home_km, type: numerical }
-      - { name: user_country, type: categorical }
-      - { name: merchant_category, type: categorical }
-      - { name: device_type, type: categorical }
-    label: { name: is_fraud, delay: 1s }
-    serving: { url: "${url}", entityKey: entity_id }
+const yaml = (url: string) =>
+  `models:${fraudModelYaml(
+    MODEL,
+    url,
+    `
     trainer: { backend: builtin, params: { epochs: 6 } }
     gates: { metric: log_loss, floor: 1, minImprovement: 0 }
     approval: { when: never }
-    rollout: { steps: [{ weight: 30, duration: ${STEP_MS / 1000}s }, { weight: 100 }], analysisInterval: 5s, minSamples: 20 }
-`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+    rollout: { steps: [{ weight: 30, duration: ${STEP_MS / 1000}s }, { weight: 100 }], analysisInterval: 5s, minSamples: 20 }`,
+  )}`;
 
 describe('restarts mid-canary: the Temporal server and the gateway', () => {
   let dataDir: string;

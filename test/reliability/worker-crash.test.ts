@@ -15,6 +15,7 @@ import { createGateway, type Gateway } from '../../src/serving/index.js';
 import { createGenerator, driftPlan, runSimulation } from '../../src/serving/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { fraudModelYaml } from '../helpers/fraud-model.js';
 import { devServerEnv, eventually, uniqueQueue } from '../helpers/temporal.js';
 
 /**
@@ -25,25 +26,17 @@ import { devServerEnv, eventually, uniqueQueue } from '../helpers/temporal.js';
  */
 const TOKEN = 'worker-crash-token';
 const MODEL = 'crash-fraud';
-const yaml = (url: string) => `models:
-  - name: ${MODEL}
-    task: binary_classification
-    features:
-      - { name: transaction_amount, type: numerical }
-      - { name: account_age_days, type: numerical }
-      - { name: hour_of_day, type: numerical }
-      - { name: distance_from_home_km, type: numerical }
-      - { name: user_country, type: categorical }
-      - { name: merchant_category, type: categorical }
-      - { name: device_type, type: categorical }
-    label: { name: is_fraud, delay: 1s }
-    serving: { url: "${url}", entityKey: entity_id }
+const yaml = (url: string) =>
+  `models:${fraudModelYaml(
+    MODEL,
+    url,
+    `
     # Slow on purpose (the test must catch it mid-training); a lost worker is noticed within 3 s.
     trainer: { backend: builtin, params: { epochs: 400, learningRate: 0.01 }, heartbeatTimeout: 3s, retry: { initialInterval: 1s } }
     gates: { metric: log_loss, floor: 1, minImprovement: 0 }
     approval: { when: always, approvers: [ops] }
-    rollout: { steps: [{ weight: 30, duration: 24s }, { weight: 100 }], analysisInterval: 4s, minSamples: 20 }
-`;
+    rollout: { steps: [{ weight: 30, duration: 16s }, { weight: 100 }], analysisInterval: 4s, minSamples: 20 }`,
+  )}`;
 
 describe('kill -9 of the worker during training, approval and canary', () => {
   let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };

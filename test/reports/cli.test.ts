@@ -11,27 +11,20 @@ import { createLogger } from '../../src/runtime/logger.js';
 import { createGateway, type Gateway } from '../../src/serving/index.js';
 import { createGenerator, driftPlan, runSimulation } from '../../src/serving/simulator/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { fraudModelYaml } from '../helpers/fraud-model.js';
 
 /** `retrain report <model>` on a real lake and registry, and `retrain serve-reports` over HTTP. */
 const TOKEN = 'report-cli-token';
 const dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-report-cli-'));
 const configFile = path.join(dataDir, 'retrain.yaml');
-const yaml = (url: string) => `models:
-  - name: report-fraud
-    task: binary_classification
-    features:
-      - { name: transaction_amount, type: numerical }
-      - { name: account_age_days, type: numerical }
-      - { name: hour_of_day, type: numerical }
-      - { name: distance_from_home_km, type: numerical }
-      - { name: user_country, type: categorical }
-      - { name: merchant_category, type: categorical }
-      - { name: device_type, type: categorical }
-    label: { name: is_fraud, delay: 1s }
+const yaml = (url: string) =>
+  `models:${fraudModelYaml(
+    'report-fraud',
+    url,
+    `
     data: { monitorWindow: 10m }
-    serving: { url: "${url}", entityKey: entity_id }
-    triggers: { drift: { minSamples: 100 } }
-`;
+    triggers: { drift: { minSamples: 100 } }`,
+  )}`;
 
 describe('retrain report and serve-reports', () => {
   let gateway: Gateway;

@@ -1,0 +1,28 @@
+import { createServer } from 'node:net';
+import { FRAUD_FEATURES } from '../../src/serving/simulator/fraud.js';
+
+/**
+ * One `models:` entry for the demo's fraud model (its seven features, `is_fraud` label, sticky on
+ * entity_id) served at `url`; `extra` is YAML for the policies a test cares about, indented 4.
+ */
+export function fraudModelYaml(name: string, url: string, extra: string, labelDelay = '1s'): string {
+  const features = FRAUD_FEATURES.map((f) => `      - { name: ${f.name}, type: ${f.type} }`).join('\n');
+  return `
+  - name: ${name}
+    task: binary_classification
+    features:
+${features}
+    label: { name: is_fraud, delay: ${labelDelay} }
+    serving: { url: "${url}", entityKey: entity_id }
+${extra.replace(/^\n+/, '').replace(/\s+$/, '')}
+`;
+}
+
+/** A TCP port free right now on loopback (for servers that must come back on the same port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
