@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
+import type { ModelSpec } from '../../src/config/schema.js';
 import { FRAUD_FEATURES } from '../../src/serving/simulator/fraud.js';
+import { createGenerator, driftPlan, runSimulation, type RunSummary } from '../../src/serving/simulator/index.js';
 
 /**
  * One `models:` entry for the demo's fraud model (its seven features, `is_fraud` label, sticky on
@@ -25,4 +27,23 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** The same model trained with fewer epochs: a quick (and weaker) first champion for seeding. */
+export function withEpochs(spec: ModelSpec, epochs: number): ModelSpec {
+  return { ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.params as object), epochs } } as ModelSpec['trainer'] };
+}
+
+/** Undrifted live traffic at 40 req/s with labels a second later, for 15 minutes or until `signal` aborts. */
+export function steadyTraffic(gateway: string, spec: ModelSpec, seed: number, signal: AbortSignal): Promise<RunSummary> {
+  return runSimulation({
+    gateway,
+    model: spec.name,
+    generator: createGenerator(spec, { seed, drift: driftPlan('none', 0) }),
+    drift: driftPlan('none', 0),
+    rate: 40,
+    durationMs: 15 * 60_000,
+    labelDelayMs: 1_000,
+    signal,
+  });
 }

@@ -13,11 +13,11 @@ import { runtimeSettings, type RuntimeSettings } from '../../src/config/settings
 import { seedChampion } from '../../src/demo/seed.js';
 import { startDevServer, type RunningDevServer } from '../../src/runtime/dev-server.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { createGenerator, driftPlan, runSimulation } from '../../src/serving/simulator/index.js';
+import { createGenerator, driftPlan } from '../../src/serving/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { startCli } from '../helpers/cli.js';
-import { fraudModelYaml, freePort } from '../helpers/fraud-model.js';
+import { fraudModelYaml, freePort, steadyTraffic, withEpochs } from '../helpers/fraud-model.js';
 import { eventually, workflowBundle } from '../helpers/temporal.js';
 
 /**
@@ -87,19 +87,10 @@ describe('restarts mid-canary: the Temporal server and the gateway', () => {
     const logger = createLogger({ level: 'error', pretty: false, destination: process.stderr });
     settings = { ...runtimeSettings(), dataDir, taskQueues: { control: 'restart-control', training: 'restart-training' } };
     backends = openBackends({ config, settings, logger, client });
-    await seedChampion(backends, { ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.params as object), epochs: 1 } } as ModelSpec['trainer'] }, { historyDays: 4, rowsPerDay: 1_500 });
+    await seedChampion(backends, withEpochs(spec, 1), { historyDays: 4, rowsPerDay: 1_500 });
     workers = await createWorkers({ connection: nativeConnection, namespace: 'default', settings, activities: buildActivities(backends), workflowBundle: await workflowBundle() });
     running = runWorkers(workers);
-    simulation = runSimulation({
-      gateway: gatewayUrl,
-      model: MODEL,
-      generator: createGenerator(spec, { seed: 8, drift: driftPlan('none', 0) }),
-      drift: driftPlan('none', 0),
-      rate: 40,
-      durationMs: 15 * 60_000,
-      labelDelayMs: 1_000,
-      signal: traffic.signal,
-    });
+    simulation = steadyTraffic(gatewayUrl, spec, 8, traffic.signal);
   });
 
   after(async () => {

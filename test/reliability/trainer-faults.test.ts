@@ -9,7 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import { buildActivities, openBackends, type Backends } from '../../src/activities/index.js';
 import { startPipeline } from '../../src/client.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { ModelSpec } from '../../src/config/schema.js';
+import { trainer, type ModelSpec } from '../../src/config/schema.js';
 import { runtimeSettings } from '../../src/config/settings.js';
 import { seedChampion } from '../../src/demo/seed.js';
 import { createLogger } from '../../src/runtime/logger.js';
@@ -67,7 +67,7 @@ describe('trainer faults under the real worker', () => {
     const settings = { ...runtimeSettings(), dataDir, taskQueues };
     backends = openBackends({ config, settings, logger, client: env.client });
     // Champion v1 from the built-in trainer; the faulty command trainer only ever trains challengers.
-    const builtin = parseConfig(`models:${model('seed', gatewayUrl, 'ok')}`.replace(/trainer:[\s\S]*$/, 'trainer: { backend: builtin, params: { epochs: 2 } }\n')).models[0].trainer;
+    const builtin = trainer.parse({ backend: 'builtin', params: { epochs: 2 } });
     for (const spec of config.models) await seedChampion(backends, { ...spec, trainer: builtin }, { historyDays: 3, rowsPerDay: 300 });
     workers = await createWorkers({ connection: env.nativeConnection, namespace: 'default', settings, activities: buildActivities(backends), workflowBundle: await workflowBundle() });
     running = runWorkers(workers);

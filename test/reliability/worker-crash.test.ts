@@ -12,10 +12,9 @@ import { runtimeSettings } from '../../src/config/settings.js';
 import { seedChampion } from '../../src/demo/seed.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createGateway, type Gateway } from '../../src/serving/index.js';
-import { createGenerator, driftPlan, runSimulation } from '../../src/serving/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { fraudModelYaml } from '../helpers/fraud-model.js';
+import { fraudModelYaml, steadyTraffic, withEpochs } from '../helpers/fraud-model.js';
 import { devServerEnv, eventually, uniqueQueue } from '../helpers/temporal.js';
 
 /**
@@ -61,7 +60,7 @@ describe('kill -9 of the worker during training, approval and canary', () => {
     spec = parseConfig(yaml(gatewayUrl)).models[0];
     process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
     backends = openBackends({ config: parseConfig(yaml(gatewayUrl)), settings: { ...runtimeSettings(), dataDir }, logger });
-    await seedChampion(backends, { ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.params as object), epochs: 3 } } as ModelSpec['trainer'] }, { historyDays: 6, rowsPerDay: 2_000 });
+    await seedChampion(backends, withEpochs(spec, 3), { historyDays: 6, rowsPerDay: 2_000 });
     workerEnv = {
       TEMPORAL_ADDRESS: env.address,
       RETRAIN_DATA_DIR: dataDir,
@@ -71,16 +70,7 @@ describe('kill -9 of the worker during training, approval and canary', () => {
       RETRAIN_METRICS_PORT: '0',
       RETRAIN_WORKFLOW_BUNDLE: process.env.RETRAIN_TEST_WORKFLOW_BUNDLE ?? '',
     };
-    simulation = runSimulation({
-      gateway: gatewayUrl,
-      model: MODEL,
-      generator: createGenerator(spec, { seed: 21, drift: driftPlan('none', 0) }),
-      drift: driftPlan('none', 0),
-      rate: 40,
-      durationMs: 15 * 60_000,
-      labelDelayMs: 1_000,
-      signal: traffic.signal,
-    });
+    simulation = steadyTraffic(gatewayUrl, spec, 21, traffic.signal);
   });
 
   after(async () => {
