@@ -89,7 +89,7 @@ export class DeploymentStore {
 
   /** Replaces the model's deployment and records why, atomically. */
   save(model: string, record: DeploymentRecord, action: string, detail: unknown): void {
-    const at = new Date().toISOString();
+    const at = record.updatedAt ?? new Date().toISOString(); // the live deployment's own time, so a restart reports the same
     const insert = this.db.prepare(
       'INSERT INTO deployment (model, role, version, artifact_uri, sha256, weight, shadow, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );

@@ -213,6 +213,7 @@ function record(d: Deployment): DeploymentRecord {
     champion: d.champion && strip(d.champion),
     challenger: d.challenger && { ...strip(d.challenger), weight: d.challenger.weight, shadow: d.challenger.shadow },
     previous: d.previous && strip(d.previous),
+    updatedAt: d.updatedAt,
   };
 }
 
