@@ -1,6 +1,7 @@
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { ModelSpec } from './config/schema.js';
 import type { RuntimeSettings } from './config/settings.js';
+import { specRevision } from './config/revision.js';
 import {
   abortSignal,
   approveUpdate,
@@ -24,6 +25,8 @@ export async function startPipeline(
   settings: Pick<RuntimeSettings, 'taskQueues'>,
   spec: ModelSpec,
   trigger: PipelineInput['trigger'],
+  /** The revision of `spec` the workers must have; computed from it unless the caller already knows it. */
+  configRevision = specRevision(spec),
 ): Promise<StartOutcome> {
   const workflowId = pipelineWorkflowId(spec.name);
   try {
@@ -33,7 +36,7 @@ export async function startPipeline(
       // One active pipeline per model: a second trigger is answered "already running".
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      args: [{ spec, trigger, trainingTaskQueue: settings.taskQueues.training } satisfies PipelineInput],
+      args: [{ model: spec.name, configRevision, trigger, trainingTaskQueue: settings.taskQueues.training } satisfies PipelineInput],
       typedSearchAttributes: [
         { key: RetrainModel, value: spec.name },
         { key: RetrainStage, value: 'budget_check' },

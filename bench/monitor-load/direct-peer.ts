@@ -48,7 +48,7 @@ export async function directChild(): Promise<void> {
     await pool(config.models, m.concurrency, async (spec) => {
       const s = performance.now();
       try {
-        const check = await (m.reports ? checkModel : noReport)({ spec, asOf: new Date().toISOString() });
+        const check = await (m.reports ? checkModel : noReport)({ ref: { model: spec.name }, asOf: new Date().toISOString() });
         const decision = evaluateTriggers(spec.triggers, check, { now: Date.now() });
         countOutcome(outcomes, spec, check, decision.fired.length === 0 ? 'none' : decision.heldByCooldown ? 'cooldown' : 'would_start');
       } catch (err) {

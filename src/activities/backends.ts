@@ -8,6 +8,7 @@ import { SqliteRegistry } from '../backends/registry/sqlite.js';
 import type { Registry } from '../backends/registry/types.js';
 import { GatewayClient, type ServingBackend } from '../backends/serving/gateway-client.js';
 import type { Logger } from '../runtime/logger.js';
+import { SpecCatalog } from './spec-catalog.js';
 
 /** The backends one worker process uses, opened once and shared by its activities. */
 export interface Backends {
@@ -16,6 +17,8 @@ export interface Backends {
   logger: Logger;
   data: DataBackend;
   registry: Registry;
+  /** The model specs this worker trusts (its own config), looked up by the name and revision a run carries. */
+  specs: SpecCatalog;
   notifier: Notifier;
   servingFor(model: string): ServingBackend;
   /** Temporal client for activities that start workflows (the monitor's pipeline start). */
@@ -26,15 +29,17 @@ export interface Backends {
 export function openBackends(options: { config: RetrainConfig; settings: RuntimeSettings; logger: Logger; client?: Client }): Backends {
   const data = createLakeBackend({ dataDir: options.settings.dataDir });
   const registry = new SqliteRegistry({ path: `${options.settings.dataDir}/registry.db` });
+  const specs = new SpecCatalog(options.config, registry);
   const gateways = new Map<string, GatewayClient>();
   return {
     ...options,
     data,
     registry,
+    specs,
     notifier: new LogAndWebhookNotifier(options.logger.child({ component: 'notify' }), options.config.notify.webhookUrl),
     servingFor(model) {
-      const spec = options.config.models.find((m) => m.name === model);
-      const url = spec?.serving.url ?? `http://127.0.0.1:${options.settings.gatewayPort}`;
+      const { spec } = specs.require(model);
+      const url = spec.serving.url ?? `http://127.0.0.1:${options.settings.gatewayPort}`;
       let client = gateways.get(url);
       if (!client) gateways.set(url, (client = new GatewayClient(url, process.env.RETRAIN_ADMIN_TOKEN)));
       return client;

@@ -1,5 +1,8 @@
 import type { ModelSpec } from '../config/schema.js';
 import type { PipelineReportInput } from '../reports/pipeline-report.js';
+import type { SpecRef } from './spec-catalog.js';
+
+export type { SpecRef } from './spec-catalog.js';
 
 /**
  * What the workflows ask of the outside world. Workflows import these types only; the worker
@@ -88,11 +91,17 @@ export interface LiveComparison {
   challenger: VariantLiveMetrics;
 }
 
+/**
+ * Activities name the model and the config revision a run started under (`ref`), never carry its
+ * spec: the worker takes trainers, gates, approval, budget and rollout from its own config.
+ */
 export interface PipelineActivities {
-  estimateRunCost(input: { spec: ModelSpec }): Promise<BudgetEstimate>;
-  buildDataset(input: { spec: ModelSpec; asOf: string }): Promise<DatasetRef>;
-  trainChallenger(input: { spec: ModelSpec; dataset: DatasetRef; run: RunRef }): Promise<CandidateRef>;
-  evaluateCandidates(input: { spec: ModelSpec; dataset: DatasetRef; challengerVersion: number }): Promise<Evaluation>;
+  /** The spec of the run's model at its revision, from the worker's own validated config. */
+  resolveSpec(ref: SpecRef): Promise<ModelSpec>;
+  estimateRunCost(input: { ref: SpecRef }): Promise<BudgetEstimate>;
+  buildDataset(input: { ref: SpecRef; asOf: string }): Promise<DatasetRef>;
+  trainChallenger(input: { ref: SpecRef; dataset: DatasetRef; run: RunRef }): Promise<CandidateRef>;
+  evaluateCandidates(input: { ref: SpecRef; dataset: DatasetRef; challengerVersion: number }): Promise<Evaluation>;
   recordSpend(input: { model: string; costUsd: number; idempotencyKey: string }): Promise<void>;
   notify(input: Notification): Promise<void>;
   /** Puts the challenger on `weight` percent of traffic (0 restores the champion alone). */
@@ -127,7 +136,8 @@ export interface CheckResult {
 }
 
 export interface MonitorActivities {
-  checkModel(input: { spec: ModelSpec; asOf: string }): Promise<CheckResult>;
+  resolveSpec(ref: SpecRef): Promise<ModelSpec>;
+  checkModel(input: { ref: SpecRef; asOf: string }): Promise<CheckResult>;
   /** Starts the model's pipeline, or reports the run already in progress. */
-  startRetrain(input: { spec: ModelSpec; kinds: string[]; reasons: string[]; requestedBy: string }): Promise<{ started: boolean; workflowId: string; runId: string }>;
+  startRetrain(input: { ref: SpecRef; kinds: string[]; reasons: string[]; requestedBy: string }): Promise<{ started: boolean; workflowId: string; runId: string }>;
 }

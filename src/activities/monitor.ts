@@ -6,6 +6,7 @@ import type { ModelSpec } from '../config/schema.js';
 import type { Backends } from './backends.js';
 import type { CheckResult, MonitorActivities } from './contracts.js';
 import { reportWriter } from './reports.js';
+import { refOf } from './spec-catalog.js';
 
 function thresholdsOf(spec: ModelSpec): DriftThresholds {
   const d = spec.triggers.drift;
@@ -79,16 +80,25 @@ async function measure(b: Backends, spec: ModelSpec, now: Date): Promise<{ resul
 export function monitorActivities(b: Backends): MonitorActivities {
   const reports = reportWriter(b);
   return {
-    async checkModel({ spec, asOf }): Promise<CheckResult> {
+    async resolveSpec(ref) {
+      return b.specs.resolve(ref);
+    },
+
+    async checkModel(input): Promise<CheckResult> {
+      const spec = b.specs.resolve(refOf(input));
+      const asOf = input.asOf;
       const { result, drift, labelShift, unavailable } = await measure(b, spec, new Date(asOf));
       const report = await reports.check(spec, result, { drift, labelShift, unavailable });
       if (report) Object.assign(result, { reportPath: report.path, reportUrl: report.url });
       return result;
     },
 
-    async startRetrain({ spec, kinds, reasons, requestedBy }) {
+    async startRetrain(input) {
+      const ref = refOf(input);
+      const spec = b.specs.resolve(ref);
+      const { kinds, reasons, requestedBy } = input;
       if (!b.client) throw new Error('the worker has no Temporal client for starting pipelines');
-      const outcome = await startPipeline(b.client, b.settings, spec, { kinds, reasons, requestedBy });
+      const outcome = await startPipeline(b.client, b.settings, spec, { kinds, reasons, requestedBy }, ref.revision);
       return outcome.started ? { started: true, workflowId: outcome.workflowId, runId: outcome.runId } : { started: false, workflowId: outcome.workflowId, runId: outcome.alreadyRunning };
     },
   };

@@ -6,6 +6,7 @@ import { evaluate, type EvaluationResult } from '../backends/training/index.js';
 import type { Backends } from './backends.js';
 import type { Evaluation, Metrics, PipelineActivities, SliceComparison } from './contracts.js';
 import { reportWriter } from './reports.js';
+import { refOf } from './spec-catalog.js';
 
 const finite = (m: Record<string, number | null>): Metrics => Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
 
@@ -18,16 +19,26 @@ function registryFailure(err: unknown): never {
 export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'trainChallenger' | 'notify' | 'setTraffic' | 'liveMetrics'> {
   const reports = reportWriter(b);
   return {
-    writeRunReport: (input) => reports.pipeline(input),
+    async resolveSpec(ref) {
+      return b.specs.resolve(ref);
+    },
 
-    async estimateRunCost({ spec }) {
+    writeRunReport: (input) => {
+      b.specs.require(input.model);
+      return reports.pipeline(input);
+    },
+
+    async estimateRunCost(input) {
+      const spec = b.specs.resolve(refOf(input));
       // The model's own history is the best estimate; the configured figure covers the first run.
       const recent = b.registry.listVersions(spec.name).slice(-5).map((v) => v.costUsd).filter((c) => c > 0);
       const estimatedCostUsd = recent.length ? recent.reduce((a, c) => a + c, 0) / recent.length : spec.budget.estimatedCostPerRun;
       return { estimatedCostUsd, monthSpendUsd: b.registry.monthlySpend(spec.name, new Date()), monthlyCapUsd: spec.budget.monthlyCap };
     },
 
-    async buildDataset({ spec, asOf }) {
+    async buildDataset(input) {
+      const spec = b.specs.resolve(refOf(input));
+      const asOf = input.asOf;
       const result = await b.data.buildDataset(spec, { asOf: new Date(asOf) }).catch((err: unknown) => {
         if (err instanceof DataInputError) throw ApplicationFailure.nonRetryable(`${err.message}; import training data with \`retrain data import\` or wait for matured labels`, 'EmptyDataset');
         throw err;
@@ -42,7 +53,9 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
       return { datasetId: result.datasetId, datasetDir: result.datasetDir, rowCounts: result.rowCounts };
     },
 
-    async evaluateCandidates({ spec, dataset, challengerVersion }): Promise<Evaluation> {
+    async evaluateCandidates(input): Promise<Evaluation> {
+      const spec = b.specs.resolve(refOf(input));
+      const { dataset, challengerVersion } = input;
       const holdout = path.join(dataset.datasetDir, DATASET_FILES.holdout);
       const slices = spec.gates.slices.map((s) => s.feature);
       const score = async (version: number): Promise<EvaluationResult> => {
@@ -65,10 +78,12 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
     },
 
     async recordSpend({ model, costUsd, idempotencyKey }) {
+      b.specs.require(model);
       b.registry.recordSpend(model, costUsd, { idempotencyKey, note: 'training run' });
     },
 
     async promote({ model, version, actor, reason, run, evaluation }) {
+      b.specs.require(model);
       try {
         // Serving first: if the gateway refuses, the registry still names the old champion.
         const serving = b.servingFor(model);
@@ -92,6 +107,7 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
     },
 
     async discardChallenger({ model, version, reason, run }) {
+      b.specs.require(model);
       const aliases = b.registry.aliases(model);
       if (aliases.challenger !== version) return; // never registered as challenger, or already cleared
       b.registry.clearChallenger(model, { actor: 'retrain', reason, workflowId: run.workflowId, runId: run.runId, idempotencyKey: `${run.runId}:discard` });

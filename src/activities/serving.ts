@@ -12,6 +12,7 @@ function servingFailure(err: unknown): never {
 export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTraffic' | 'liveMetrics'> {
   return {
     async setTraffic({ model, challengerVersion, weight, shadow, run }) {
+      b.specs.require(model);
       const serving = b.servingFor(model);
       try {
         if (weight === 0 && !shadow) {
@@ -30,6 +31,7 @@ export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTra
     },
 
     async liveMetrics({ model, sinceIso }) {
+      b.specs.require(model);
       try {
         return await b.servingFor(model).liveMetrics(model, new Date(sinceIso));
       } catch (err) {

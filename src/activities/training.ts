@@ -7,6 +7,7 @@ import type { ModelSpec } from '../config/schema.js';
 import { buildProfile, type Columns } from '../drift/index.js';
 import type { Backends } from './backends.js';
 import type { CandidateRef, PipelineActivities } from './contracts.js';
+import { refOf } from './spec-catalog.js';
 
 const HEARTBEAT_EVERY_MS = 10_000;
 
@@ -16,7 +17,10 @@ const HEARTBEAT_EVERY_MS = 10_000;
  */
 export function trainingActivities(b: Backends): Pick<PipelineActivities, 'trainChallenger'> {
   return {
-    async trainChallenger({ spec, dataset, run }): Promise<CandidateRef> {
+    async trainChallenger(input): Promise<CandidateRef> {
+      // The trainer (a command line, its environment) comes from this worker's config, never from the payload.
+      const spec = b.specs.resolve(refOf(input));
+      const { dataset, run } = input;
       const ctx = Context.current();
       // A retry after the version was registered must not train (and pay) again.
       const existing = b.registry.listVersions(spec.name).find((v) => v.runId === run.runId);

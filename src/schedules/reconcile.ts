@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
 import type { ModelSpec, RetrainConfig } from '../config/schema.js';
 import type { RuntimeSettings } from '../config/settings.js';
+import { specRevision } from '../config/revision.js';
 import type { MonitorInput } from '../workflows/monitor.js';
 import { monitorWorkflowId } from '../workflows/monitor.js';
 import { RetrainModel } from '../workflows/search-attributes.js';
@@ -41,7 +42,7 @@ function scheduleFor(spec: ModelSpec, settings: Pick<RuntimeSettings, 'taskQueue
   const scheduleId = `retrain-${kind}-${spec.name}`;
   const when: ScheduleSpec =
     kind === 'calendar' ? { cronExpressions: [spec.triggers.schedule!.cron] } : spec.monitor.cron ? { cronExpressions: [spec.monitor.cron] } : { intervals: [{ every: spec.monitor.every! }] };
-  const input: MonitorInput = { spec, scheduled: kind === 'calendar' };
+  const input: MonitorInput = { model: spec.name, configRevision: specRevision(spec), scheduled: kind === 'calendar' };
   const summary = kind === 'calendar' ? `retrain ${spec.name} on cron ${spec.triggers.schedule!.cron}` : `monitor ${spec.name} ${spec.monitor.cron ? `on cron ${spec.monitor.cron}` : `every ${spec.monitor.every}`}`;
   const fingerprint = createHash('sha256').update(JSON.stringify({ when, input, queue: settings.taskQueues.control, catchup: spec.monitor.catchupWindow, paused: spec.monitor.paused, payloadKey: payloadKeyId() })).digest('hex').slice(0, 16);
   const options: ScheduleOptions = {

@@ -1,11 +1,15 @@
-import { log, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { log, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ModelSpec } from '../config/schema.js';
 import type { CheckResult, MonitorActivities } from '../activities/contracts.js';
 import { RetrainModel, RetrainStage } from './search-attributes.js';
 import { evaluateTriggers, type FiredTrigger } from './triggers.js';
 
 export interface MonitorInput {
-  spec: ModelSpec;
+  model: string;
+  /** The revision of the model's spec that `retrain apply` scheduled; the worker's own config holds the spec. */
+  configRevision?: string;
+  /** Schedules applied before v0.3 carried the whole spec; only the model name is read from it. */
+  spec?: ModelSpec;
   /** True when started by the model's calendar schedule: retrain regardless of the data. */
   scheduled?: boolean;
 }
@@ -20,7 +24,7 @@ export interface MonitorResult {
 
 export const monitorWorkflowId = (model: string) => `retrain-monitor-${model}`;
 
-const { checkModel, startRetrain } = proxyActivities<MonitorActivities>({
+const { checkModel, startRetrain, resolveSpec } = proxyActivities<MonitorActivities>({
   startToCloseTimeout: '10m',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
 });
@@ -31,12 +35,13 @@ const { checkModel, startRetrain } = proxyActivities<MonitorActivities>({
  * pipeline when one did, unless the cooldown holds or a pipeline is already running.
  */
 export async function monitorModel(input: MonitorInput): Promise<MonitorResult> {
-  const { spec } = input;
+  const ref = { model: (input.model ?? input.spec?.name) as string, revision: input.configRevision };
+  const spec = patched('spec-from-worker-config') ? await resolveSpec(ref) : input.spec!;
   upsertSearchAttributes([
     { key: RetrainModel, value: spec.name },
     { key: RetrainStage, value: 'monitoring' },
   ]);
-  const check = await checkModel.executeWithOptions({ summary: `check ${spec.name} against its reference profile` }, [{ spec, asOf: new Date().toISOString() }]);
+  const check = await checkModel.executeWithOptions({ summary: `check ${spec.name} against its reference profile` }, [{ ref, asOf: new Date().toISOString() }]);
   const decision = evaluateTriggers(spec.triggers, check, { now: Date.now(), scheduled: input.scheduled });
 
   let result: MonitorResult;
@@ -45,7 +50,7 @@ export async function monitorModel(input: MonitorInput): Promise<MonitorResult> 
   } else if (decision.heldByCooldown) {
     result = { check, fired: decision.fired, action: 'cooldown', detail: decision.heldByCooldown };
   } else {
-    const start = await startRetrain({ spec, kinds: decision.fired.map((f) => f.kind), reasons: decision.fired.map((f) => f.reason), requestedBy: 'monitor' });
+    const start = await startRetrain({ ref, kinds: decision.fired.map((f) => f.kind), reasons: decision.fired.map((f) => f.reason), requestedBy: 'monitor' });
     result = start.started
       ? { check, fired: decision.fired, action: 'started', detail: `started ${start.workflowId}`, pipeline: start }
       : { check, fired: decision.fired, action: 'already_running', detail: `a pipeline is already running (${start.workflowId}); nothing started`, pipeline: start };

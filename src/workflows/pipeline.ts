@@ -31,8 +31,15 @@ import { RetrainCandidate, RetrainModel, RetrainStage, RetrainTrigger } from './
 import type { PipelineStatus, Stage } from './status.js';
 
 export interface PipelineInput {
-  /** The model's spec as it was when the run started: the history shows which policy applied. */
-  spec: ModelSpec;
+  model: string;
+  /**
+   * The revision of the model's spec in the starter's config. The worker looks the spec up in its
+   * own config (resolveSpec, recorded in the history), so a payload can never choose a trainer,
+   * gates, approval, budget or rollout.
+   */
+  configRevision?: string;
+  /** Runs started before v0.3 carried their whole spec here; only their replay reads it. */
+  spec?: ModelSpec;
   trigger: { kinds: string[]; reasons: string[]; requestedBy: string };
   /** Task queue of the training workers (heavy work scales separately from control). */
   trainingTaskQueue: string;
@@ -64,7 +71,9 @@ const reporting = proxyActivities<Pick<PipelineActivities, 'writeRunReport'>>({
  * traffic goes back to the champion before the failure is reported.
  */
 export async function retrainPipeline(input: PipelineInput): Promise<PipelineResult> {
-  const { spec, trigger } = input;
+  const { trigger } = input;
+  const spec = patched('spec-from-worker-config') ? await control.resolveSpec({ model: input.model, revision: input.configRevision }) : input.spec!;
+  const ref = { model: spec.name, revision: input.configRevision };
   const info = workflowInfo();
   const run: RunRef = { model: spec.name, workflowId: info.workflowId, runId: info.runId };
   const training = proxyActivities<Pick<PipelineActivities, 'trainChallenger'>>({
@@ -113,7 +122,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   let trafficMoved = false;
   try {
     // 1. Budget: money is spent only with the budget's or a person's consent.
-    const budget = await control.estimateRunCost({ spec });
+    const budget = await control.estimateRunCost({ ref });
     const projected = budget.monthSpendUsd + budget.estimatedCostUsd;
     const overBudget = projected > budget.monthlyCapUsd;
     if (overBudget && spec.budget.onExceed === 'refuse') {
@@ -131,17 +140,17 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
 
     // 2. Data and training.
     enter('building_dataset');
-    const dataset = await control.buildDataset({ spec, asOf: new Date(info.startTime).toISOString() });
+    const dataset = await control.buildDataset({ ref, asOf: new Date(info.startTime).toISOString() });
     status.datasetId = dataset.datasetId;
     enter('training');
-    const candidate = await training.trainChallenger.executeWithOptions({ summary: `train on dataset ${dataset.datasetId}` }, [{ spec, dataset, run }]);
+    const candidate = await training.trainChallenger.executeWithOptions({ summary: `train on dataset ${dataset.datasetId}` }, [{ ref, dataset, run }]);
     status.candidateVersion = candidate.version;
     upsertSearchAttributes([{ key: RetrainCandidate, value: `v${candidate.version}` }]);
     await control.recordSpend({ model: spec.name, costUsd: candidate.costUsd, idempotencyKey: `${run.runId}:train` });
 
     // 3. Evaluation and gates, on the same holdout for champion and challenger.
     enter('evaluating');
-    const evaluation: Evaluation = await control.evaluateCandidates({ spec, dataset, challengerVersion: candidate.version });
+    const evaluation: Evaluation = await control.evaluateCandidates({ ref, dataset, challengerVersion: candidate.version });
     status.evaluation = evaluation;
     status.gates = evaluateGates(spec.gates, evaluation);
     const failed = rejectingFailures(status.gates);

@@ -58,32 +58,32 @@ describe('activities on the real backends', () => {
   });
 
   it('estimates cost from config before any run, against the month spend and cap', async () => {
-    assert.deepEqual(await env.run(acts.estimateRunCost, { spec }), { estimatedCostUsd: 5, monthSpendUsd: 0, monthlyCapUsd: 10_000 });
+    assert.deepEqual(await env.run(acts.estimateRunCost, { ref: { model: spec.name } }), { estimatedCostUsd: 5, monthSpendUsd: 0, monthlyCapUsd: 10_000 });
   });
 
   let dataset: Awaited<ReturnType<typeof acts.buildDataset>>;
   it('builds a dataset snapshot, the same one again for the same inputs', async () => {
-    dataset = await env.run(acts.buildDataset, { spec, asOf: new Date(NOW).toISOString() });
+    dataset = await env.run(acts.buildDataset, { ref: { model: spec.name }, asOf: new Date(NOW).toISOString() });
     const { train, validation, holdout } = dataset.rowCounts;
     assert.equal(train + validation + holdout, 6_000);
     assert.ok(holdout >= 500 && validation >= 500, JSON.stringify(dataset.rowCounts));
-    assert.equal((await env.run(acts.buildDataset, { spec, asOf: new Date(NOW).toISOString() })).datasetId, dataset.datasetId);
+    assert.equal((await env.run(acts.buildDataset, { ref: { model: spec.name }, asOf: new Date(NOW).toISOString() })).datasetId, dataset.datasetId);
   });
 
   it('trains and registers a challenger with its reference profile; a retry does not train again', async () => {
-    const first = await env.run(acts.trainChallenger, { spec, dataset, run });
+    const first = await env.run(acts.trainChallenger, { ref: { model: spec.name }, dataset, run });
     assert.equal(first.version, 1);
     assert.ok(first.costUsd > 0);
     const version = backends.registry.getVersion(spec.name, 1);
     assert.equal(version.datasetId, dataset.datasetId);
     assert.equal((version.referenceProfile as { version: number }).version, 1);
-    const retried = await env.run(acts.trainChallenger, { spec, dataset, run });
+    const retried = await env.run(acts.trainChallenger, { ref: { model: spec.name }, dataset, run });
     assert.deepEqual(retried, first);
     assert.equal(backends.registry.listVersions(spec.name).length, 1);
   });
 
   it('evaluates on the holdout through the serving code path; a first model has no champion', async () => {
-    const evaluation = await env.run(acts.evaluateCandidates, { spec, dataset, challengerVersion: 1 });
+    const evaluation = await env.run(acts.evaluateCandidates, { ref: { model: spec.name }, dataset, challengerVersion: 1 });
     assert.equal(evaluation.champion, undefined);
     assert.ok(evaluation.challenger.metrics.roc_auc > 0.7, JSON.stringify(evaluation.challenger.metrics));
     assert.ok(evaluation.challenger.metrics.accuracy > 0.5);
@@ -92,7 +92,7 @@ describe('activities on the real backends', () => {
   it('records spend once per idempotency key', async () => {
     await env.run(acts.recordSpend, { model: spec.name, costUsd: 2.5, idempotencyKey: 'run-1:train' });
     await env.run(acts.recordSpend, { model: spec.name, costUsd: 2.5, idempotencyKey: 'run-1:train' });
-    assert.equal((await env.run(acts.estimateRunCost, { spec })).monthSpendUsd, 2.5);
+    assert.equal((await env.run(acts.estimateRunCost, { ref: { model: spec.name } })).monthSpendUsd, 2.5);
   });
 
   it('the monitor sees drift on a shifted window, nothing on a calm one, and performance on matured labels', async () => {
@@ -105,7 +105,7 @@ describe('activities on the real backends', () => {
     await backends.data.appendPredictions(spec, calm);
     await backends.data.appendLabels(spec, calm.map((p) => ({ request_id: p.request_id, label: p.prediction, label_ts: new Date(NOW - 2 * HOUR) })));
 
-    const quiet = await env.run(acts.checkModel, { spec, asOf: new Date(NOW).toISOString() });
+    const quiet = await env.run(acts.checkModel, { ref: { model: spec.name }, asOf: new Date(NOW).toISOString() });
     assert.equal(quiet.champion?.version, 1);
     assert.equal(quiet.window.rows, 2_000);
     assert.equal(quiet.drift.verdict, 'ok', JSON.stringify(quiet.drift));
@@ -119,7 +119,7 @@ describe('activities on the real backends', () => {
     });
     await backends.data.appendPredictions(spec, shifted);
     await backends.data.appendLabels(spec, shifted.slice(0, 700).map((p) => ({ request_id: p.request_id, label: 1, label_ts: new Date(NOW + HOUR) })));
-    const later = await env.run(acts.checkModel, { spec, asOf: new Date(NOW + 2 * HOUR).toISOString() });
+    const later = await env.run(acts.checkModel, { ref: { model: spec.name }, asOf: new Date(NOW + 2 * HOUR).toISOString() });
     assert.equal(later.drift.verdict, 'drift');
     assert.deepEqual(later.drift.drifted.map((d) => d.feature), ['amount']);
     assert.ok(later.drift.drifted[0].score > 0.15);

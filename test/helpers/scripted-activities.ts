@@ -42,9 +42,13 @@ export function scriptedActivities(script: Script = {}): { activities: PipelineA
   let trainingFailures = script.trainingFailures ?? 0;
   const note = (name: string, input: unknown) => recorder.calls.push({ name, input });
   const activities: PipelineActivities = {
+    async resolveSpec(ref) {
+      note('resolveSpec', ref);
+      return knownTestSpec(ref.model);
+    },
     async estimateRunCost(input) {
       note('estimateRunCost', input);
-      return { estimatedCostUsd: script.estimatedCostUsd ?? 12, monthSpendUsd: script.monthSpendUsd ?? 100, monthlyCapUsd: script.monthlyCapUsd ?? input.spec.budget.monthlyCap };
+      return { estimatedCostUsd: script.estimatedCostUsd ?? 12, monthSpendUsd: script.monthSpendUsd ?? 100, monthlyCapUsd: script.monthlyCapUsd ?? knownTestSpec(input.ref.model).budget.monthlyCap };
     },
     async writeRunReport(input) {
       note('writeRunReport', input);
@@ -98,6 +102,14 @@ export function scriptedActivities(script: Script = {}): { activities: PipelineA
 }
 
 let modelCounter = 0;
+/** The specs testModel made, by name: the scripted resolveSpec plays the worker's own config. */
+const testSpecs = new Map<string, ModelSpec>();
+
+export function knownTestSpec(model: string): ModelSpec {
+  const spec = testSpecs.get(model);
+  if (!spec) throw new Error(`no test model named ${model}`);
+  return spec;
+}
 
 /** A model spec with every default filled, as the config loader produces it. */
 export function testModel(overrides = '', name = `fraud-${Date.now().toString(36)}-${modelCounter++}`): ModelSpec {
@@ -114,7 +126,9 @@ ${overrides
   .map((l) => (l.trim() ? `    ${l}` : l))
   .join('\n')}
 `;
-  return parseConfig(text, 'test-model.yaml').models[0];
+  const spec = parseConfig(text, 'test-model.yaml').models[0];
+  testSpecs.set(spec.name, spec);
+  return spec;
 }
 
 /** Resolves when the scripted notify activity has sent a notification of this kind. */

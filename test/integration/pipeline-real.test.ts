@@ -176,7 +176,7 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     assert.ok(closed);
     // Visibility is eventually consistent: the closed run shows up in a moment.
     const check = await eventually(async () => {
-      const c = await buildActivities(backends).checkModel!({ spec, asOf: new Date().toISOString() });
+      const c = await buildActivities(backends).checkModel!({ ref: { model: spec.name }, asOf: new Date().toISOString() });
       return c.lastRetrainAt ? c : undefined;
     }, 'the closed run in visibility');
     assert.equal(check.lastRetrainAt, closed.toISOString());

@@ -11,6 +11,7 @@ import proto from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
 import type { CheckResult, MonitorActivities } from '../../src/activities/contracts.js';
 import { parseConfig } from '../../src/config/load.js';
+import { specRevision } from '../../src/config/revision.js';
 import { connectClient, temporalTarget } from '../../src/runtime/connection.js';
 import { desiredSchedules, reconcileSchedules } from '../../src/schedules/reconcile.js';
 import { startDevServer } from '../../src/runtime/dev-server.js';
@@ -19,7 +20,7 @@ import { buildCodecServer } from '../../src/security/codec-server.js';
 import { dataConverterFromEnv, payloadCodecFromEnv } from '../../src/security/payload-codec.js';
 import { createWorkers } from '../../src/worker.js';
 import type { MonitorResult } from '../../src/workflows/monitor.js';
-import { testModel } from '../helpers/scripted-activities.js';
+import { knownTestSpec, testModel } from '../helpers/scripted-activities.js';
 import { uniqueQueue, useDevServer, workflowBundle } from '../helpers/temporal.js';
 
 /**
@@ -36,9 +37,10 @@ const text = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString
 const logger = createLogger({ level: 'silent', pretty: false });
 
 const activities: MonitorActivities = {
-  async checkModel({ spec, asOf }): Promise<CheckResult> {
+  resolveSpec: async (ref) => knownTestSpec(ref.model),
+  async checkModel({ ref, asOf }): Promise<CheckResult> {
     return {
-      model: spec.name,
+      model: ref.model,
       checkedAt: asOf,
       window: { from: asOf, to: asOf, rows: 5_000 },
       champion: { version: 4, trainedAt: new Date(Date.parse(asOf) - 3 * 86_400_000).toISOString() },
@@ -47,8 +49,8 @@ const activities: MonitorActivities = {
       reportPath: `/reports/${MARKER}.html`,
     };
   },
-  async startRetrain({ spec }) {
-    return { started: true, workflowId: `retrain-${spec.name}`, runId: 'not-started' }; // a calm check never gets here
+  async startRetrain({ ref }) {
+    return { started: true, workflowId: `retrain-${ref.model}`, runId: 'not-started' }; // a calm check never gets here
   },
 };
 
@@ -115,7 +117,7 @@ describe('payload encryption on a real Temporal dev server', () => {
       queues: ['control'],
     });
     assert.equal(workers.length, 1);
-    const result = (await workers[0].runUntil(client.workflow.execute('monitorModel', { taskQueue: queue, workflowId, args: [{ spec }] }))) as MonitorResult;
+    const result = (await workers[0].runUntil(client.workflow.execute('monitorModel', { taskQueue: queue, workflowId, args: [{ model: spec.name }] }))) as MonitorResult;
     assert.equal(result.action, 'none');
     assert.equal(result.check.reportPath, `/reports/${MARKER}.html`, 'the client with the key decodes the result');
 
@@ -165,10 +167,11 @@ describe('payload encryption on a real Temporal dev server', () => {
       const input = raw.schedule?.action?.startWorkflow?.input?.payloads ?? [];
       assert.equal(input.length, 1);
       assert.equal(text(input[0].metadata?.encoding), 'binary/encrypted');
-      assert.ok(!text(input[0].data).includes('secret_feature_x'));
+      const revision = specRevision(config.models[0]);
+      assert.ok(!text(input[0].data).includes(revision));
       const described = await client.schedule.getHandle(scheduleId).describe();
-      const args = described.action.type === 'startWorkflow' ? (described.action.args as Array<{ spec: { features: Array<{ name: string }> } }>) : [];
-      assert.equal(args[0]?.spec.features[0].name, 'secret_feature_x', 'the client with the key reads the schedule');
+      const args = described.action.type === 'startWorkflow' ? (described.action.args as Array<{ model: string; configRevision: string }>) : [];
+      assert.deepEqual(args[0], { model: name, configRevision: revision, scheduled: false }, 'the client with the key reads the schedule; it names the model and revision, never the spec');
       assert.equal((await reconcileSchedules(client, desired, { prune: false }))[0].change, 'unchanged');
     } finally {
       await client.schedule.getHandle(scheduleId).delete();
@@ -197,7 +200,7 @@ describe('payload encryption on a real Temporal dev server', () => {
       assert.equal(body.payloads.length, raw.length);
       for (const p of body.payloads) assert.equal(Buffer.from(p.metadata.encoding, 'base64').toString(), 'json/plain');
       const values = body.payloads.map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()));
-      assert.ok(values.some((v) => v?.spec?.features?.some((f: { name: string }) => f.name === 'transaction_amount')), 'the workflow input is readable again');
+      assert.ok(values.some((v) => v?.features?.some((f: { name: string }) => f.name === 'transaction_amount')), 'the spec the worker resolved is readable again');
       assert.ok(values.some((v) => v?.check?.reportPath === `/reports/${MARKER}.html`), 'the workflow result is readable again');
     });
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import type { CheckResult, MonitorActivities } from '../../src/activities/contracts.js';
 import type { MonitorResult } from '../../src/workflows/monitor.js';
-import { testModel } from '../helpers/scripted-activities.js';
+import { knownTestSpec, testModel } from '../helpers/scripted-activities.js';
 import { uniqueQueue, workflowBundle } from '../helpers/temporal.js';
 import { useTimeSkipping } from './pipeline-harness.js';
 
@@ -11,9 +11,10 @@ import { useTimeSkipping } from './pipeline-harness.js';
 function monitorActivities(check: Partial<CheckResult> | ((asOf: string) => Partial<CheckResult>), alreadyRunning = false) {
   const starts: Array<{ kinds: string[]; reasons: string[] }> = [];
   const activities: MonitorActivities = {
-    async checkModel({ spec, asOf }) {
+    resolveSpec: async (ref) => knownTestSpec(ref.model),
+    async checkModel({ ref, asOf }) {
       return {
-        model: spec.name,
+        model: ref.model,
         checkedAt: asOf,
         window: { from: asOf, to: asOf, rows: 5_000 },
         champion: { version: 4, trainedAt: new Date(Date.parse(asOf) - 3 * 86_400_000).toISOString() },
@@ -24,7 +25,7 @@ function monitorActivities(check: Partial<CheckResult> | ((asOf: string) => Part
     },
     async startRetrain(input) {
       starts.push({ kinds: input.kinds, reasons: input.reasons });
-      return { started: !alreadyRunning, workflowId: `retrain-${input.spec.name}`, runId: 'run-x' };
+      return { started: !alreadyRunning, workflowId: `retrain-${input.ref.model}`, runId: 'run-x' };
     },
   };
   return { activities, starts };
@@ -38,7 +39,7 @@ describe('monitor workflow (time-skipping server)', () => {
     const queue = uniqueQueue('monitor');
     const { activities, starts } = monitorActivities(check, options.alreadyRunning);
     const worker = await Worker.create({ connection: env().nativeConnection, taskQueue: queue, workflowBundle: await workflowBundle(), activities });
-    const result = await worker.runUntil(env().client.workflow.execute('monitorModel', { taskQueue: queue, workflowId: `retrain-monitor-${spec.name}`, args: [{ spec }] }));
+    const result = await worker.runUntil(env().client.workflow.execute('monitorModel', { taskQueue: queue, workflowId: `retrain-monitor-${spec.name}`, args: [{ model: spec.name }] }));
     return { result: result as MonitorResult, starts };
   }
 

@@ -90,6 +90,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX spend_month ON spend (month, model);
     `,
   },
+  {
+    version: 2,
+    name: 'config revisions',
+    // Every model spec revision a worker has been configured with: a run names the revision it
+    // started under, and a worker restarted with an edited YAML still finishes it under those rules.
+    sql: `
+      CREATE TABLE config_revisions (
+        model TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        spec_json TEXT NOT NULL,
+        first_seen_at TEXT NOT NULL,
+        PRIMARY KEY (model, revision)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -256,6 +256,19 @@ export class SqliteRegistry implements Registry {
     return row.total;
   }
 
+  rememberConfigRevision(model: string, revision: string, spec: unknown): void {
+    requireText(model, 'model');
+    requireText(revision, 'revision');
+    this.db
+      .prepare('INSERT INTO config_revisions (model, revision, spec_json, first_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (model, revision) DO NOTHING')
+      .run(model, revision, JSON.stringify(spec), this.now().toISOString());
+  }
+
+  configRevision(model: string, revision: string): unknown {
+    const row = this.db.prepare('SELECT spec_json FROM config_revisions WHERE model = ? AND revision = ?').get(model, revision) as { spec_json: string } | undefined;
+    return row ? JSON.parse(row.spec_json) : undefined;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

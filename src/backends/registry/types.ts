@@ -147,5 +147,10 @@ export interface Registry {
   /** Total spend in a UTC month ("2025-03" or any Date in it), for one model or all. */
   monthlySpend(model: string | undefined, month: string | Date): number;
 
+  /** Keeps a model spec revision (idempotent): runs started under it can finish after the YAML changes. */
+  rememberConfigRevision(model: string, revision: string, spec: unknown): void;
+  /** A revision kept earlier, as stored; undefined when this registry never saw it. */
+  configRevision(model: string, revision: string): unknown;
+
   close(): void;
 }

@@ -6,6 +6,7 @@ import { RegistryError } from '../../backends/registry/types.js';
 import { GatewayClient } from '../../backends/serving/gateway-client.js';
 import { findModel, loadConfig } from '../../config/load.js';
 import { runtimeSettings } from '../../config/settings.js';
+import { specRevision } from '../../config/revision.js';
 import { connectClient } from '../../runtime/connection.js';
 import type { MonitorInput, MonitorResult } from '../../workflows/monitor.js';
 import { emit, RefusedError } from '../output.js';
@@ -24,7 +25,7 @@ export function registerOperationCommands(program: Command): void {
         const result = await client.workflow.execute<(input: MonitorInput) => Promise<MonitorResult>>('monitorModel', {
           taskQueue: runtimeSettings().taskQueues.control,
           workflowId: `retrain-check-${model}-${Date.now()}`,
-          args: [{ spec }],
+          args: [{ model: spec.name, configRevision: specRevision(spec) }],
           staticSummary: `manual check of ${model}`,
         });
         const c = result.check;

@@ -26,7 +26,7 @@ export function registerReportCommands(program: Command): void {
       const tty = Boolean(process.stderr.isTTY) && !options.json;
       if (tty) process.stderr.write(`checking ${spec.name} over the last ${spec.data.monitorWindow}…`);
       try {
-        const check = await monitorActivities(backends).checkModel({ spec, asOf: new Date().toISOString() });
+        const check = await monitorActivities(backends).checkModel({ ref: { model: spec.name }, asOf: new Date().toISOString() });
         if (tty) process.stderr.write('\r\x1b[2K');
         emit(options, check, () =>
           [
