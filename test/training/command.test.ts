@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/backends/models/index.js';
 import { CommandTrainingBackend, parseProgress, TrainingError } from '../../src/backends/training/index.js';
+import { redactedTail } from '../../src/backends/training/command.js';
 import { createLogger, setLogger } from '../../src/runtime/logger.js';
 import { binarySpec, recordingContext, regressionSpec, tempDir, writeBinaryDataset } from './fixtures.js';
 
@@ -72,6 +73,35 @@ describe('command training backend', () => {
     assert.equal(contract.trainPath, path.join(datasetDir, 'train.parquet'));
     assert.equal(contract.label.name, 'is_fraud');
     assert.deepEqual(contract.params, { mode: 'ok' });
+  });
+
+  test("a trainer gets an allowlisted environment, never the product's secrets, and its stderr in a failure is redacted and bounded", async () => {
+    const secrets = { RETRAIN_ADMIN_TOKEN: 'admin-token-0123456789', RETRAIN_PAYLOAD_KEY: 'cGF5bG9hZC1rZXktYmFzZTY0LXZhbHVl', AWS_SECRET_ACCESS_KEY: 'aws-secret-abcdefgh' };
+    Object.assign(process.env, secrets);
+    const req = request(spec({ mode: 'leak-env' }, { env: { API_TOKEN: 'declared-token-xyz123' } }));
+    try {
+      await rejectsWith(backend.train(req, recordingContext().ctx), (err) => {
+        const text = `${err.message}\n${err.logTail.join('\n')}`;
+        for (const [name, value] of Object.entries(secrets)) {
+          assert.ok(!text.includes(value), `${name}'s value reached the failure`);
+          assert.ok(!text.includes(name), `${name} was in the trainer's environment`);
+        }
+        assert.ok(err.logTail.some((l) => l.startsWith('PATH=')), 'PATH is inherited');
+        assert.ok(err.logTail.includes('API_TOKEN=[redacted API_TOKEN]'), 'a declared secret reaches the trainer but not the failure');
+        assert.ok(err.logTail.includes('sent Authorization: Bearer [redacted]'));
+        assert.ok(err.logTail.join('\n').length <= 8_000 && err.logTail.length <= 40);
+      });
+    } finally {
+      for (const name of Object.keys(secrets)) delete process.env[name];
+    }
+  });
+
+  test('redactedTail keeps the newest lines within its bounds', () => {
+    const long = Array.from({ length: 100 }, (_, i) => `${i} ${'x'.repeat(900)}`);
+    const tail = redactedTail(long, []);
+    assert.equal(tail.at(-1)?.slice(0, 3), '99 ');
+    assert.ok(tail.every((l) => l.length <= 501));
+    assert.ok(tail.join('').length <= 8_000 && tail.length >= 10);
   });
 
   test('cost.json overrides the hourly estimate', async () => {

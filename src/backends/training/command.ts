@@ -136,7 +136,7 @@ export class CommandTrainingBackend implements TrainingBackend {
     stderr.end();
 
     const wallMs = performance.now() - started;
-    const logTail = stderrTail.get();
+    const logTail = redactedTail(stderrTail.get(), [process.env, trainer.env]);
     // A hung trainer may run fine next time (a stuck download, a dead GPU): Temporal retries it.
     if (stopReason) throw new TrainingError(stopReason.kind, stopReason.message, { logTail, nonRetryable: stopReason.kind !== 'hung' });
     if (exit.spawnError) {
@@ -163,12 +163,45 @@ export class CommandTrainingBackend implements TrainingBackend {
   }
 }
 
+/** Variables a trainer may inherit from the worker: where programs and libraries are, locale, threads, GPUs. */
+const INHERITED = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV', 'CONDA_PREFIX', 'JAVA_HOME']);
+const INHERITED_PREFIXES = ['LC_', 'OMP_', 'MKL_', 'OPENBLAS_', 'CUDA_', 'NVIDIA_'];
+
 /**
- * The worker's environment minus its Temporal connection settings (API key, TLS material): a
- * trainer has no business talking to Temporal, so it does not get the credentials to.
+ * An allowlist of the worker's environment: a trainer is third-party code and gets nothing it
+ * does not need, least of all the product's secrets (payload key, admin token, Temporal
+ * credentials). What a trainer needs beyond this is declared in its `trainer.env`.
  */
 export function trainerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('TEMPORAL_')));
+  return Object.fromEntries(Object.entries(env).filter(([key]) => INHERITED.has(key) || INHERITED_PREFIXES.some((p) => key.startsWith(p))));
+}
+
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH/i;
+/** What a failure message may carry of a trainer's stderr: it lands in workflow histories and the UI. */
+const MAX_TAIL_LINES = 40;
+const MAX_TAIL_LINE = 500;
+const MAX_TAIL_CHARS = 8_000;
+
+/**
+ * The stderr tail as it may appear in a failure: bounded, and with the value of every secret-looking
+ * variable (of the worker's and the trainer's environment) and bearer tokens replaced by a marker.
+ */
+export function redactedTail(lines: string[], envs: Array<Record<string, string | undefined>>): string[] {
+  const secrets = envs
+    .flatMap((e) => Object.entries(e))
+    .filter((entry): entry is [string, string] => SECRET_NAME.test(entry[0]) && typeof entry[1] === 'string' && entry[1].length >= 6)
+    .sort((a, b) => b[1].length - a[1].length);
+  const out: string[] = [];
+  let total = 0;
+  for (const raw of lines.slice(-MAX_TAIL_LINES).reverse()) {
+    let line = raw.replace(/(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, '$1[redacted]');
+    for (const [name, value] of secrets) line = line.split(value).join(`[redacted ${name}]`);
+    if (line.length > MAX_TAIL_LINE) line = `${line.slice(0, MAX_TAIL_LINE)}…`;
+    if (total + line.length > MAX_TAIL_CHARS) break;
+    total += line.length;
+    out.unshift(line);
+  }
+  return out;
 }
 
 /** A stdout line `{"progress": 0.4, "message": "...", "metrics": {...}}`, or undefined for any other line. */
