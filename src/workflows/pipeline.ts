@@ -72,6 +72,19 @@ const reporting = proxyActivities<Pick<PipelineActivities, 'writeRunReport'>>({
  */
 export async function retrainPipeline(input: PipelineInput): Promise<PipelineResult> {
   const { trigger } = input;
+  const status: PipelineStatus = {
+    model: input.model ?? input.spec!.name,
+    stage: 'budget_check',
+    triggers: trigger.kinds,
+    requestedBy: trigger.requestedBy,
+    gates: [],
+    approvalReasons: [],
+    traffic: { challengerWeight: 0, shadow: false, paused: false },
+    analyses: [],
+    decisions: [],
+  };
+  // Answer `retrain status` while the worker looks the spec up; the full handlers follow.
+  setHandler(statusQuery, () => status);
   const spec = patched('spec-from-worker-config') ? await control.resolveSpec({ model: input.model, revision: input.configRevision }) : input.spec!;
   const ref = { model: spec.name, revision: input.configRevision };
   const info = workflowInfo();
@@ -84,17 +97,6 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     retry: { initialInterval: spec.trainer.retry?.initialInterval ?? '10s', backoffCoefficient: 2, maximumAttempts: spec.trainer.retry?.maximumAttempts ?? 3 },
   });
 
-  const status: PipelineStatus = {
-    model: spec.name,
-    stage: 'budget_check',
-    triggers: trigger.kinds,
-    requestedBy: trigger.requestedBy,
-    gates: [],
-    approvalReasons: [],
-    traffic: { challengerWeight: 0, shadow: false, paused: false },
-    analyses: [],
-    decisions: [],
-  };
   const record = (entry: PipelineStatus['decisions'][number]) => status.decisions.push(entry);
   const desk = new ApprovalDesk(spec.approval, trigger.requestedBy, record);
   const controls: RolloutControls = { paused: false };
