@@ -42,7 +42,8 @@ describe('pipeline canary (time-skipping server)', () => {
       assert.equal(recorder.currentWeight, 0);
       assert.deepEqual(recorder.discarded, [2]);
       assert.deepEqual(recorder.promoted, []);
-      const fixture = path.join(HISTORIES, 'pipeline-rolled-back.json');
+      // Kept per workflow version: v0.1 carried the spec in its input, v0.3 names a model and revision.
+      const fixture = path.join(HISTORIES, 'pipeline-rolled-back-spec-ref.json');
       if (process.env.RETRAIN_RECORD_HISTORIES === '1' || !existsSync(fixture)) {
         const { historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
         writeFileSync(fixture, historyToJSON(await env().client.workflow.getHandle(workflowId).fetchHistory()));
