@@ -6,6 +6,7 @@ import { evaluate, type EvaluationResult } from '../backends/training/index.js';
 import type { Backends } from './backends.js';
 import type { Evaluation, Metrics, PipelineActivities, SliceComparison } from './contracts.js';
 import { reportWriter } from './reports.js';
+import { afterEffect } from './fault-points.js';
 import { refOf } from './spec-catalog.js';
 
 const finite = (m: Record<string, number | null>): Metrics => Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
@@ -80,18 +81,22 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
     async recordSpend({ model, costUsd, idempotencyKey }) {
       b.specs.require(model);
       b.registry.recordSpend(model, costUsd, { idempotencyKey, note: 'training run' });
+      afterEffect('recordSpend', model);
     },
 
     async promote({ model, version, actor, reason, run, evaluation }) {
       b.specs.require(model);
       try {
-        // Serving first: if the gateway refuses, the registry still names the old champion.
+        // Serving first: if the gateway refuses, the registry still names the old champion. Both
+        // calls name the version, so a retry after a lost completion finds it done and succeeds.
         const serving = b.servingFor(model);
-        if (b.registry.aliases(model).champion === null) {
+        const aliases = b.registry.aliases(model);
+        if (aliases.champion === null || aliases.champion === version) {
           await serving.deployChampion(model, { version, artifactUri: b.registry.getVersion(model, version).artifactUri });
         } else {
-          await serving.promote(model);
+          await serving.promote(model, version);
         }
+        afterEffect('promote:serving', model);
         b.registry.promote(model, version, {
           actor,
           reason,
@@ -101,6 +106,7 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
           metricsBefore: evaluation.champion?.metrics,
           metricsAfter: evaluation.challenger.metrics,
         });
+        afterEffect('promote:registry', model);
       } catch (err) {
         return registryFailure(err);
       }
@@ -111,6 +117,7 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
       const aliases = b.registry.aliases(model);
       if (aliases.challenger !== version) return; // never registered as challenger, or already cleared
       b.registry.clearChallenger(model, { actor: 'retrain', reason, workflowId: run.workflowId, runId: run.runId, idempotencyKey: `${run.runId}:discard` });
+      afterEffect('discardChallenger', model);
     },
   };
 }

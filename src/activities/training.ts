@@ -7,6 +7,7 @@ import type { ModelSpec } from '../config/schema.js';
 import { buildProfile, type Columns } from '../drift/index.js';
 import type { Backends } from './backends.js';
 import type { CandidateRef, PipelineActivities } from './contracts.js';
+import { afterEffect } from './fault-points.js';
 import { refOf } from './spec-catalog.js';
 
 const HEARTBEAT_EVERY_MS = 10_000;
@@ -55,6 +56,7 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
           runId: run.runId,
           idempotencyKey: `${run.runId}:train`,
         });
+        afterEffect('trainChallenger', spec.name);
         ctx.log.info('Challenger registered', { model: spec.name, version: version.version, wallMs: result.wallMs, costUsd: result.costUsd });
         return candidate(version);
       } catch (err) {

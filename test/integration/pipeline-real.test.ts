@@ -38,6 +38,9 @@ const modelYaml = (name: string, url: string) =>
     '1d',
   );
 
+// A model whose budget refuses every run: the worker's config holds it, so the refusal comes from there.
+const cooldownYaml = (url: string) => modelYaml('real-cooldown', url).replace('approval: { when: never }', 'approval: { when: never }\n    budget: { monthlyCap: 1, estimatedCostPerRun: 5, onExceed: refuse }');
+
 describe('pipeline on the real backends (dev server, lake, built-in trainer, registry, gateway)', () => {
   let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
   let gateway: Gateway;
@@ -55,16 +58,19 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-real-'));
     const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
     process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
+    // Every activity with an outside effect fails once right after its effect (a lost completion):
+    // the retries must leave registry, gateway and ledger in agreement, nothing applied twice.
+    process.env.RETRAIN_TEST_FAULTS = '*';
     const draft = parseConfig(`models:${modelYaml('real-happy', 'http://127.0.0.1:1')}${modelYaml('real-rollback', 'http://127.0.0.1:1')}`);
     gateway = await createGateway({ config: draft, dataDir, logger, adminToken: TOKEN });
     url = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    configText = `models:${modelYaml('real-happy', url)}${modelYaml('real-rollback', url)}`;
+    configText = `models:${modelYaml('real-happy', url)}${modelYaml('real-rollback', url)}${cooldownYaml(url)}`;
     const config = parseConfig(configText);
     specs = Object.fromEntries(config.models.map((m) => [m.name, m]));
     const settings = { ...runtimeSettings(), dataDir, taskQueues: settingsQueues };
     backends = openBackends({ config, settings, logger, client: env.client });
     // A deliberately under-trained first champion (its log loss stays near ln 2), so the retrained challenger clearly beats it.
-    for (const spec of config.models) {
+    for (const spec of config.models.filter((m) => m.name !== 'real-cooldown')) {
       const weak = { ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.backend === 'builtin' ? spec.trainer.params : {}), epochs: 1, learningRate: 0.0005 } } } as ModelSpec;
       await seedChampion(backends, weak, { historyDays: 10, rowsPerDay: 400 });
     }
@@ -73,6 +79,7 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
   });
 
   after(async () => {
+    delete process.env.RETRAIN_TEST_FAULTS;
     for (const w of workers ?? []) w.shutdown();
     await running;
     await gateway?.close();
@@ -122,8 +129,14 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     assert.equal(outcome.outcome, 'promoted', outcome.reason);
     assert.ok(outcome.status.analyses.some((a) => a.verdict === 'pass'), JSON.stringify(outcome.status.analyses));
     assert.deepEqual(backends.registry.aliases(spec.name), { champion: 2, challenger: null, previous: 1 });
-    const promotion = backends.registry.ledger({ model: spec.name }).find((e) => e.action === 'promote' && e.toVersion === 2);
+    assert.deepEqual(backends.registry.listVersions(spec.name).map((v) => v.version), [1, 2], 'one challenger registered despite the retried training');
+    const ledger = backends.registry.ledger({ model: spec.name });
+    assert.deepEqual(ledger.map((e) => e.action), ['promote', 'register_challenger', 'promote'], 'seed, challenger, promotion: each once despite the retries');
+    const promotion = ledger.find((e) => e.action === 'promote' && e.toVersion === 2);
     assert.ok(promotion, 'a ledger entry for the promotion');
+    const history = (await env.client.workflow.getHandle(`retrain-${spec.name}`).fetchHistory()).events ?? [];
+    const retried = history.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length;
+    assert.ok(retried >= 4, `the injected faults made activities retry (${retried} retried attempts)`);
     assert.equal(promotion.fromVersion, 1);
     assert.equal(promotion.actor, 'retrain:auto');
     const deployed = await deployment(spec.name);
@@ -145,6 +158,7 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     assert.equal(outcome.outcome, 'rolled_back', outcome.reason);
     assert.match(outcome.reason, /consecutive failed analyses at 50%: .*accuracy/);
     assert.deepEqual(backends.registry.aliases(spec.name), { champion: 1, challenger: null, previous: null });
+    assert.deepEqual(backends.registry.ledger({ model: spec.name }).map((e) => e.action), ['promote', 'register_challenger', 'clear_challenger'], 'each effect once despite the retries');
     const deployed = await deployment(spec.name);
     assert.equal(Number(deployed.champion?.version), 1);
     assert.equal(deployed.challenger ?? null, null);
@@ -166,7 +180,7 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
   });
 
   it('a run that ends without touching the registry (budget refusal) still starts the cooldown', async () => {
-    const spec = { ...specs['real-happy'], name: 'real-cooldown', budget: { ...specs['real-happy'].budget, monthlyCap: 1, estimatedCostPerRun: 5, onExceed: 'refuse' } } as ModelSpec;
+    const spec = specs['real-cooldown'];
     const started = await startPipeline(env.client, { taskQueues: settingsQueues }, spec, { kinds: ['drift'], reasons: ['cooldown test'], requestedBy: 'monitor' });
     assert.ok(started.started);
     const outcome = (await env.client.workflow.getHandle(started.workflowId).result()) as PipelineResult;

@@ -9,7 +9,8 @@ export interface ServingBackend {
   deployChampion(model: string, input: { version: number; artifactUri: string }): Promise<void>;
   deployChallenger(model: string, input: { version: number; artifactUri: string; weight: number; shadow?: boolean }): Promise<void>;
   setWeight(model: string, weight: number): Promise<void>;
-  promote(model: string): Promise<void>;
+  /** Promotes `version` (the challenger); already the champion with no challenger left is success, so a retry is harmless. */
+  promote(model: string, version: number): Promise<void>;
   rollback(model: string): Promise<void>;
   liveMetrics(model: string, since: Date): Promise<LiveComparison>;
 }
@@ -44,8 +45,8 @@ export class GatewayClient implements ServingBackend {
   setWeight(model: string, weight: number): Promise<void> {
     return this.call('PUT', `/v1/admin/models/${encodeURIComponent(model)}/traffic`, { weight });
   }
-  promote(model: string): Promise<void> {
-    return this.call('POST', `/v1/admin/models/${encodeURIComponent(model)}/promote`, {});
+  promote(model: string, version: number): Promise<void> {
+    return this.call('POST', `/v1/admin/models/${encodeURIComponent(model)}/promote`, { version });
   }
   rollback(model: string): Promise<void> {
     return this.call('POST', `/v1/admin/models/${encodeURIComponent(model)}/rollback`, {});
