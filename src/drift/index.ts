@@ -29,3 +29,4 @@ export {
   type CategoricalFeatureDrift, type CategoricalMethod, type DriftMetric, type DriftReport, type DriftThresholds,
   type FeatureDrift, type FeatureThresholds, type NumericalFeatureDrift, type NumericalMethod, type Verdict,
 } from './report.js';
+export * as decisions from './decisions/index.js';

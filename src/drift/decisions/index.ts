@@ -1,0 +1,13 @@
+/**
+ * Pure building blocks of the decision to retrain (no I/O, deterministic,
+ * state as plain JSON): a sequential detector on the matured error stream
+ * relative to the champion's baseline, label-free performance estimation
+ * (CBPE) with isotonic calibration, drift thresholds calibrated from the
+ * reference, multiple-testing control, permutation importance, and the rule
+ * that combines them.
+ */
+export {
+  createDetector, detectorThreshold, expectedDelay, resetDetector, resultOf, update, SEQUENTIAL_DEFAULTS,
+  type ErrorBatch, type ResolvedSequentialConfig, type SequentialConfig, type SequentialResult, type SequentialState,
+} from './sequential.js';
+export { normalQuantile, wilsonInterval } from './common.js';
