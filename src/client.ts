@@ -3,13 +3,11 @@ import type { ModelSpec } from './config/schema.js';
 import type { RuntimeSettings } from './config/settings.js';
 import { specRevision } from './config/revision.js';
 import {
-  abortSignal,
   approveUpdate,
-  pauseSignal,
-  promoteSignal,
+  controlUpdate,
   rejectUpdate,
-  resumeSignal,
   statusQuery,
+  type ControlAction,
   type Decision,
 } from './workflows/definitions.js';
 import { pipelineWorkflowId, type PipelineInput, type PipelineResult } from './workflows/pipeline.js';
@@ -70,18 +68,29 @@ export class DecisionRefusedError extends Error {
 /** Approve or reject through an update, so a refusal (not an approver, wrong stage) comes back at once. */
 export async function decide(client: Client, model: string, kind: 'approve' | 'reject', decision: Decision): Promise<string> {
   try {
-    return await withRun(model, () => handleFor(client, model).executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, { args: [decision] }));
+    return await withRun(model, () => handleFor(client, model).executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, { args: [withIdentity(client, decision)] }));
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefusedError(err.cause?.message ?? err.message);
     throw err;
   }
 }
 
-const CONTROL_SIGNALS = { pause: pauseSignal, resume: resumeSignal, abort: abortSignal, promote: promoteSignal } as const;
-export type ControlAction = keyof typeof CONTROL_SIGNALS;
+export type { ControlAction } from './workflows/definitions.js';
 
-export async function control(client: Client, model: string, action: ControlAction, decision: Decision): Promise<void> {
-  await withRun(model, () => handleFor(client, model).signal(CONTROL_SIGNALS[action], decision));
+/** Pause, resume, abort or promote through an update, so a refusal comes back at once (DecisionRefusedError). */
+export async function control(client: Client, model: string, action: ControlAction, decision: Decision): Promise<string> {
+  try {
+    return await withRun(model, () => handleFor(client, model).executeUpdate(controlUpdate, { args: [action, withIdentity(client, decision)] }));
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefusedError(err.cause?.message ?? err.message);
+    throw err;
+  }
+}
+
+/** The decision with the identity of the client that sends it (recorded by the workflow as evidence). */
+function withIdentity(client: Client, decision: Decision): Decision {
+  const identity = process.env.RETRAIN_IDENTITY || client.options.identity;
+  return identity ? { ...decision, identity } : decision;
 }
 
 export async function pipelineStatus(client: Client, model: string): Promise<PipelineStatus> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { normalizePerson, personNameProblem } from './people.js';
 
 /**
  * The decision policies of a model: when to retrain, what a challenger must prove, who approves,
@@ -86,13 +87,22 @@ export const gates = z
   })
   .strict();
 
+/** A person's name as decisions are compared: see normalizePerson. */
+const person = z
+  .string({ error: 'expected a name' })
+  .superRefine((name, ctx) => {
+    const problem = personNameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform(normalizePerson);
+
 export const approval = z
   .object({
     when: z.enum(['always', 'never', 'cost_above', 'on_flag']).default('cost_above').describe('When a human must approve: always, never, cost_above (costAbove) or on_flag (a gate flagged it)'),
     costAbove: z.number().min(0).default(500).describe('Runs estimated above this many dollars need a human (when: cost_above).'),
-    approvers: z.array(z.string().min(1)).default([]).describe('Who may approve or reject (empty: anyone)'),
+    approvers: z.array(person).default([]).describe('Who may approve, reject, pause, resume, abort or promote a run (empty: anyone). Names are compared trimmed and case-insensitively. A list of names is a policy, not authentication: see the README\'s security section.'),
     sla: duration().default('4h').describe('How long to wait for a decision before escalating'),
-    escalateTo: z.array(z.string().min(1)).default([]).describe('Who is notified at the SLA (and may also decide)'),
+    escalateTo: z.array(person).default([]).describe('Who is notified at the SLA (and may also decide)'),
     escalationGrace: duration().default('4h').describe('After the SLA passes: escalate, then wait this long again before the timeout action.'),
     onTimeout: z.enum(['reject', 'approve']).default('reject').describe('Decision when nobody decides within SLA + grace'),
     allowSelfApproval: z.boolean().default(false).describe('Whether the requester of a run may approve it'),

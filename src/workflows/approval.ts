@@ -3,6 +3,13 @@ import type { ApprovalSpec } from '../config/schema.js';
 import type { Notification } from '../activities/contracts.js';
 import type { Decision } from './definitions.js';
 import type { DecisionRecord } from './status.js';
+import { normalizePerson, personNameProblem } from '../config/people.js';
+
+/** The client identity a decision came through (what authenticated the caller, where anything did). */
+export function viaOf(decision: Decision | undefined): { via?: string } {
+  const via = typeof decision?.identity === 'string' ? decision.identity.slice(0, 200) : undefined;
+  return via ? { via } : {};
+}
 
 /**
  * The human step: a pipeline waits for `approve` or `reject` from someone on the model's allowlist,
@@ -28,25 +35,37 @@ export class ApprovalDesk {
     return this.waiting;
   }
 
+  /**
+   * Why `by` may not take decisions on this run, or undefined when they may: everyone when the
+   * model lists no approvers, else the approvers and the escalation list. Names compare normalised.
+   */
+  refuseDecider(kind: string, decision: Decision | undefined): string | undefined {
+    const problem = personNameProblem(decision?.by);
+    if (problem) return `${kind} needs the name of who decides (--as <name>): ${problem}`;
+    const by = normalizePerson(decision!.by);
+    const allowed = [...this.policy.approvers, ...this.policy.escalateTo].map(normalizePerson);
+    if (this.policy.approvers.length > 0 && !allowed.includes(by)) return `${by} is not an approver of this model (approvers: ${this.policy.approvers.join(', ')})`;
+    return undefined;
+  }
+
   /** Why a decision cannot be taken now, or undefined when it can. */
   private refusal(kind: 'approve' | 'reject', decision: Decision): string | undefined {
-    const by = decision?.by?.trim();
-    if (!by) return `${kind} needs the name of who decides (--as <name>)`;
+    const notDecider = this.refuseDecider(kind, decision);
+    if (notDecider && !normalizePerson(decision?.by)) return notDecider;
     if (!this.waiting) return `${kind} does not apply now: the run is not waiting for approval`;
-    if (this.policy.approvers.length > 0 && !this.policy.approvers.includes(by) && !this.policy.escalateTo.includes(by)) {
-      return `${by} is not an approver of this model (approvers: ${this.policy.approvers.join(', ')})`;
-    }
-    if (kind === 'approve' && !this.policy.allowSelfApproval && by === this.requestedBy) {
+    if (notDecider) return notDecider;
+    const by = normalizePerson(decision.by);
+    if (kind === 'approve' && !this.policy.allowSelfApproval && by === normalizePerson(this.requestedBy)) {
       return `${by} requested this run and cannot approve it (allowSelfApproval is off)`;
     }
     return undefined;
   }
 
-  /** Applies a decision if it is allowed; returns the refusal otherwise. Both are recorded. */
+  /** Applies a decision if it is allowed; returns the refusal otherwise. Both are recorded, with the caller's client identity when it sent one. */
   decide(kind: 'approve' | 'reject', decision: Decision): string | undefined {
     const refused = this.refusal(kind, decision);
-    const by = decision?.by?.trim() || '(nobody)';
-    this.record({ at: new Date().toISOString(), kind, by, accepted: !refused, detail: refused ?? decision.comment ?? '' });
+    const by = normalizePerson(decision?.by) || '(nobody)';
+    this.record({ at: new Date().toISOString(), kind, by, accepted: !refused, detail: refused ?? decision.comment ?? '', ...viaOf(decision) });
     if (refused) {
       log.warn('Refused an approval decision', { kind, by, reason: refused });
       return refused;

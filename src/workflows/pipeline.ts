@@ -12,17 +12,20 @@ import {
 } from '@temporalio/workflow';
 import type { ModelSpec } from '../config/schema.js';
 import type { Evaluation, Notification, PipelineActivities, RunRef } from '../activities/contracts.js';
-import { ApprovalDesk, approvalReasons, type ApprovalOutcome } from './approval.js';
+import { ApprovalDesk, approvalReasons, viaOf, type ApprovalOutcome } from './approval.js';
+import { normalizePerson } from '../config/people.js';
 import {
   abortSignal,
   approveSignal,
   approveUpdate,
+  controlUpdate,
   pauseSignal,
   promoteSignal,
   rejectSignal,
   rejectUpdate,
   resumeSignal,
   statusQuery,
+  type ControlAction,
   type Decision,
 } from './definitions.js';
 import { evaluateGates, flaggedForApproval, rejectingFailures } from './gates.js';
@@ -263,16 +266,34 @@ function installHandlers(status: PipelineStatus, desk: ApprovalDesk, controls: R
   setHandler(rejectUpdate, decideUpdate('reject'));
 
   const duringRollout = () => status.stage === 'canary' || status.stage === 'shadow';
-  const control = (kind: string, applies: () => boolean, apply: (d: Decision) => void) => (d: Decision) => {
-    const by = d?.by?.trim() || '(nobody)';
-    const ok = applies();
-    record({ at: new Date().toISOString(), kind, by, accepted: ok, detail: ok ? d.comment ?? '' : `${kind} does not apply in stage ${status.stage}` });
-    if (ok) apply({ ...d, by });
+  // Pause, resume, abort and promote move traffic: the same people as approvals may send them.
+  /** Applies a rollout decision when allowed; returns the refusal otherwise. Both are recorded. */
+  const control = (kind: ControlAction, applies: () => boolean, apply: (d: Decision) => void) => (d: Decision) => {
+    const by = normalizePerson(d?.by) || '(nobody)';
+    const refused = (patched('control-needs-approver') ? desk.refuseDecider(kind, d) : undefined) ?? (applies() ? undefined : `${kind} does not apply in stage ${status.stage}`);
+    record({ at: new Date().toISOString(), kind, by, accepted: !refused, detail: refused ?? d?.comment ?? '', ...viaOf(d) });
+    if (refused) log.warn('Refused a rollout decision', { kind, by, reason: refused });
+    else apply({ ...d, by });
+    return refused;
   };
-  setHandler(pauseSignal, control('pause', duringRollout, () => ((controls.paused = true), (status.traffic.paused = true))));
-  setHandler(resumeSignal, control('resume', () => duringRollout() && controls.paused, () => ((controls.paused = false), (status.traffic.paused = false))));
-  setHandler(abortSignal, control('abort', duringRollout, (d) => (controls.abort = { by: d.by, reason: d.comment || 'aborted' })));
-  setHandler(promoteSignal, control('promote', () => status.stage === 'canary', (d) => (controls.promoteNow = { by: d.by, reason: d.comment || 'promoted early' })));
+  const controlsByAction: Record<ControlAction, (d: Decision) => string | undefined> = {
+    pause: control('pause', duringRollout, () => ((controls.paused = true), (status.traffic.paused = true))),
+    resume: control('resume', () => duringRollout() && controls.paused, () => ((controls.paused = false), (status.traffic.paused = false))),
+    abort: control('abort', duringRollout, (d) => (controls.abort = { by: d.by, reason: d.comment || 'aborted' })),
+    promote: control('promote', () => status.stage === 'canary', (d) => (controls.promoteNow = { by: d.by, reason: d.comment || 'promoted early' })),
+  };
+  // Signals (the Temporal UI) and the same decisions as an update (the CLI learns of a refusal at once).
+  setHandler(pauseSignal, (d) => void controlsByAction.pause(d));
+  setHandler(resumeSignal, (d) => void controlsByAction.resume(d));
+  setHandler(abortSignal, (d) => void controlsByAction.abort(d));
+  setHandler(promoteSignal, (d) => void controlsByAction.promote(d));
+  setHandler(controlUpdate, (action, d) => {
+    const apply = controlsByAction[action];
+    if (!apply) throw ApplicationFailure.nonRetryable(`unknown action ${JSON.stringify(action)}`, 'DecisionRefused');
+    const refused = apply(d);
+    if (refused) throw ApplicationFailure.nonRetryable(refused, 'DecisionRefused');
+    return `${action}: accepted from ${normalizePerson(d.by)}`;
+  });
 }
 
 /** Markdown for the Temporal UI's details panel once the run has ended. */

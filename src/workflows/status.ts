@@ -22,6 +22,8 @@ export interface DecisionRecord {
   by: string;
   accepted: boolean;
   detail: string;
+  /** The client identity the decision came through, when it sent one. */
+  via?: string;
 }
 
 export interface GateResult {

@@ -100,7 +100,7 @@ describe('pipeline canary (time-skipping server)', () => {
     const spec = testModel(`approval: { when: always, approvers: [alice] }`);
     await withPipeline(env(), spec, {}, async ({ recorder, workflowId }) => {
       await notified(recorder, 'approval_requested');
-      await control(env().client, spec.name, 'promote', { by: 'alice' });
+      await assert.rejects(control(env().client, spec.name, 'promote', { by: 'alice' }), (err: Error) => err instanceof DecisionRefusedError && /promote does not apply in stage awaiting_approval/.test(err.message));
       let status = await pipelineStatus(env().client, spec.name);
       assert.deepEqual(status.decisions.at(-1), { ...status.decisions.at(-1)!, kind: 'promote', accepted: false, detail: 'promote does not apply in stage awaiting_approval' });
       await env().client.workflow.getHandle(workflowId).signal('approve', { by: 'alice' });
@@ -108,7 +108,16 @@ describe('pipeline canary (time-skipping server)', () => {
       // A second approval during the canary is refused back to the caller and recorded; nothing moves.
       await assert.rejects(decide(env().client, spec.name, 'approve', { by: 'alice' }), (err: Error) => err instanceof DecisionRefusedError && /approve does not apply now: the run is not waiting for approval/.test(err.message));
       assert.deepEqual((await pipelineStatus(env().client, spec.name)).decisions.at(-1), { ...(await pipelineStatus(env().client, spec.name)).decisions.at(-1)!, kind: 'approve', accepted: false });
-      await control(env().client, spec.name, 'pause', { by: 'alice' });
+      // Moving traffic takes an approver, as approving does: a signal from the UI or an update from the CLI.
+      await assert.rejects(control(env().client, spec.name, 'promote', { by: 'mallory' }), (err: Error) => err instanceof DecisionRefusedError && /mallory is not an approver of this model \(approvers: alice\)/.test(err.message));
+      await env().client.workflow.getHandle(workflowId).signal('abort', { by: 'mallory' });
+      status = await pipelineStatus(env().client, spec.name);
+      assert.deepEqual(status.decisions.slice(-2).map((d) => [d.kind, d.by, d.accepted]), [['promote', 'mallory', false], ['abort', 'mallory', false]]);
+      // Names compare normalised, and the decision records the client identity it came through.
+      await control(env().client, spec.name, 'pause', { by: '  Alice ' });
+      const paused = (await pipelineStatus(env().client, spec.name)).decisions.at(-1)!;
+      assert.deepEqual([paused.kind, paused.by, paused.accepted], ['pause', 'alice', true]);
+      assert.equal(paused.via, env().client.options.identity);
       await env().sleep('100h'); // far past every bake: a paused canary must not advance
       status = await pipelineStatus(env().client, spec.name);
       assert.equal(status.traffic.paused, true);

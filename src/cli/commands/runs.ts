@@ -5,7 +5,7 @@ import { findModel, loadConfig } from '../../config/load.js';
 import { runtimeSettings } from '../../config/settings.js';
 import { connectClient } from '../../runtime/connection.js';
 import type { PipelineStatus } from '../../workflows/status.js';
-import { emit, RefusedError } from '../output.js';
+import { emit } from '../output.js';
 import { configOption } from '../options.js';
 
 const whoami = () => process.env.RETRAIN_USER ?? os.userInfo().username;
@@ -62,11 +62,9 @@ export function registerRunCommands(program: Command): void {
         const options = configOption(program);
         const client = await connectClient(undefined, '4s');
         try {
-          await control(client, model, action, { by: opts.as, comment: opts.comment });
+          const message = await control(client, model, action, { by: opts.as, comment: opts.comment });
           const status = await pipelineStatus(client, model);
-          const last = status.decisions.at(-1);
-          if (last && last.kind === action && !last.accepted) throw new RefusedError(`refused: ${last.detail}`);
-          emit(options, { model, action, stage: status.stage }, () => `${action} sent to ${model} (stage ${status.stage})`);
+          emit(options, { model, action, stage: status.stage, result: message }, () => `${message} (stage ${status.stage})`);
         } finally {
           await client.connection.close();
         }
