@@ -10,4 +10,6 @@ export {
   createDetector, detectorThreshold, expectedDelay, resetDetector, resultOf, update, SEQUENTIAL_DEFAULTS,
   type ErrorBatch, type ResolvedSequentialConfig, type SequentialConfig, type SequentialResult, type SequentialState,
 } from './sequential.js';
+export { estimatePerformance, expectedRocAuc, type CbpeEstimate, type CbpeOptions, type EstimatedMetric } from './cbpe.js';
+export { applyCalibration, fitCalibration, type IsotonicCalibration } from './calibration.js';
 export { normalQuantile, wilsonInterval } from './common.js';
