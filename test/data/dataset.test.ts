@@ -6,9 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { LakeDataBackend } from '../../src/backends/data/lake/index.js';
 import { DataInputError } from '../../src/backends/data/types.js';
 import { DAY, T0, prediction, query, tempLake, testSpec, type Lake } from './helpers.js';
+import { withRevisions } from './label-rules.js';
 
 const HOUR = 3_600_000;
-const spec = testSpec(); // lookback 30d, validation 0.1, holdout 0.2, label delay 1d
+const spec = testSpec(); // lookback 30d, validation 0.1, holdout 0.2, label delay 1d, label.revisions 'first' by default
+/** The same model deciding relabelled requests by their latest label (label.revisions: last). */
+const lastSpec = withRevisions(spec, 'last');
 const asOf = new Date(T0 + 10 * DAY);
 
 describe('data lake: dataset build', () => {
@@ -27,11 +30,16 @@ describe('data lake: dataset build', () => {
     const preds = Array.from({ length: 50 }, (_, i) => prediction(i, { ts: new Date(T0 + (50 + i) * HOUR), features: { tenure: 100 + i, spend: i, plan: 'pro' } }));
     await b.appendPredictions(spec, [...preds, { ...preds[20], variant: 'shadow' }]);
     await b.appendPredictions(spec, [prediction(999, { request_id: 'old', ts: new Date(asOf.getTime() - 40 * DAY) })]);
-    // Labels 2 h after each prediction (label = i % 2); r10 relabelled 3 h later; r48's label arrives too late.
+    // A prediction 12 h before asOf: younger than the label delay, so not matured even though its label came fast.
+    await b.appendPredictions(spec, [prediction(998, { request_id: 'young', ts: new Date(asOf.getTime() - 12 * HOUR) })]);
+    // Labels 2 h after each prediction (label = i % 2); r10 relabelled 3 h later; r48's label arrives after asOf;
+    // a label for a request id no prediction was logged with.
     await b.appendLabels(spec, [
       ...preds.map((p, i) => ({ request_id: p.request_id, label: i % 2, label_ts: new Date(T0 + (52 + i) * HOUR) })).filter((l) => l.request_id !== 'r48'),
       { request_id: 'r10', label: 1, label_ts: new Date(T0 + 65 * HOUR) },
-      { request_id: 'r48', label: 1, label_ts: new Date(asOf.getTime() - 12 * HOUR) },
+      { request_id: 'r48', label: 1, label_ts: new Date(asOf.getTime() + 12 * HOUR) },
+      { request_id: 'young', label: 1, label_ts: new Date(asOf.getTime() - HOUR) },
+      { request_id: 'ghost', label: 1, label_ts: new Date(T0 + 53 * HOUR) },
       { request_id: 'old', label: 1, label_ts: new Date(asOf.getTime() - 39 * DAY) },
     ]);
   });
@@ -48,9 +56,10 @@ describe('data lake: dataset build', () => {
     assert.equal(ds.datasetDir, path.join(lake.dir, 'datasets', 'churn', ds.datasetId));
     assert.deepEqual(readdirSync(ds.datasetDir).sort(), ['holdout.parquet', 'manifest.json', 'train.parquet', 'validation.parquet']);
 
-    // 50 training + 49 matured predictions (r48 too late, "old" outside the lookback) = 99 rows.
+    // 50 training + 49 matured predictions (r48's label after asOf, "young" not matured, "old" outside the lookback) = 99 rows.
     assert.deepEqual(ds.rowCounts, { train: 69, validation: 10, holdout: 20 });
-    assert.equal(ds.duplicatesDropped, 3); // r30's training row, r20's shadow copy, r10's older label
+    assert.equal(ds.duplicatesDropped, 3); // r30's training row, r20's shadow copy, r10's later label
+    assert.deepEqual([ds.labelRevisions, ds.labelsRevised], ['first', 1]);
 
     const train = await split(ds.datasetDir, 'train.parquet');
     const validation = await split(ds.datasetDir, 'validation.parquet');
@@ -66,18 +75,19 @@ describe('data lake: dataset build', () => {
     const all = [...train, ...validation, ...holdout];
     const ids = all.map((r) => r.request_id);
     assert.equal(new Set(ids).size, 99, 'one row per request_id');
-    assert.ok(!ids.includes('r48') && !ids.includes('old'));
+    assert.ok(!ids.includes('r48') && !ids.includes('old') && !ids.includes('young') && !ids.includes('ghost'));
     const byId = new Map(all.map((r) => [r.request_id, r]));
-    assert.equal(byId.get('r10')!.churned, 1, 'latest label wins');
+    assert.equal(byId.get('r10')!.churned, 0, 'the first label wins; the later one is history');
     assert.equal(byId.get('r11')!.churned, 1);
     assert.equal(byId.get('r12')!.churned, 0);
     assert.deepEqual(byId.get('r30'), { request_id: 'r30', ts: new Date(T0 + 80 * HOUR), tenure: 130, spend: 30, plan: 'pro', churned: 0 });
     assert.deepEqual(byId.get('t7'), { request_id: 't7', ts: new Date(T0 + 7 * HOUR), tenure: 7, spend: 1, plan: 'basic', churned: 0 });
 
     const manifest = JSON.parse(readFileSync(path.join(ds.datasetDir, 'manifest.json'), 'utf8'));
-    // Files after pruning: training 3 + 1; predictions 3 ("old" is outside the lookback); labels
-    // 2023-12-03 and 2024-01-03/04/05 (2024-01-10 holds only r48's label, not yet matured).
-    assert.equal(manifest.sourceFiles.length, 11);
+    // Files after pruning: training 3 + 1; predictions 3 ("old" is outside the lookback, "young"'s
+    // file is not matured); labels 2023-12-03, 2024-01-03/04/05 and 2024-01-10 ("young"'s label
+    // arrived by asOf; r48's, on 2024-01-11, after it).
+    assert.equal(manifest.sourceFiles.length, 12);
     assert.deepEqual(
       { ...manifest, createdAt: undefined, sourceFiles: undefined, contentHash: undefined },
       {
@@ -87,7 +97,10 @@ describe('data lake: dataset build', () => {
         lookback: '30d',
         source: 'both',
         timeRange: { from: '2023-12-12T00:00:00.000Z', to: '2024-01-11T00:00:00.000Z' },
-        labelsMaturedBy: '2024-01-10T00:00:00.000Z',
+        predictionsMaturedBy: '2024-01-10T00:00:00.000Z',
+        labelsArrivedBy: '2024-01-11T00:00:00.000Z',
+        labelRevisions: 'first',
+        labelsRevised: 1,
         fractions: { validation: 0.1, holdout: 0.2 },
         splitBoundaries: { validationFrom: '2024-01-03T21:00:00.000Z', holdoutFrom: '2024-01-04T07:00:00.000Z' },
         rowCounts: { train: 69, validation: 10, holdout: 20 },
@@ -140,12 +153,32 @@ describe('data lake: dataset build', () => {
     assert.equal(readdirSync(path.dirname(first.datasetDir)).length, 1, 'no temp folders left behind');
   });
 
-  it('keeps the id when only rows after asOf (or unmatured labels) arrive, as on an activity retry', async () => {
-    const midDay = new Date(asOf.getTime() + 12 * HOUR); // 2024-01-11T12:00, labels matured by 2024-01-10T12:00
+  it('decides relabelled requests by the configured rule: the latest label with label.revisions last', async () => {
+    const first = await lake.backend.buildDataset(spec, { asOf });
+    const last = await lake.backend.buildDataset(lastSpec, { asOf });
+    assert.notEqual(last.datasetId, first.datasetId, 'the rule is part of the id');
+    assert.deepEqual([last.labelRevisions, last.labelsRevised, last.duplicatesDropped], ['last', 1, 3]);
+    assert.deepEqual(last.rowCounts, first.rowCounts);
+    const r10 = await query(`SELECT churned FROM read_parquet('${last.datasetDir}/*.parquet') WHERE request_id = 'r10'`);
+    assert.deepEqual(r10, [{ churned: 1 }]);
+  });
+
+  it('trains on every label that arrived by asOf, however late, for predictions at least one delay old', async () => {
+    // At asOf + 1 d, r48's label (asOf + 12 h) has arrived: r48 joins. "young" (asOf - 12 h) is
+    // matured too; its label arrived at asOf - 1 h.
+    const ds = await lake.backend.buildDataset(spec, { asOf: new Date(asOf.getTime() + DAY) });
+    const ids = (await query(`SELECT request_id FROM read_parquet('${ds.datasetDir}/*.parquet')`)).map((r) => r.request_id);
+    assert.ok(ids.includes('r48') && ids.includes('young'));
+    assert.equal(ids.length, 101);
+    assert.deepEqual([ds.predictionsMaturedBy, ds.labelsArrivedBy], ['2024-01-11T00:00:00.000Z', '2024-01-12T00:00:00.000Z']);
+  });
+
+  it('keeps the id when only rows after asOf arrive, as on an activity retry', async () => {
+    const midDay = new Date(asOf.getTime() + 12 * HOUR); // 2024-01-11T12:00: predictions matured by 2024-01-10T12:00
     const first = await lake.backend.buildDataset(spec, { asOf: midDay });
-    // Same partitions, later rows: a prediction after asOf and a label after the maturity cutoff.
+    // Same partitions, later rows: a prediction and a label after asOf.
     await lake.backend.appendPredictions(spec, [prediction(500, { ts: new Date(midDay.getTime() + HOUR) })]);
-    await lake.backend.appendLabels(spec, [{ request_id: 'r49', label: 1, label_ts: new Date(midDay.getTime() - DAY + HOUR) }]);
+    await lake.backend.appendLabels(spec, [{ request_id: 'r49', label: 0, label_ts: new Date(midDay.getTime() + HOUR) }]);
     const retried = await lake.backend.buildDataset(spec, { asOf: midDay });
     assert.deepEqual([retried.datasetId, retried.reused], [first.datasetId, true]);
   });
@@ -161,12 +194,16 @@ describe('data lake: dataset build', () => {
     const later = await lake.backend.buildDataset(spec, { asOf: new Date(asOf.getTime() + HOUR) });
     assert.notEqual(later.datasetId, base.datasetId);
 
+    // r3 (labelled 1 at T0 + 55 h) is relabelled 0: a new input, but the first label still decides.
     await lake.backend.appendLabels(spec, [{ request_id: 'r3', label: 0, label_ts: new Date(T0 + 60 * HOUR) }]);
     const relabelled = await lake.backend.buildDataset(spec, { asOf });
     assert.notEqual(relabelled.datasetId, base.datasetId);
     assert.equal(relabelled.reused, false);
+    assert.equal(relabelled.labelsRevised, 2);
     const rows = await query(`SELECT churned FROM read_parquet('${relabelled.datasetDir}/*.parquet') WHERE request_id = 'r3'`);
-    assert.deepEqual(rows, [{ churned: 0 }]);
+    assert.deepEqual(rows, [{ churned: 1 }]);
+    const byLast = await lake.backend.buildDataset(lastSpec, { asOf });
+    assert.deepEqual(await query(`SELECT churned FROM read_parquet('${byLast.datasetDir}/*.parquet') WHERE request_id = 'r3'`), [{ churned: 0 }]);
   });
 
   it('builds once when two workers race on the same inputs', async () => {

@@ -15,7 +15,7 @@ describe('data lake: window reads, matured labels, new labels', () => {
     await lake.backend.appendPredictions(spec, rows.filter((_, i) => i % 2 === 0));
     await lake.backend.appendPredictions(spec, rows.filter((_, i) => i % 2 === 1));
     // Labels: even requests answered 6 h after the prediction, odd ones 30 h after.
-    // r4 gets a second, later label that flips it: the latest must win.
+    // r4 gets a second, later label that flips it: the first label decides (label.revisions: first).
     await lake.backend.appendLabels(spec, [
       ...rows.map((_, i) => ({ request_id: `r${i}`, label: i % 3 === 0 ? 1 : 0, label_ts: new Date(T0 + i * HOUR + (i % 2 === 0 ? 6 : 30) * HOUR) })),
       { request_id: 'r4', label: 1, label_ts: new Date(T0 + 4 * HOUR + 8 * HOUR) },
@@ -67,25 +67,25 @@ describe('data lake: window reads, matured labels, new labels', () => {
     assert.equal(inPartition.filesRead, 2);
   });
 
-  it('joins only labels matured by asOf - delay, latest label winning', async () => {
-    // asOf = 2024-01-03 00:00, delay 1d → labels with label_ts <= 2024-01-02 00:00.
-    // Predictions of day 1 (i = 0..23): even i labelled at i+6 h <= 24 h → i = 0..18 (10 rows);
-    // odd i labelled at i+30 h > 24 h → none.
+  it('judges predictions one delay old with every label that arrived by asOf; the first label decides', async () => {
+    // asOf = 2024-01-03 00:00, delay 1d → predictions with ts <= 2024-01-02 00:00 are matured: all of
+    // day 1 (i = 0..23), with labels that arrived by asOf (48 h): every even i (at i + 6 h) and odd i
+    // with i + 30 <= 48 (i = 1..17, 9 rows).
     const asOf = new Date(T0 + 2 * DAY);
     const m = await lake.backend.maturedLabels(spec, { from: new Date(T0), to: new Date(T0 + DAY), asOf });
     assert.equal(m.maturedBy.toISOString(), '2024-01-02T00:00:00.000Z');
-    assert.equal(m.count, 10);
+    assert.deepEqual([m.count, m.matured, m.labelled, m.coverage, m.revised, m.revisionRule], [21, 24, 21, 21 / 24, 1, 'first']);
     const rows = [...m.scores].map((s, k) => ({ i: Math.round(s * 100), label: m.labels[k], prediction: m.predictions[k], variant: m.variants![k] }));
     rows.sort((a, b) => a.i - b.i);
-    assert.deepEqual(rows.map((r) => r.i), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
-    assert.equal(rows.find((r) => r.i === 4)!.label, 1, 'r4 was relabelled later: the later label wins');
+    assert.deepEqual(rows.map((r) => r.i), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 22]);
+    assert.equal(rows.find((r) => r.i === 4)!.label, 0, 'r4 was relabelled later: the first label still decides');
     assert.equal(rows.find((r) => r.i === 6)!.label, 1);
     assert.equal(rows.find((r) => r.i === 2)!.label, 0);
-    assert.ok(rows.every((r) => r.prediction === 0 && r.variant === 'champion'));
+    assert.ok(rows.every((r) => r.prediction === r.i % 2 && r.variant === (r.i % 4 === 3 ? 'challenger' : 'champion')));
 
-    // One more day (labels up to 48 h): all 12 even ones, and odd i with i + 30 <= 48 (i = 1..17, 9 rows).
+    // One more day: every label of day 1 has arrived.
     const later = await lake.backend.maturedLabels(spec, { from: new Date(T0), to: new Date(T0 + DAY), asOf: new Date(T0 + 3 * DAY) });
-    assert.equal(later.count, 21);
+    assert.deepEqual([later.count, later.matured, later.coverage], [24, 24, 1]);
   });
 
   it('filters matured labels by variant and returns slice columns', async () => {
@@ -107,16 +107,21 @@ describe('data lake: window reads, matured labels, new labels', () => {
 
   it('gives zero matured labels before any label has matured', async () => {
     const m = await lake.backend.maturedLabels(spec, { from: new Date(T0), to: new Date(T0 + DAY), asOf: new Date(T0 + 1 * HOUR), sliceBy: ['plan'] });
-    assert.equal(m.count, 0);
+    assert.deepEqual([m.count, m.matured, m.labelled, m.coverage, m.filesRead], [0, 0, 0, 0, 0]);
     assert.equal(m.labels.length, 0);
     assert.deepEqual(m.slices, { plan: [] });
   });
 
-  it('counts labels that arrived after a given time', async () => {
-    assert.equal(await lake.backend.countNewLabels(spec, new Date(T0 - DAY)), 49);
-    // label_ts > 2024-01-02 12:00: even i with i + 6 > 36 → i in 32..46 (8); odd i with i + 30 > 36 → i in 7..47 (21).
+  it('counts requests first labelled after a given time, once each, as of a time when given', async () => {
+    // 49 label rows, 48 requests: r4's second label is not a new labelled request.
+    assert.equal(await lake.backend.countNewLabels(spec, new Date(T0 - DAY)), 48);
+    // First label after 2024-01-02 12:00: even i with i + 6 > 36 → i in 32..46 (8); odd i with i + 30 > 36 → i in 7..47 (21).
     assert.equal(await lake.backend.countNewLabels(spec, new Date(T0 + 36 * HOUR)), 29);
     assert.equal(await lake.backend.countNewLabels(spec, new Date(T0 + 30 * DAY)), 0);
+    // As of 12 h: r0, r2, r4 and r6 (labelled at 6, 8, 10 and 12 h); a Date third argument is asOf too.
+    assert.equal(await lake.backend.countNewLabels(spec, new Date(T0 - DAY), { asOf: new Date(T0 + 12 * HOUR) }), 4);
+    assert.equal(await lake.backend.countNewLabels(spec, new Date(T0 - DAY), new Date(T0 + 12 * HOUR)), 4);
+    assert.equal(await lake.backend.countNewLabels(spec, new Date(T0 + 12 * HOUR), new Date(T0 + 12 * HOUR)), 0);
   });
 
   it('refuses an inverted window with a DataInputError', async () => {

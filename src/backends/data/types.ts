@@ -30,7 +30,11 @@ export interface PredictionRow {
   latency_ms?: number | null;
 }
 
-/** Ground truth for a prediction, arriving late: `label_ts` is when it arrived, not when the prediction was made. */
+/**
+ * Ground truth for a prediction, arriving late: `label_ts` is when it arrived, not when the prediction
+ * was made. Every row is kept; reads count a label only when a prediction was logged with its
+ * request_id, and pick one label per request by the model's LabelRevisionRule.
+ */
 export interface LabelRow {
   request_id: string;
   label: number;
@@ -95,10 +99,27 @@ export interface WindowResult extends ReadReport {
   rowsWithMissingFeatures: number;
 }
 
+/**
+ * Which of a request's labels decides it when feedback sent more than one: every label row is kept
+ * (the lake is append-only), and reads pick one per request id. 'first' (the default): the earliest
+ * label_ts wins and later labels are history; 'last': the latest wins. Ties on label_ts go to the
+ * lower label under 'first' and the higher under 'last', so the choice never depends on file order.
+ */
+export type LabelRevisionRule = 'first' | 'last';
+export const LABEL_REVISION_RULES: readonly LabelRevisionRule[] = ['first', 'last'];
+
+/**
+ * Matured labels as a check at `asOf` sees them: the predictions old enough for their labels to
+ * have arrived (prediction ts in [from, to) and ts <= asOf - label.delay), joined to every label
+ * that arrived by asOf (label_ts <= asOf), whenever it arrived. A monitor window of length W ending
+ * at t is { from: t - W - delay, to: t, asOf: t }: the predictions that matured during the window.
+ */
 export interface MaturedLabelsQuery {
+  /** Prediction time, inclusive. */
   from: Date;
+  /** Prediction time, exclusive; predictions younger than asOf - delay are left out whatever `to` says. */
   to: Date;
-  /** Labels count only if they arrived by asOf - spec.label.delay. */
+  /** The time of the check: predictions are matured if ts <= asOf - spec.label.delay; labels count if label_ts <= asOf. */
   asOf: Date;
   /** Default: every variant, and the result then carries `variants`. */
   variant?: Variant;
@@ -107,23 +128,57 @@ export interface MaturedLabelsQuery {
 }
 
 export interface MaturedLabelsResult extends ReadReport {
+  /** Labelled matured predictions: the length of predictions/scores/labels (equal to `labelled`). */
   count: number;
   predictions: Float64Array;
   scores: Float64Array;
+  /** One label per prediction, picked by `revisionRule` among the labels that arrived by asOf. */
   labels: Float64Array;
   /** Present when no variant filter was given. */
   variants?: Variant[];
   /** Present when sliceBy was given. */
   slices?: Record<string, FeatureColumn>;
-  /** asOf - label delay: the newest label_ts that was admitted. */
+  /** asOf - label delay: the newest prediction ts judged. */
   maturedBy: Date;
+  /** Matured predictions in the range (labelled or not). */
+  matured: number;
+  /** Matured predictions with at least one label by asOf. */
+  labelled: number;
+  /** labelled / matured; 0 when nothing has matured. */
+  coverage: number;
+  /** Request ids among the labelled ones whose labels by asOf hold more than one distinct value. */
+  revised: number;
+  /** The rule that picked each label (spec.label.revisions, default 'first'). */
+  revisionRule: LabelRevisionRule;
+}
+
+export interface CountNewLabelsOptions {
+  /** Only labels that arrived by this time, and predictions logged by it (default: everything in the lake). */
+  asOf?: Date;
+}
+
+/** Every label sent for one request id, and what the reads make of it. */
+export interface LabelHistory {
+  requestId: string;
+  revisionRule: LabelRevisionRule;
+  /** Logged predictions with this request id (one per variant that served or shadowed it), oldest first. */
+  predictions: { ts: Date; variant: Variant; modelVersion: string }[];
+  /** Every label row, in arrival order (label_ts, then label). */
+  labels: { label: number; labelTs: Date }[];
+  /** The label the rule picks; null without labels, or when no prediction was logged with this id (such labels never count). */
+  decided: { label: number; labelTs: Date } | null;
+  /** More than one distinct label value was sent. */
+  revised: boolean;
 }
 
 export type DatasetSource = 'training' | 'feedback' | 'both';
 
 export interface BuildDatasetOptions {
   asOf: Date;
-  /** 'training' = the historical table only, 'feedback' = predictions joined to matured labels; default both. */
+  /**
+   * 'training' = the historical table only, 'feedback' = predictions at least label.delay old at
+   * asOf joined to the labels that arrived by asOf; default both.
+   */
   source?: DatasetSource;
 }
 
@@ -142,8 +197,14 @@ export interface DatasetManifest {
   source: DatasetSource;
   /** [from, to) of prediction/training timestamps considered. */
   timeRange: { from: string; to: string };
-  /** Labels admitted had label_ts <= this instant (asOf - label delay). */
-  labelsMaturedBy: string;
+  /** Feedback predictions had ts <= this instant (asOf - label delay): old enough for their labels to have arrived. */
+  predictionsMaturedBy: string;
+  /** Labels admitted had label_ts <= this instant (asOf), whenever they arrived. */
+  labelsArrivedBy: string;
+  /** The rule that picked one label per request id (spec.label.revisions). */
+  labelRevisions: LabelRevisionRule;
+  /** Request ids in the dataset whose feedback labels hold more than one distinct value. */
+  labelsRevised: number;
   fractions: { validation: number; holdout: number };
   /** First ts of each later split: train < validationFrom <= validation < holdoutFrom <= holdout. */
   splitBoundaries: { validationFrom: string | null; holdoutFrom: string | null };
@@ -151,7 +212,11 @@ export interface DatasetManifest {
   rowsWithMissingFeatures: number;
   /** NULL count per feature over the three files. */
   missingValues: Record<string, number>;
-  /** Rows dropped because another row had the same request_id (the latest label wins). */
+  /**
+   * Candidate rows dropped because another row had the same request_id: another variant's copy of
+   * the prediction, a label the revision rule did not pick, or a training row (a served prediction's
+   * row always beats a training-table row with the same id).
+   */
   duplicatesDropped: number;
   files: typeof DATASET_FILES;
   schema: { name: string; type: 'VARCHAR' | 'TIMESTAMP' | 'DOUBLE' }[];
@@ -175,10 +240,20 @@ export interface DatasetResult extends DatasetManifest {
 export interface DataBackend {
   /** Features of predictions with ts in [from, to). An empty window gives rowCount 0, not an error. */
   readWindow(spec: ModelSpec, query: WindowQuery): Promise<WindowResult>;
-  /** Predictions in [from, to) joined by request_id to labels matured by asOf - delay (latest label wins). */
+  /**
+   * Predictions in [from, to) that are at least label.delay old at asOf, joined by request_id to the
+   * labels that arrived by asOf (one per request, by spec.label.revisions), with label coverage.
+   */
   maturedLabels(spec: ModelSpec, query: MaturedLabelsQuery): Promise<MaturedLabelsResult>;
-  /** Labels that arrived after `since` (the volume trigger). */
-  countNewLabels(spec: ModelSpec, since: Date): Promise<number>;
+  /**
+   * Newly labelled requests (the volume trigger): request ids of logged predictions whose first label
+   * arrived after `since` (and by asOf). Labels for ids no prediction was logged with, resent or
+   * revised labels, and labels of predictions older than data.lookback before `since` never count.
+   * A Date as third argument is asOf.
+   */
+  countNewLabels(spec: ModelSpec, since: Date, options?: Date | CountNewLabelsOptions): Promise<number>;
+  /** Every label sent for a request id, its logged predictions and the label the rule picks. */
+  labelHistory(spec: ModelSpec, requestId: string, options?: { asOf?: Date }): Promise<LabelHistory>;
   /** Materialises (or returns the existing) train/validation/holdout snapshot as of `asOf`. */
   buildDataset(spec: ModelSpec, options: BuildDatasetOptions): Promise<DatasetResult>;
   /** Checks a CSV, Parquet or JSON Lines file against the model and appends it; refuses it whole with DataInputError. */

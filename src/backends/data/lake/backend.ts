@@ -4,9 +4,11 @@ import {
   DataInputError,
   type AppendResult,
   type BuildDatasetOptions,
+  type CountNewLabelsOptions,
   type DataBackend,
   type DatasetResult,
   type ImportResult,
+  type LabelHistory,
   type LabelRow,
   type LakeKind,
   type MaturedLabelsQuery,
@@ -21,7 +23,7 @@ import { Duck } from './duck.js';
 import { importFile } from './importer.js';
 import { LakeLayout } from './layout.js';
 import { FileGuard } from './quarantine.js';
-import { countNewLabels, maturedLabels, readWindow, type LakeContext } from './reads.js';
+import { countNewLabels, labelHistory, maturedLabels, readWindow, type LakeContext } from './reads.js';
 import { labelColumns, predictionColumns, trainingColumns } from './rows.js';
 import { writeColumnar } from './writer.js';
 
@@ -53,8 +55,12 @@ export class LakeDataBackend implements DataBackend {
     return maturedLabels(this.ctx, spec, query);
   }
 
-  countNewLabels(spec: ModelSpec, since: Date): Promise<number> {
-    return countNewLabels(this.ctx, spec, since);
+  countNewLabels(spec: ModelSpec, since: Date, options?: Date | CountNewLabelsOptions): Promise<number> {
+    return countNewLabels(this.ctx, spec, since, options);
+  }
+
+  labelHistory(spec: ModelSpec, requestId: string, options?: { asOf?: Date }): Promise<LabelHistory> {
+    return labelHistory(this.ctx, spec, requestId, options);
   }
 
   buildDataset(spec: ModelSpec, options: BuildDatasetOptions): Promise<DatasetResult> {

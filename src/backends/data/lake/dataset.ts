@@ -13,20 +13,25 @@ import {
   type DatasetResult,
   type DatasetSource,
   type DatasetSplit,
+  type LabelRevisionRule,
 } from '../types.js';
 import { datasetColumns } from './columns.js';
 import { PARQUET_COPY_OPTIONS, sql } from './duck.js';
 import { datesForRange, utcDate, type LakeFile } from './layout.js';
 import type { FileSet } from './quarantine.js';
-import type { LakeContext } from './reads.js';
+import { labelRevisionRule, type LakeContext } from './reads.js';
 
 /**
- * Materialises a training snapshot: training-table rows plus predictions joined to labels that had
- * matured by asOf - delay, with ts in [asOf - lookback, asOf), one row per request_id (the latest
- * label wins), split by time so the holdout is the most recent slice and validation the slice
- * before it. The id hashes every input (model, asOf, lookback, fractions, label delay, columns,
- * source file names and sizes), so an activity retry finds the finished folder and returns it;
- * the folder is built under a temp name and renamed into place, so it is complete or absent.
+ * Materialises a training snapshot: training-table rows with ts in [asOf - lookback, asOf), plus
+ * the predictions in that range that are at least label.delay old (ts <= asOf - delay: old enough
+ * for their labels to have arrived) joined to every label that arrived by asOf, the same maturity
+ * the monitor's checks use. One row per request_id: among a request's labels the revision rule
+ * (spec.label.revisions, 'first' by default) picks one, and a served prediction's row beats a
+ * training row with the same id. Split by time so the holdout is the most recent slice and
+ * validation the slice before it. The id hashes every input (model, asOf, lookback, fractions,
+ * label delay and revision rule, columns, source file names and sizes), so an activity retry finds
+ * the finished folder and returns it; the folder is built under a temp name and renamed into
+ * place, so it is complete or absent.
  */
 
 export async function buildDataset(ctx: LakeContext, spec: ModelSpec, options: BuildDatasetOptions): Promise<DatasetResult> {
@@ -36,14 +41,17 @@ export async function buildDataset(ctx: LakeContext, spec: ModelSpec, options: B
   if (!['training', 'feedback', 'both'].includes(source)) throw new DataInputError(`buildDataset: source must be training, feedback or both, got "${source}"`);
   const from = new Date(asOf.getTime() - durationMs(spec.data.lookback));
   const maturedBy = new Date(asOf.getTime() - durationMs(spec.label.delay));
+  // Feedback predictions with ts in [from, predictionsEnd): matured ones only.
+  const predictionsEnd = new Date(Math.min(asOf.getTime(), maturedBy.getTime() + 1));
+  const rule = labelRevisionRule(spec);
   const useTraining = source !== 'feedback';
   const useFeedback = source !== 'training';
 
-  const range = datesForRange(from, asOf);
+  const useMatured = useFeedback && predictionsEnd.getTime() > from.getTime();
   const sets: FileSet[] = [
-    { kind: 'training', files: useTraining ? await ctx.layout.listFiles(spec.name, 'training', range) : [] },
-    { kind: 'predictions', files: useFeedback ? await ctx.layout.listFiles(spec.name, 'predictions', range) : [] },
-    { kind: 'labels', files: useFeedback ? await ctx.layout.listFiles(spec.name, 'labels', { toDate: utcDate(maturedBy.getTime()) }) : [] },
+    { kind: 'training', files: useTraining ? await ctx.layout.listFiles(spec.name, 'training', datesForRange(from, asOf)) : [] },
+    { kind: 'predictions', files: useMatured ? await ctx.layout.listFiles(spec.name, 'predictions', datesForRange(from, predictionsEnd)) : [] },
+    { kind: 'labels', files: useMatured ? await ctx.layout.listFiles(spec.name, 'labels', { toDate: utcDate(asOf.getTime()) }) : [] },
   ];
 
   return ctx.duck.with(async (connection) => {
@@ -52,8 +60,8 @@ export async function buildDataset(ctx: LakeContext, spec: ModelSpec, options: B
       // them out keeps the id stable when an activity retry comes minutes later.
       const [training, predictions, labels] = [
         await overlapping(connection, checked[0].files, 'ts', from, asOf),
-        await overlapping(connection, checked[1].files, 'ts', from, asOf),
-        await overlapping(connection, checked[2].files, 'label_ts', null, new Date(maturedBy.getTime() + 1)),
+        await overlapping(connection, checked[1].files, 'ts', from, predictionsEnd),
+        await overlapping(connection, checked[2].files, 'label_ts', null, new Date(asOf.getTime() + 1)),
       ];
       const sourceFiles = [...training, ...predictions, ...labels];
       const datasetId = datasetIdFor(spec, asOf, source, sourceFiles);
@@ -69,7 +77,7 @@ export async function buildDataset(ctx: LakeContext, spec: ModelSpec, options: B
         await fs.rm(datasetDir, { recursive: true, force: true });
       }
 
-      const plan: BuildPlan = { spec, asOf, from, maturedBy, source, datasetId, training, predictions, labels };
+      const plan: BuildPlan = { spec, asOf, from, maturedBy, rule, source, datasetId, training, predictions, labels };
       return { ...(await materialise(connection, ctx.layout.datasetsDir(spec.name), datasetDir, plan)), datasetDir };
     });
     return { ...guarded.value.manifest, datasetDir: guarded.value.datasetDir, reused: guarded.value.reused, quarantined: guarded.quarantined };
@@ -80,7 +88,9 @@ interface BuildPlan {
   spec: ModelSpec;
   asOf: Date;
   from: Date;
+  /** asOf - label delay: feedback predictions are at most this recent. */
   maturedBy: Date;
+  rule: LabelRevisionRule;
   source: DatasetSource;
   datasetId: string;
   training: LakeFile[];
@@ -111,6 +121,8 @@ export function datasetIdFor(spec: ModelSpec, asOf: Date, source: DatasetSource,
     lookback: spec.data.lookback,
     fractions: [spec.data.validationFraction, spec.data.holdoutFraction],
     labelDelay: spec.label.delay,
+    // New with maturity by prediction age: no id from before that change is reused for other contents.
+    labelRevisions: labelRevisionRule(spec),
     source,
     columns: datasetColumns(spec),
     files: files.map((f) => `${f.relative}:${f.bytes}`).sort(),
@@ -147,22 +159,28 @@ async function materialise(
     // the wide pass below still dedupes by the real request_id.)
     await connection.run(`CREATE TEMP TABLE ${keys} AS SELECT hash(request_id) AS h, ts, __lake_label_ts, __lake_label, __lake_missing FROM (${candidates(plan, 'narrow')})`);
     // Ids with more than one candidate (usually few or none): only these go through the
-    // latest-label-wins window, here and in the wide pass.
+    // revision rule's window, here and in the wide pass.
     phase('narrowJoinMs');
-    await connection.run(`CREATE TEMP TABLE ${dups} AS SELECT h, count(*) AS copies FROM ${keys} GROUP BY h HAVING count(*) > 1`);
+    await connection.run(
+      `CREATE TEMP TABLE ${dups} AS SELECT h, count(*) AS copies, min(__lake_label) FILTER (WHERE __lake_label_ts IS NOT NULL) <> max(__lake_label) FILTER (WHERE __lake_label_ts IS NOT NULL) AS revised
+       FROM ${keys} GROUP BY h HAVING count(*) > 1`,
+    );
     const kept = `SELECT ts, __lake_missing FROM ${keys} ANTI JOIN ${dups} USING (h)
       UNION ALL
-      SELECT ts, __lake_missing FROM (SELECT * FROM ${keys} SEMI JOIN ${dups} USING (h) QUALIFY ${LATEST_WINS.replace('request_id', 'h')} = 1)`;
+      SELECT ts, __lake_missing FROM (SELECT * FROM ${keys} SEMI JOIN ${dups} USING (h) QUALIFY ${winnerOrder(plan.rule, 'h')} = 1)`;
     await connection.run(`CREATE TEMP TABLE ${keptTable} AS ${kept}`);
     const stats = (
-      await connection.runAndReadAll(`SELECT count(*), count(*) FILTER (WHERE __lake_missing), (SELECT coalesce(sum(copies - 1), 0) FROM ${dups}) FROM ${keptTable}`)
+      await connection.runAndReadAll(
+        `SELECT count(*), count(*) FILTER (WHERE __lake_missing), (SELECT coalesce(sum(copies - 1), 0) FROM ${dups}), (SELECT count(*) FILTER (WHERE revised) FROM ${dups}) FROM ${keptTable}`,
+      )
     ).getRowsJS()[0];
     phase('dedupeMs');
     const total = Number(stats[0]);
     if (total === 0) {
       throw new DataInputError(
         `no labelled rows for model ${spec.name} with ts in [${plan.from.toISOString()}, ${plan.asOf.toISOString()})` +
-          ` (source ${plan.source}: ${plan.training.length} training, ${plan.predictions.length} prediction and ${plan.labels.length} label files; labels must have arrived by ${plan.maturedBy.toISOString()})`,
+          ` (source ${plan.source}: ${plan.training.length} training, ${plan.predictions.length} prediction and ${plan.labels.length} label files;` +
+          ` predictions must be label.delay old, logged by ${plan.maturedBy.toISOString()}, with a label that arrived by ${plan.asOf.toISOString()})`,
       );
     }
 
@@ -210,7 +228,10 @@ async function materialise(
       lookback: spec.data.lookback,
       source: plan.source,
       timeRange: { from: plan.from.toISOString(), to: plan.asOf.toISOString() },
-      labelsMaturedBy: plan.maturedBy.toISOString(),
+      predictionsMaturedBy: plan.maturedBy.toISOString(),
+      labelsArrivedBy: plan.asOf.toISOString(),
+      labelRevisions: plan.rule,
+      labelsRevised: Number(stats[3]),
       fractions: { validation: spec.data.validationFraction, holdout: spec.data.holdoutFraction },
       splitBoundaries: { validationFrom: toIso(validationFrom), holdoutFrom: toIso(holdoutFrom) },
       rowCounts,
@@ -245,8 +266,8 @@ async function materialise(
 }
 
 /**
- * Candidate rows from the chosen sources: training rows (label_ts NULL: they count as oldest) and
- * predictions joined to every matured label. 'narrow' carries only what the dedupe and the split
+ * Candidate rows from the chosen sources: training rows (label_ts NULL) and matured predictions
+ * joined to every label that arrived by asOf (the history; the revision rule picks one later). 'narrow' carries only what the dedupe and the split
  * need, plus a flag for rows with a missing feature; 'wide' carries the dataset's columns.
  */
 function candidates(plan: BuildPlan, width: 'narrow' | 'wide'): string {
@@ -269,7 +290,7 @@ function candidates(plan: BuildPlan, width: 'narrow' | 'wide'): string {
       `SELECT p.request_id, p.ts, ${carried('p.')}, l.label AS __lake_label, l.label_ts AS __lake_label_ts
        FROM ${sql.parquet(plan.predictions.map((f) => f.path))} p
        JOIN ${sql.parquet(plan.labels.map((f) => f.path))} l ON p.request_id = l.request_id
-       WHERE ${inWindow('p.')} AND l.label_ts <= ${sql.ts(plan.maturedBy)} AND l.label IS NOT NULL`,
+       WHERE ${inWindow('p.')} AND p.ts <= ${sql.ts(plan.maturedBy)} AND l.label_ts <= ${sql.ts(plan.asOf)} AND l.label IS NOT NULL`,
     );
   }
   if (parts.length === 0) {
@@ -280,12 +301,19 @@ function candidates(plan: BuildPlan, width: 'narrow' | 'wide'): string {
   return parts.join('\nUNION ALL\n');
 }
 
-/** Orders a request's candidates: latest label_ts first (training rows, without one, last), then latest ts. */
-const LATEST_WINS = 'row_number() OVER (PARTITION BY request_id ORDER BY __lake_label_ts DESC NULLS LAST, ts DESC, __lake_label DESC)';
+/**
+ * Ranks a request's candidates (partitioned by `key`): feedback rows before training rows (which
+ * have no label_ts), then the labels in the rule's order, as decidingLabelSql picks them (by
+ * label_ts, then label: ascending for 'first', descending for 'last'), then the latest ts.
+ */
+function winnerOrder(rule: LabelRevisionRule, key: 'request_id' | 'h'): string {
+  const dir = rule === 'first' ? 'ASC' : 'DESC';
+  return `row_number() OVER (PARTITION BY ${key} ORDER BY __lake_label_ts IS NULL, __lake_label_ts ${dir}, __lake_label ${dir}, ts DESC)`;
+}
 
 /**
  * The dataset's rows with ts matching `filter`, one per request_id: ids outside `dups` pass straight
- * through (and the ts filter reaches the Parquet scan), ids in it keep their latest-label row.
+ * through (and the ts filter reaches the Parquet scan), ids in it keep the row the rule picks.
  */
 function deduped(plan: BuildPlan, dups: string, filter: string): string {
   const label = sql.ident(plan.spec.label.name);
@@ -294,7 +322,7 @@ function deduped(plan: BuildPlan, dups: string, filter: string): string {
   return `SELECT ${carried} FROM (${rows}) c ANTI JOIN ${dups} d ON hash(c.request_id) = d.h WHERE ${filter}
     UNION ALL
     SELECT ${carried} FROM (
-      SELECT * FROM (${rows}) c SEMI JOIN ${dups} d ON hash(c.request_id) = d.h QUALIFY ${LATEST_WINS} = 1
+      SELECT * FROM (${rows}) c SEMI JOIN ${dups} d ON hash(c.request_id) = d.h QUALIFY ${winnerOrder(plan.rule, 'request_id')} = 1
     ) WHERE ${filter}`;
 }
 
