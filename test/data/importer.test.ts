@@ -40,6 +40,15 @@ describe('data lake: importer', () => {
   });
   afterEach(() => lake.cleanup());
 
+  /**
+   * Label rows in the lake that arrived after `since`, read from the files themselves (countNewLabels
+   * counts only labels that join a logged prediction, which these imports have none of).
+   */
+  async function labelRowsSince(since: string): Promise<number> {
+    const rows = await query(`SELECT count(*)::INTEGER AS n FROM read_parquet('${lake.backend.layout.kindDir('churn', 'labels')}/*/*.parquet', hive_partitioning = false) WHERE label_ts > TIMESTAMP '${since.replace('Z', '')}'`);
+    return Number(rows[0].n);
+  }
+
   /** Every data file of the model's lake (all tables). */
   function lakeFiles(): string[] {
     const root = lake.backend.layout.modelDir('churn');
@@ -109,7 +118,7 @@ describe('data lake: importer', () => {
       { request_id: '1', label: 1, label_ts: new Date('2024-01-03T00:00:00Z') },
       { request_id: '2', label: 0, label_ts: new Date('2024-01-04T08:00:00Z') },
     ]);
-    assert.equal(await lake.backend.countNewLabels(spec, new Date('2024-01-03T12:00:00Z')), 1);
+    assert.equal((await labelRowsSince('2024-01-03T12:00:00Z')), 1);
   });
 
   /** Asserts a refusal: a DataInputError naming the file and the columns, and an untouched lake. */
@@ -147,11 +156,82 @@ describe('data lake: importer', () => {
     await refused('labels', noLabel, /column label has 1 empty value\(s\) where one is required/, ['label']);
   });
 
+  describe('the gateway\'s value rules (row-rules.ts), with the first bad row named', () => {
+    const HEADER = 'ts,request_id,model_version,variant,tenure,spend,plan,prediction,score,latency_ms';
+    const GOOD = '2024-01-01T10:00:00Z,r1,v1,champion,3,10.5,basic,1,0.9,4';
+
+    it('refuses a control character in a category (a NUL byte broke every later read, issue 15)', async () => {
+      const csv = write('nul.csv', [HEADER, GOOD, GOOD.replace('r1', 'r2').replace('basic', 'ba\u0000sic')].join('\n'));
+      await refused('predictions', csv, /row 2, column plan: contains the control character U\+0000 at position 2 .*; nothing was imported/, ['plan']);
+      const row = { ts: '2024-01-01T10:00:00Z', request_id: 'j1', model_version: 'v1', variant: 'champion', tenure: 1, spend: 2, plan: 'tab\there', prediction: 1, score: 0.5 };
+      const jsonl = write('tab.jsonl', `${JSON.stringify({ ...row, plan: 'fine' })}\n${JSON.stringify(row)}\n`);
+      await refused('predictions', jsonl, /row 2, column plan: contains the control character U\+0009/, ['plan']);
+    });
+
+    it('names the right row deep into a large file', async () => {
+      const lines = [HEADER];
+      for (let i = 1; i <= 5_000; i++) lines.push(GOOD.replace('r1', `r${i}`).replace('basic', i === 4_321 ? 'bad\u007f' : 'basic'));
+      await refused('predictions', write('large.csv', lines.join('\n')), /row 4321, column plan: contains the control character U\+007F/, ['plan']);
+    });
+
+    it('refuses NaN, infinities and 1e400 in numbers', async () => {
+      for (const [value, column, shown] of [
+        ['nan', 'tenure', 'NaN'],
+        ['inf', 'spend', 'Infinity'],
+        ['-Infinity', 'score', '-Infinity'],
+        ['1e400', 'spend', 'Infinity'],
+      ]) {
+        const bad = GOOD.replace('r1', 'r2').split(',');
+        bad[HEADER.split(',').indexOf(column)] = value;
+        const file = write(`number-${column}-${value}.csv`, [HEADER, GOOD, GOOD, bad.join(',')].join('\n'));
+        await refused('predictions', file, new RegExp(`row 3, column ${column}: expected a finite number, got ${shown}`), [column]);
+      }
+      const parquet = await writeParquet('nan.parquet', `SELECT 't1' AS request_id, TIMESTAMP '2024-01-01' AS ts, 'NaN'::DOUBLE AS tenure, 1.0 AS spend, 'pro' AS plan, 1.0 AS churned`);
+      await refused('training', parquet, /row 1, column tenure: expected a finite number, got NaN/, ['tenure']);
+    });
+
+    it('refuses labels other than 0/1 for a binary task, and non-finite ones for regression', async () => {
+      for (const [value, shown] of [['nan', 'NaN'], ['7', '7'], ['-3.5', '-3.5']]) {
+        const file = write(`label-${value}.csv`, `request_id,label,label_ts\nr1,1,2024-01-01\nr2,0,2024-01-01\nr3,${value},2024-01-02\n`);
+        await refused('labels', file, new RegExp(`row 3, column label: expected 0, 1, true or false \\(binary classification\\), got ${shown}`), ['label']);
+      }
+      const training = write('train-label.csv', 'request_id,ts,tenure,spend,plan,churned\nt1,2024-01-01,1,2,pro,2\n');
+      await refused('training', training, /row 1, column churned: expected 0, 1, true or false/, ['churned']);
+
+      const regression = testSpec({ task: 'regression' });
+      const ok = write('reg-ok.csv', 'request_id,label,label_ts\nr1,-3.5,2024-01-01\nr2,7,2024-01-01\n');
+      assert.equal((await lake.backend.importFile(regression, 'labels', ok)).rowsWritten, 2);
+      const inf = write('reg-inf.csv', 'request_id,label,label_ts\nr1,inf,2024-01-01\n');
+      await assert.rejects(lake.backend.importFile(regression, 'labels', inf), /row 1, column label: expected a finite number \(regression\), got Infinity/);
+    });
+
+    it('refuses times in year 1 or 9999', async () => {
+      for (const ts of ['0001-01-01T00:00:00Z', '9999-12-31 23:00:00']) {
+        const file = write(`time-${ts.slice(0, 4)}.csv`, [HEADER, GOOD, GOOD.replace('2024-01-01T10:00:00Z', ts)].join('\n'));
+        await refused('predictions', file, new RegExp(`row 2, column ts: expected a time from 1970-01-01 to before 2100-01-01 \\(UTC\\), got ${ts.slice(0, 4)}-`), ['ts']);
+      }
+      const labels = write('label-time.jsonl', '{"request_id": "a", "label": 1, "label_ts": "0001-01-01T00:00:00Z"}\n');
+      await refused('labels', labels, /row 1, column label_ts: expected a time from 1970-01-01/, ['label_ts']);
+    });
+
+    it('refuses ids longer than the gateway accepts; a quote in a category is just data', async () => {
+      const long = write('long-id.csv', `request_id,label,label_ts\n${'x'.repeat(300)},1,2024-01-01\n`);
+      await refused('labels', long, /row 1, column request_id: expected an id of at most 256 characters, got 300/, ['request_id']);
+      const quote = write('quote.csv', [HEADER, GOOD.replace('basic', `"it's"`)].join('\n'));
+      assert.equal((await lake.backend.importFile(spec, 'predictions', quote)).rowsWritten, 1);
+    });
+
+    it('names every bad column in one message', async () => {
+      const file = write('two.csv', [HEADER, GOOD, '2024-01-01T11:00:00Z,r2,v1,champion,nan,10.5,x\u0001,1,0.9,4'].join('\n'));
+      await refused('predictions', file, /row 2, column tenure: expected a finite number, got NaN; row 2, column plan: contains the control character U\+0001/, ['tenure', 'plan']);
+    });
+  });
+
   it('offers a one-shot import for the CLI that opens and closes the lake', async () => {
     const file = write('cli.jsonl', '{"request_id": "z1", "label": 0, "label_ts": "2024-05-01T00:00:00Z"}\n');
     const result = await importIntoLake(spec, 'labels', file, { dataDir: lake.dir });
     assert.deepEqual([result.rowsWritten, result.partitions, result.kind, result.model], [1, ['2024-05-01'], 'labels', 'churn']);
-    assert.equal(await lake.backend.countNewLabels(spec, new Date('2024-04-30T00:00:00Z')), 1);
+    assert.equal(await labelRowsSince('2024-04-30T00:00:00Z'), 1);
     await assert.rejects(importIntoLake(spec, 'labels', write('cli-bad.jsonl', '{"request_id": "z1"}\n'), { dataDir: lake.dir }), /missing column\(s\) label, label_ts/);
   });
 

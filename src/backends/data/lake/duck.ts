@@ -60,12 +60,19 @@ export class Duck {
  */
 export const PARQUET_COPY_OPTIONS = 'FORMAT parquet, DICTIONARY_SIZE_LIMIT 1024';
 
-/** SQL spelling helpers; every value that reaches SQL text goes through one of these. */
+/**
+ * SQL spelling helpers for what the product itself names: column names from the model's spec,
+ * file paths it chose or was given, instants. Values read from data (categories, ids) never become
+ * SQL text: they travel as prepared-statement parameters (see vectors.ts and importer.ts).
+ */
 export const sql = {
   ident(name: string): string {
+    if (name.includes('\u0000')) throw new Error(`invalid SQL identifier ${JSON.stringify(name)}: contains a NUL byte`);
     return `"${name.replace(/"/g, '""')}"`;
   },
+  /** A string literal for a path or a fixed word; a NUL byte cannot be spelled in DuckDB SQL and is refused. */
   str(value: string): string {
+    if (value.includes('\u0000')) throw new Error(`invalid SQL string ${JSON.stringify(value)}: contains a NUL byte`);
     return `'${value.replace(/'/g, "''")}'`;
   },
   /** A TIMESTAMP literal from an instant, exact to the microsecond and free of time-zone parsing. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DOUBLE, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { ModelSpec } from '../../../config/schema.js';
+import { categoryProblem, idProblem, labelProblem, numberProblem, timeProblem } from '../row-rules.js';
 import { DataInputError, LAKE_KINDS, VARIANTS, type ImportFormat, type ImportResult, type LakeKind } from '../types.js';
 import { lakeColumns, partitionColumn, type LakeColumn } from './columns.js';
 import { PARQUET_COPY_OPTIONS, sql } from './duck.js';
@@ -15,7 +16,12 @@ import type { LakeContext } from './reads.js';
  * appends it to the lake. Every check runs before anything is written, and the rows land through a
  * hidden staging folder and renames, so a refused file leaves the lake untouched. Parquet and JSON
  * carry types, which must match (any numeric type for a number, text for a category); CSV is text,
- * so its values must parse.
+ * so its values must parse. Then every value must pass the rules the gateway applies
+ * (../row-rules.ts): finite numbers, 0/1 labels for a binary task, categories without control
+ * characters, times from 1970 to 2100, ids of at most 256 characters. A refusal names the file,
+ * and for each bad column its first bad row (rows count from 1, header excluded) and what is wrong.
+ *
+ * The file's path and every value travel as bound parameters, never as SQL text.
  */
 
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
@@ -42,10 +48,11 @@ export async function importFile(ctx: LakeContext, spec: ModelSpec, kind: LakeKi
   };
 
   return ctx.duck.with(async (connection) => {
-    const source = sourceSql(absolute, format);
+    const source = sourceSql(format);
+    const params: Params = { __import_file: absolute };
     let described: [string, string][];
     try {
-      described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowsJS().map((r) => [String(r[0]), String(r[1])]);
+      described = (await query(connection, `DESCRIBE SELECT * FROM ${source}`, params)).map((r) => [String(r[0]), String(r[1])]);
     } catch (err) {
       return refuse(`not a readable ${format} file (${firstLine(err)})`);
     }
@@ -70,31 +77,52 @@ export async function importFile(ctx: LakeContext, spec: ModelSpec, kind: LakeKi
     if (wrongTypes.length) refuse(`wrong type: ${wrongTypes.join('; ')}`, wrongTypes.map((w) => w.split(' ')[0]));
 
     // Canonical columns, converted; text that fails to convert becomes NULL and is caught below.
+    // A subquery rather than a view: a view cannot hold the bound file parameter.
     const converted = expected.map((c) => `${convertExpr(c, actual.get(c.name))} AS ${sql.ident(c.name)}`);
-    const view = `import_${randomUUID().replace(/-/g, '')}`;
-    await connection.run(`CREATE TEMP VIEW ${view} AS SELECT ${converted.join(', ')}, ${rawColumns(expected, actual)} FROM ${source}`);
+    const view = `(SELECT ${converted.join(', ')}, ${rawColumns(expected, actual)} FROM ${source})`;
     try {
-      const problems = await valueProblems(connection, view, expected, actual);
-      if (problems.length) refuse(problems.map((p) => p.message).join('; '), problems.map((p) => p.column));
-      return { model: spec.name, kind, file: absolute, format, ...(await write(ctx, connection, spec, kind, view, expected)) };
+      let problems = await valueProblems(connection, view, params, expected, actual);
+      if (problems.length === 0) problems = await ruleProblems(connection, view, params, spec, kind, expected, actual);
+      if (problems.length) refuse(`${problems.map((p) => p.message).join('; ')}; nothing was imported`, problems.map((p) => p.column));
+      return { model: spec.name, kind, file: absolute, format, ...(await write(ctx, connection, spec, kind, view, params, expected)) };
     } catch (err) {
       if (err instanceof DataInputError) throw err;
       return refuse(`could not be read: ${firstLine(err)}`);
-    } finally {
-      await connection.run(`DROP VIEW IF EXISTS ${view}`);
     }
   });
 }
 
-function sourceSql(file: string, format: ImportFormat): string {
+type Params = Record<string, DuckDBValue>;
+type ParamTypes = Record<string, DuckDBType | undefined>;
+
+/** Runs `text` with those of `params` it names ($name): DuckDB refuses a parameter the statement lacks. */
+async function query(connection: DuckDBConnection, text: string, params: Params, types: ParamTypes = {}): Promise<unknown[][]> {
+  const used = Object.keys(params).filter((name) => new RegExp(`\\$${name}\\b`).test(text));
+  const reader = await connection.runAndReadAll(
+    text,
+    Object.fromEntries(used.map((name) => [name, params[name]])),
+    Object.fromEntries(used.map((name) => [name, types[name]])),
+  );
+  return reader.getRowsJS();
+}
+
+/** The first row (counting from 1, in the file's order) of `view` where `cond` holds. */
+async function firstRow(connection: DuckDBConnection, view: string, cond: string, params: Params, types: ParamTypes = {}): Promise<number | undefined> {
+  const rows = await query(connection, `SELECT min(__lake_row) FROM (SELECT row_number() OVER () AS __lake_row, * FROM ${view}) WHERE ${cond}`, params, types);
+  const first = rows[0]?.[0];
+  return first == null ? undefined : Number(first);
+}
+
+/** The file as a table; its path is the bound parameter $__import_file. */
+function sourceSql(format: ImportFormat): string {
   switch (format) {
     case 'csv':
       // Text throughout: the model's spec, not DuckDB's sniffer, decides what is a number.
-      return `read_csv(${sql.str(file)}, header = true, all_varchar = true)`;
+      return `read_csv($__import_file, header = true, all_varchar = true)`;
     case 'parquet':
-      return `read_parquet(${sql.str(file)})`;
+      return `read_parquet($__import_file)`;
     case 'jsonl':
-      return `read_json(${sql.str(file)}, format = 'newline_delimited')`;
+      return `read_json($__import_file, format = 'newline_delimited')`;
   }
 }
 
@@ -142,7 +170,7 @@ interface Problem {
 }
 
 /** Values that did not convert, NULLs where a value is required, unknown variants: all counted in one pass. */
-async function valueProblems(connection: DuckDBConnection, view: string, expected: LakeColumn[], actual: Map<string, string>): Promise<Problem[]> {
+async function valueProblems(connection: DuckDBConnection, view: string, params: Params, expected: LakeColumn[], actual: Map<string, string>): Promise<Problem[]> {
   const checks: { column: string; what: string; cond: string }[] = [];
   for (const c of expected) {
     if (!actual.has(c.name)) continue;
@@ -150,26 +178,120 @@ async function valueProblems(connection: DuckDBConnection, view: string, expecte
     const raw = sql.ident(`__lake_raw_${c.name}`);
     if (c.type !== 'VARCHAR') checks.push({ column: c.name, what: `value(s) that are not ${describeExpected(c)}`, cond: `${raw} IS NOT NULL AND trim(${raw}) <> '' AND ${ref} IS NULL` });
     if (c.notNull) checks.push({ column: c.name, what: 'empty value(s) where one is required', cond: `(${raw} IS NULL OR trim(${raw}) = '')` });
-    if (c.name === 'variant') checks.push({ column: c.name, what: `value(s) other than ${VARIANTS.join(', ')}`, cond: `${ref} NOT IN (${VARIANTS.map(sql.str).join(', ')})` });
+    if (c.name === 'variant') checks.push({ column: c.name, what: `value(s) other than ${VARIANTS.join(', ')}`, cond: `NOT list_contains($__variants, ${ref})` });
   }
   if (checks.length === 0) return [];
+  const withVariants = { ...params, __variants: listValue([...VARIANTS]) };
+  const types = { __variants: LIST(VARCHAR) };
   const select = checks.map((k) => `count(*) FILTER (WHERE ${k.cond}), any_value(${sql.ident(`__lake_raw_${k.column}`)}) FILTER (WHERE ${k.cond})`);
-  const row = (await connection.runAndReadAll(`SELECT ${select.join(', ')} FROM ${view}`)).getRowsJS()[0];
-  return checks.flatMap((k, i) => {
+  const row = (await query(connection, `SELECT ${select.join(', ')} FROM ${view}`, withVariants, types))[0];
+  const problems: Problem[] = [];
+  for (let i = 0; i < checks.length; i++) {
+    const k = checks[i];
     const count = Number(row[2 * i]);
-    if (count === 0) return [];
+    if (count === 0) continue;
     const example = row[2 * i + 1];
-    return [{ column: k.column, message: `column ${k.column} has ${count} ${k.what}${example == null || example === '' ? '' : ` (e.g. ${JSON.stringify(example)})`}` }];
-  });
+    const first = await firstRow(connection, view, k.cond, withVariants, types);
+    problems.push({
+      column: k.column,
+      message: `column ${k.column} has ${count} ${k.what}${example == null || example === '' ? '' : ` (e.g. ${JSON.stringify(example)})`}${first ? `, first at row ${first}` : ''}`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * How the importer finds a value a rule refuses without handing every value to JavaScript: the
+ * rule is run on witnesses that decide it for the whole column.
+ * - 'extremes': the rule accepts an interval of DuckDB's order (-inf < finite < +inf < NaN), so
+ *   the column's min and max decide (finite numbers, times).
+ * - 'lengths': the rule depends on the length alone, so the shortest and longest value decide (ids).
+ * - 'three': the rule accepts at most two values, so any three distinct values hold a refused one
+ *   if the column has any (binary labels).
+ * - 'distinct': every distinct value is checked (categories).
+ */
+type Witnesses = 'extremes' | 'lengths' | 'three' | 'distinct';
+
+interface ColumnRule {
+  column: string;
+  /** The column as the rule sees it: a DOUBLE for numbers and times (epoch ms; ±infinity kept), text otherwise. */
+  expr: string;
+  type: 'DOUBLE' | 'VARCHAR';
+  witnesses: Witnesses;
+  check(value: number | string): string | undefined;
+}
+
+function columnRules(spec: ModelSpec, kind: LakeKind, expected: LakeColumn[], actual: Map<string, string>): ColumnRule[] {
+  const labelColumn = kind === 'labels' ? 'label' : kind === 'training' ? spec.label.name : undefined;
+  const rules: ColumnRule[] = [];
+  for (const c of expected) {
+    if (!actual.has(c.name)) continue;
+    const ref = sql.ident(c.name);
+    if (c.type === 'TIMESTAMP') {
+      const expr = `CASE WHEN isinf(${ref}) THEN (CASE WHEN ${ref} > TIMESTAMP '1970-01-01' THEN 'inf' ELSE '-inf' END)::DOUBLE ELSE epoch_ms(${ref})::DOUBLE END`;
+      rules.push({ column: c.name, expr, type: 'DOUBLE', witnesses: 'extremes', check: (v) => timeProblem(v as number) });
+    } else if (c.type === 'DOUBLE') {
+      if (c.name === labelColumn) {
+        const witnesses = spec.task === 'binary_classification' ? 'three' : 'extremes';
+        rules.push({ column: c.name, expr: ref, type: 'DOUBLE', witnesses, check: (v) => labelProblem(spec.task, v as number) });
+      } else rules.push({ column: c.name, expr: ref, type: 'DOUBLE', witnesses: 'extremes', check: (v) => numberProblem(v as number) });
+    } else if (c.feature) {
+      rules.push({ column: c.name, expr: ref, type: 'VARCHAR', witnesses: 'distinct', check: (v) => categoryProblem(v as string) });
+    } else if (c.name !== 'variant' && c.name !== 'model_version') {
+      rules.push({ column: c.name, expr: ref, type: 'VARCHAR', witnesses: 'lengths', check: (v) => idProblem(v as string) });
+    }
+  }
+  return rules;
+}
+
+/** The shared row rules (../row-rules.ts), each column's first refused value with its row. */
+async function ruleProblems(
+  connection: DuckDBConnection,
+  view: string,
+  params: Params,
+  spec: ModelSpec,
+  kind: LakeKind,
+  expected: LakeColumn[],
+  actual: Map<string, string>,
+): Promise<Problem[]> {
+  const rules = columnRules(spec, kind, expected, actual);
+  const candidates = new Map<ColumnRule, unknown[]>();
+  // Extremes and lengths of every column in one scan.
+  const scanned = rules.filter((r) => r.witnesses === 'extremes' || r.witnesses === 'lengths');
+  if (scanned.length > 0) {
+    const select = scanned.map((r) =>
+      r.witnesses === 'extremes' ? `min(${r.expr}), max(${r.expr})` : `arg_min(${r.expr}, length(${r.expr})), arg_max(${r.expr}, length(${r.expr}))`,
+    );
+    const row = (await query(connection, `SELECT ${select.join(', ')} FROM ${view}`, params))[0];
+    scanned.forEach((r, i) => candidates.set(r, [row[2 * i], row[2 * i + 1]]));
+  }
+  for (const r of rules) {
+    if (r.witnesses !== 'three' && r.witnesses !== 'distinct') continue;
+    const limit = r.witnesses === 'three' ? ' LIMIT 3' : '';
+    const rows = await query(connection, `SELECT DISTINCT ${r.expr} FROM ${view} WHERE ${r.expr} IS NOT NULL${limit}`, params);
+    candidates.set(r, rows.map((x) => x[0]));
+  }
+
+  const problems: Problem[] = [];
+  for (const r of rules) {
+    for (const value of candidates.get(r) ?? []) {
+      if (value === null || value === undefined) continue;
+      const problem = r.check(value as number | string);
+      if (!problem) continue;
+      // The value is bound, never spelled: a NUL byte or a quote in it is just data (and NaN = NaN in DuckDB).
+      const first = await firstRow(connection, view, `${r.expr} = $__lake_bad`, { ...params, __lake_bad: value as DuckDBValue }, { __lake_bad: r.type === 'DOUBLE' ? DOUBLE : VARCHAR });
+      problems.push({ column: r.column, message: `row ${first ?? '?'}, column ${r.column}: ${problem}` });
+      break;
+    }
+  }
+  return problems;
 }
 
 /** COPY the converted rows into a hidden staging folder partitioned by date, then rename each file into its partition. */
-async function write(ctx: LakeContext, connection: DuckDBConnection, spec: ModelSpec, kind: LakeKind, view: string, expected: LakeColumn[]) {
+async function write(ctx: LakeContext, connection: DuckDBConnection, spec: ModelSpec, kind: LakeKind, view: string, params: Params, expected: LakeColumn[]) {
   const kindDir = ctx.layout.kindDir(spec.name, kind);
   const features = expected.filter((c) => c.feature).map((c) => `${sql.ident(c.name)} IS NULL`);
-  const counts = (
-    await connection.runAndReadAll(`SELECT count(*), count(*) FILTER (WHERE ${features.join(' OR ') || 'false'}) FROM ${view}`)
-  ).getRowsJS()[0];
+  const counts = (await query(connection, `SELECT count(*), count(*) FILTER (WHERE ${features.join(' OR ') || 'false'}) FROM ${view}`, params))[0];
   const rows = Number(counts[0]);
   const result = { rowsWritten: rows, rowsWithMissingFeatures: Number(counts[1]), partitions: [] as string[], files: [] as string[] };
   if (rows === 0) return result;
@@ -179,9 +301,11 @@ async function write(ctx: LakeContext, connection: DuckDBConnection, spec: Model
   const moved: string[] = [];
   try {
     const columns = expected.map((c) => sql.ident(c.name)).join(', ');
-    await connection.run(
+    await query(
+      connection,
       `COPY (SELECT ${columns}, strftime(${sql.ident(partitionColumn(kind))}, '%Y-%m-%d') AS __lake_date FROM ${view})
-       TO ${sql.str(staging)} (${PARQUET_COPY_OPTIONS}, PARTITION_BY (__lake_date))`,
+       TO $__import_staging (${PARQUET_COPY_OPTIONS}, PARTITION_BY (__lake_date))`,
+      { ...params, __import_staging: staging },
     );
     for (const partition of (await fs.readdir(staging)).filter((p) => p.startsWith('__lake_date=')).sort()) {
       const date = partition.slice('__lake_date='.length);

@@ -1,11 +1,15 @@
 import type { ModelSpec } from '../../../config/schema.js';
+import { categoryProblem, idProblem, labelProblem, timeProblem } from '../row-rules.js';
 import { DataInputError, VARIANTS, type FeatureValue, type LabelRow, type PredictionRow, type TimeInput, type TrainingRow } from '../types.js';
 import { labelLakeColumns, lakeColumns, type LakeColumn } from './columns.js';
 
 /**
  * Turns the writers' plain row objects into columns in the lake's canonical order, refusing the
  * whole batch on the first bad value (a half-written batch would be worse than none: the caller
- * can fix and resend it). Timestamps become epoch milliseconds here.
+ * can fix and resend it; the gateway's lake log splits a refused batch to isolate the row).
+ * Timestamps become epoch milliseconds here. Categories, ids, times and training labels follow the
+ * shared rules of row-rules.ts, as the gateway and the importer do; a numerical feature that is NaN
+ * or infinite is stored as missing (NULL).
  */
 
 export type CellValue = string | number | null;
@@ -43,7 +47,10 @@ export function labelColumns(model: string, rows: LabelRow[]): Columnar {
 export function trainingColumns(spec: ModelSpec, rows: TrainingRow[]): Columnar {
   return build(spec.name, 'training', lakeColumns(spec, 'training'), rows, (row, put, at) => {
     put('request_id', idString(row.request_id, at, 'request_id'));
-    put(spec.label.name, finite(row.label, at, 'label'));
+    const label = finite(row.label, at, 'label');
+    const problem = labelProblem(spec.task, label);
+    if (problem) throw new DataInputError(`${at('label')}: ${problem}`, { columns: [spec.label.name] });
+    put(spec.label.name, label);
     return timeMs(row.ts, at, 'ts');
   });
 }
@@ -112,6 +119,8 @@ function fillFeatures(
       else missing = true; // NaN/Infinity are missing values, stored as NULL
     } else {
       if (typeof v !== 'string') throw new DataInputError(`${at(`feature ${f.name}`)}: expected a string or null (categorical), got ${JSON.stringify(v)}`, { columns: [f.name] });
+      const problem = categoryProblem(v);
+      if (problem) throw new DataInputError(`${at(`feature ${f.name}`)}: ${problem}`, { columns: [f.name] });
       f.values[r] = v;
     }
   }
@@ -130,6 +139,8 @@ function timeMs(value: TimeInput, at: Where, field: string): number {
     ms = Date.parse(hasZone ? s : `${s.replace(' ', 'T')}Z`);
   } else ms = NaN;
   if (!Number.isFinite(ms)) throw new DataInputError(`${at(field)}: expected a time (Date, ISO-8601 string or epoch ms), got ${JSON.stringify(value)}`);
+  const problem = timeProblem(ms);
+  if (problem) throw new DataInputError(`${at(field)}: ${problem}`);
   return ms;
 }
 
@@ -148,7 +159,10 @@ function requiredString(value: unknown, at: Where, field: string): string {
 /** Ids may arrive as numbers from JSON clients; they are stored as text. */
 function idString(value: unknown, at: Where, field: string): string {
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  return requiredString(value, at, field);
+  const id = requiredString(value, at, field);
+  const problem = idProblem(id);
+  if (problem) throw new DataInputError(`${at(field)}: ${problem}`);
+  return id;
 }
 
 function variant(value: unknown, at: Where): string {

@@ -44,8 +44,8 @@ export async function writeColumnar(connection: DuckDBConnection, layout: LakeLa
     for (const date of [...byDate.keys()].sort()) {
       const dir = layout.partitionDir(model, kind, date);
       await fs.mkdir(dir, { recursive: true });
-      const select = `SELECT ${data.columns.map((c) => sql.ident(c.name)).join(', ')} FROM ${table} WHERE __lake_part = ${sql.str(date)}`;
-      result.files.push(await copyToParquet(connection, select, path.join(dir, newDataFileName())));
+      const select = `SELECT ${data.columns.map((c) => sql.ident(c.name)).join(', ')} FROM ${table} WHERE __lake_part = $part`;
+      result.files.push(await copyToParquet(connection, select, path.join(dir, newDataFileName()), { part: date }));
       result.partitions.push(date);
     }
   } finally {
@@ -55,11 +55,14 @@ export async function writeColumnar(connection: DuckDBConnection, layout: LakeLa
   return result;
 }
 
-/** COPY a query to `finalPath` through a hidden temp file and an atomic rename. */
-export async function copyToParquet(connection: DuckDBConnection, select: string, finalPath: string): Promise<string> {
+/**
+ * COPY a query to `finalPath` through a hidden temp file and an atomic rename. The path and the
+ * query's own named parameters (`params`) are bound, not spelled into the SQL.
+ */
+export async function copyToParquet(connection: DuckDBConnection, select: string, finalPath: string, params: Record<string, string> = {}): Promise<string> {
   const temp = tempNameFor(finalPath);
   try {
-    await connection.run(`COPY (${select}) TO ${sql.str(temp)} (${PARQUET_COPY_OPTIONS})`);
+    await connection.run(`COPY (${select}) TO $__lake_target (${PARQUET_COPY_OPTIONS})`, { ...params, __lake_target: temp });
     await fs.rename(temp, finalPath);
   } catch (err) {
     await fs.rm(temp, { force: true });
