@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -30,10 +30,29 @@ async function listHtml(dir: string, hrefPrefix: string, limit: number): Promise
 const linkList = (items: Listing[], empty: string): SafeHtml =>
   items.length === 0 ? html`<p>${empty}</p>` : html`<ul>${items.map((i) => html`<li><a href="${i.href}">${i.name}</a> <small>${fmtTime(i.modified.toISOString())}</small></li>`)}</ul>`;
 
+const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 export async function buildReportServer(options: ReportServerOptions): Promise<FastifyInstance> {
   const root = path.join(options.dataDir, 'reports');
   const app = Fastify({ logger: false, forceCloseConnections: 'idle' });
-  await app.register(fastifyStatic, { root, prefix: '/reports/', index: false, list: false, decorateReply: false });
+  // Headers, not only the reports' meta tag: they cover every response, and nosniff stops a file
+  // from being read as something it does not claim to be.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('content-security-policy', REPORT_CSP);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+  // Only real files inside the reports folder: no dot files, nothing reached through a symlink.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/reports/')) return;
+    const relative = decodeURIComponent(request.url.slice('/reports/'.length).split('?')[0]);
+    if (relative.split('/').some((part) => part.startsWith('.'))) return reply.code(404).send({ message: 'not found' });
+    if (relative.endsWith('/index') || relative === '') return;
+    const file = path.join(root, relative);
+    const [real, realRoot] = await Promise.all([realpath(file).catch(() => undefined), realpath(root).catch(() => root)]);
+    if (real !== undefined && (real !== file || !real.startsWith(realRoot + path.sep))) return reply.code(404).send({ message: 'not found' });
+  });
+  await app.register(fastifyStatic, { root, prefix: '/reports/', index: false, list: false, decorateReply: false, dotfiles: 'deny', allowedPath: (pathName) => !pathName.split('/').some((p) => p.startsWith('.')) });
 
   app.get('/', async (_request, reply) => reply.redirect('/reports'));
 

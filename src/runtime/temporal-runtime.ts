@@ -31,6 +31,7 @@ export interface RuntimeInstallOptions {
   logger: Logger;
   /** Port of the worker's Prometheus endpoint; 0 turns it off. */
   metricsPort: number;
+  /** Address of the Prometheus endpoint (default RETRAIN_METRICS_HOST, else loopback: metrics describe the business). */
   metricsHost?: string;
   /** Level of the SDK core's own log lines (default WARN). */
   coreLogLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -51,7 +52,7 @@ export function installTemporalRuntime(options: RuntimeInstallOptions): Runtime 
       logging: { forward: {}, filter: { core: options.coreLogLevel ?? 'WARN', other: 'ERROR' } },
       metrics:
         options.metricsPort > 0
-          ? { prometheus: { bindAddress: `${options.metricsHost ?? '0.0.0.0'}:${options.metricsPort}` }, metricPrefix: 'temporal_' }
+          ? { prometheus: { bindAddress: `${options.metricsHost ?? process.env.RETRAIN_METRICS_HOST ?? '127.0.0.1'}:${options.metricsPort}` }, metricPrefix: 'temporal_' }
           : undefined,
     },
   });

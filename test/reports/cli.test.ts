@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -91,8 +91,20 @@ describe('retrain report and serve-reports', () => {
       assert.match(latest.headers.get('content-type') ?? '', /text\/html/);
       const listing = await (await fetch(`${base}/report-fraud/index`)).text();
       assert.match(listing, /checks\//);
+      assert.match(latest.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+      assert.equal(latest.headers.get('x-content-type-options'), 'nosniff');
       const escape = await fetch(`${base}/..%2F..%2Fregistry.db`);
       assert.ok([400, 403, 404].includes(escape.status), `status ${escape.status}`);
+      // A symlink planted in the reports folder and a dot file are not served.
+      const reports = path.join(dataDir, 'reports', 'report-fraud');
+      writeFileSync(path.join(dataDir, 'outside-secret.txt'), 'secret');
+      symlinkSync(path.join(dataDir, 'outside-secret.txt'), path.join(reports, 'linked.html'));
+      writeFileSync(path.join(reports, '.hidden.html'), 'hidden');
+      for (const name of ['linked.html', '.hidden.html']) {
+        const res = await fetch(`${base}/report-fraud/${name}`);
+        assert.equal(res.status, 404, name);
+        assert.ok(!(await res.text()).includes('secret'));
+      }
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
