@@ -57,7 +57,8 @@ export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): RetrainCo
     // e.g. an alias to an anchor that does not exist: the parser accepts it, building the value does not.
     throw new ConfigError(file, [`invalid YAML: ${firstLine((err as Error).message)}`]);
   }
-  const result = retrainConfig.safeParse(data);
+  // reportInput: an issue carries the value it rejected, so a wrong type is not mistaken for a missing field.
+  const result = retrainConfig.safeParse(data, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(issue, doc, lineCounter)));
   }

@@ -29,7 +29,11 @@ export const feature = z
 export const label = z
   .object({
     name: columnName,
-    delay: duration().default('1d').describe('How long after a prediction its ground truth typically arrives; unmatured labels are never used.'),
+    delay: duration().default('1d').describe('How long after a prediction its ground truth typically arrives: a check judges the predictions at least this old, with every label that has arrived by then.'),
+    revisions: z
+      .enum(['first', 'last'], { error: 'expected first or last' })
+      .default('first')
+      .describe('When a request gets more than one label: first (the earliest label decides; later ones are kept as history, never silently overwrite it) or last.'),
   })
   .strict();
 
@@ -80,7 +84,7 @@ const builtinTrainer = z
 const commandTrainer = z
   .object({
     backend: z.literal('command'),
-    command: z.array(z.string().min(1)).min(1, { error: 'expected the trainer command as a list, e.g. [python3, train.py]' }).describe('argv of the trainer; it receives the JSON contract path as its last argument.'),
+    command: z.array(z.string().min(1), { error: 'expected the trainer command as a list of arguments, e.g. [python3, train.py] (no shell runs it)' }).min(1, { error: 'expected the trainer command as a list, e.g. [python3, train.py]' }).describe('argv of the trainer; it receives the JSON contract path as its last argument.'),
     cwd: z.string().optional(),
     env: z.record(z.string(), z.string()).default({}),
     params: z.record(z.string(), z.unknown()).default({}),

@@ -68,6 +68,14 @@ describe('config: bad input gets one clear line per problem', () => {
     assert.deepEqual(problemsOf(text), ['models.yaml:10: models[0].rollout.steps[1].weight: expected a number from 1 to 100']);
   });
 
+  it('a wrong type is named as such, not as a missing field; approver names are normalised', () => {
+    const text = MINIMAL + `    trainer: { backend: command, command: "python train.py" }\n    approval: { approvers: ["  ML-Lead ", "Alice"] }\n`;
+    assert.deepEqual(problemsOf(text), ['models.yaml:7: models[0].trainer.command: expected the trainer command as a list of arguments, e.g. [python3, train.py] (no shell runs it)']);
+    const ok = parseConfig(MINIMAL + `    approval: { approvers: ["  ML-Lead ", "Alice"] }\n`, 'models.yaml');
+    assert.deepEqual(ok.models[0].approval.approvers, ['ml-lead', 'alice']);
+    assert.match(problemsOf(MINIMAL + `    approval: { approvers: ["al\u200bice"] }\n`).join('\n'), /approval\.approvers\[0\]: a name may not contain control or invisible characters/);
+  });
+
   it('reports unknown fields, wrong types and bad enums together', () => {
     const text = MINIMAL.replace('task: binary_classification', 'task: clustering\n    colour: blue').replace(
       'name: tenure, type: numerical',

@@ -159,7 +159,7 @@ describe('built-in trainer', () => {
       assert.match(err.message, /linear_regression does not fit task binary_classification/);
       return true;
     });
-    const missingColumn = { ...binarySpec(), label: { name: 'no_such_label', delay: '1d' } };
+    const missingColumn = { ...binarySpec(), label: { ...binarySpec().label, name: 'no_such_label' } };
     await assert.rejects(backend.train({ spec: missingColumn, datasetDir: binaryDir, outputDir: out(), runId: 'bad2' }, recordingContext().ctx), (err: unknown) => {
       assert.ok(err instanceof TrainingError && err.kind === 'bad_input');
       assert.match(err.message, /missing column\(s\) no_such_label/);
