@@ -12,4 +12,7 @@ export {
 } from './sequential.js';
 export { estimatePerformance, expectedRocAuc, type CbpeEstimate, type CbpeOptions, type EstimatedMetric } from './cbpe.js';
 export { applyCalibration, fitCalibration, type IsotonicCalibration } from './calibration.js';
+export {
+  calibrateThreshold, type BuiltInStatistic, type CalibratedThreshold, type CustomStatistic, type Direction, type ThresholdCalibrationOptions,
+} from './calibrated-thresholds.js';
 export { normalQuantile, wilsonInterval } from './common.js';
