@@ -15,4 +15,5 @@ export { applyCalibration, fitCalibration, type IsotonicCalibration } from './ca
 export {
   calibrateThreshold, type BuiltInStatistic, type CalibratedThreshold, type CustomStatistic, type Direction, type ThresholdCalibrationOptions,
 } from './calibrated-thresholds.js';
+export { adjustPValues, rejectAtLevel, type AdjustmentMethod } from './multiple-testing.js';
 export { normalQuantile, wilsonInterval } from './common.js';
