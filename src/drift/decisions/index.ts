@@ -16,4 +16,8 @@ export {
   calibrateThreshold, type BuiltInStatistic, type CalibratedThreshold, type CustomStatistic, type Direction, type ThresholdCalibrationOptions,
 } from './calibrated-thresholds.js';
 export { adjustPValues, rejectAtLevel, type AdjustmentMethod } from './multiple-testing.js';
+export {
+  accuracyAt, negativeLogLoss, negativeRmse, permutationImportance,
+  type FeatureColumn, type FeatureImportance, type FeatureTable, type Metric, type PermutationImportance, type PermutationImportanceOptions,
+} from './importance.js';
 export { normalQuantile, wilsonInterval } from './common.js';
