@@ -20,4 +20,5 @@ export {
   accuracyAt, negativeLogLoss, negativeRmse, permutationImportance,
   type FeatureColumn, type FeatureImportance, type FeatureTable, type Metric, type PermutationImportance, type PermutationImportanceOptions,
 } from './importance.js';
+export { decideDriftImpact, type DriftPolicy, type FeatureDriftVerdict, type ImpactDecision, type ImpactInput } from './impact.js';
 export { normalQuantile, wilsonInterval } from './common.js';
