@@ -94,6 +94,8 @@ export interface WindowQuery {
 export interface WindowResult extends ReadReport {
   rowCount: number;
   columns: Record<string, FeatureColumn>;
+  /** The served score per row (NaN where none was logged). */
+  scores: Float64Array;
   /** NULL count per feature. */
   missing: Record<string, number>;
   rowsWithMissingFeatures: number;

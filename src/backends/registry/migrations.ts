@@ -105,6 +105,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'monitor state',
+    // What a monitor carries from one check to the next (the sequential detector on the matured
+    // error stream), so a worker restart does not forget the evidence gathered so far.
+    sql: `
+      CREATE TABLE monitor_state (
+        model TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (model, name)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

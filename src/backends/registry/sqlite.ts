@@ -269,6 +269,19 @@ export class SqliteRegistry implements Registry {
     return row ? JSON.parse(row.spec_json) : undefined;
   }
 
+  monitorState(model: string, name: string): unknown {
+    const row = this.db.prepare('SELECT state_json FROM monitor_state WHERE model = ? AND name = ?').get(model, name) as { state_json: string } | undefined;
+    return row ? JSON.parse(row.state_json) : undefined;
+  }
+
+  saveMonitorState(model: string, name: string, state: unknown): void {
+    requireText(model, 'model');
+    requireText(name, 'name');
+    this.db
+      .prepare('INSERT INTO monitor_state (model, name, state_json, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (model, name) DO UPDATE SET state_json = excluded.state_json, updated_at = excluded.updated_at')
+      .run(model, name, JSON.stringify(state), this.now().toISOString());
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

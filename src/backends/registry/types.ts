@@ -152,5 +152,9 @@ export interface Registry {
   /** A revision kept earlier, as stored; undefined when this registry never saw it. */
   configRevision(model: string, revision: string): unknown;
 
+  /** State a monitor keeps between checks (JSON), by model and name; undefined when none was saved. */
+  monitorState(model: string, name: string): unknown;
+  saveMonitorState(model: string, name: string, state: unknown): void;
+
   close(): void;
 }

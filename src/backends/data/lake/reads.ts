@@ -40,8 +40,9 @@ export async function readWindow(ctx: LakeContext, spec: ModelSpec, query: Windo
         `FROM ${sql.parquet(set.files.map((f) => f.path))} WHERE ts >= ${sql.ts(from)} AND ts < ${sql.ts(to)}` +
         (variant === 'all' ? '' : ` AND variant = ${sql.str(variant)}`);
       const { exprs, plans } = await featurePlans(connection, spec, spec.features.map((f) => f.name), fromWhere);
-      const result = await connection.run(`SELECT ${exprs.join(', ')} ${fromWhere}`);
-      return collectColumns(result, plans);
+      // The served scores too: the label-free performance estimate reads them.
+      const result = await connection.run(`SELECT ${[...exprs, doubleExpr('score')].join(', ')} ${fromWhere}`);
+      return collectColumns(result, [...plans, { kind: 'double' }]);
     });
     const columns: Record<string, FeatureColumn> = {};
     spec.features.forEach((f, i) => (columns[f.name] = guarded.value[i]));
@@ -49,6 +50,7 @@ export async function readWindow(ctx: LakeContext, spec: ModelSpec, query: Windo
     return {
       rowCount,
       columns,
+      scores: (guarded.value[spec.features.length] as Float64Array | undefined) ?? new Float64Array(0),
       ...missingCounts(columns, rowCount),
       filesRead: guarded.sets[0].files.length,
       quarantined: guarded.quarantined,
