@@ -121,16 +121,24 @@ async function withRun<T>(model: string, action: () => Promise<T>): Promise<T> {
 }
 
 /**
- * When the model's last pipeline closed, whatever its outcome (promoted, rejected, rolled back,
- * failed), from visibility: the cooldown counts from here, so a rejected run also holds the monitor
- * back. Visibility lists closed runs newest first; one page is plenty.
+ * The model's closed pipelines, newest first, with how each ended (its final RetrainStage:
+ * promoted, rejected, rolled_back, failed, cancelled), from visibility. The cooldown counts from the
+ * newest, whatever its outcome; the back-off from the run of outcomes that did not promote.
  */
-export async function lastPipelineClose(client: Client, model: string): Promise<Date | undefined> {
-  let latest: Date | undefined;
-  let seen = 0;
-  for await (const run of client.workflow.list({ query: `WorkflowId = '${pipelineWorkflowId(model)}' AND ExecutionStatus != 'Running'`, pageSize: 20 })) {
-    if (run.closeTime && (!latest || run.closeTime > latest)) latest = run.closeTime;
-    if (++seen >= 20) break;
+export async function recentPipelineRuns(client: Client, model: string, limit = 20): Promise<Array<{ closedAt: string; outcome: string }>> {
+  const runs: Array<{ closedAt: string; outcome: string }> = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${pipelineWorkflowId(model)}' AND ExecutionStatus != 'Running'`, pageSize: limit })) {
+    if (run.closeTime) {
+      const stage = run.searchAttributes?.[RetrainStage.name]?.[0];
+      runs.push({ closedAt: run.closeTime.toISOString(), outcome: typeof stage === 'string' ? stage : run.status.name.toLowerCase() });
+    }
+    if (runs.length >= limit) break;
   }
-  return latest;
+  return runs.sort((a, b) => Date.parse(b.closedAt) - Date.parse(a.closedAt));
+}
+
+/** When the model's last pipeline closed, whatever its outcome. */
+export async function lastPipelineClose(client: Client, model: string): Promise<Date | undefined> {
+  const [latest] = await recentPipelineRuns(client, model, 20);
+  return latest ? new Date(latest.closedAt) : undefined;
 }

@@ -25,17 +25,38 @@ export type MetricName = z.infer<typeof metricName>;
 /** Metrics where a smaller value is better; gates and triggers flip their comparisons for these. */
 export const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['log_loss', 'mae', 'rmse']);
 
+const driftStatisticThresholds = z
+  .object({
+    psi: z.number().positive().optional(),
+    jensenShannon: probability('a Jensen–Shannon distance').optional(),
+    ksPValue: probability('a p-value').optional(),
+    chiSquarePValue: probability('a p-value').optional(),
+    wasserstein: z.number().positive().optional(),
+  })
+  .strict();
+
 export const driftTrigger = z
   .object({
     enabled: z.boolean().default(true),
+    action: z
+      .enum(['impact', 'retrain', 'alert'], { error: 'expected impact, retrain or alert' })
+      .default('impact')
+      .describe('impact: drift starts a retrain only when the label-free performance estimate says it costs more than the tolerance; retrain: any drift of an important feature does; alert: drift is reported, never a retrain.'),
     numericalMethod: z.enum(['psi', 'ks', 'wasserstein']).default('psi').describe('Statistic for numerical features'),
     categoricalMethod: z.enum(['jensen_shannon', 'chi_square']).default('jensen_shannon').describe('Statistic for categorical features'),
+    thresholds: z
+      .enum(['calibrated', 'fixed'], { error: 'expected calibrated or fixed' })
+      .default('calibrated')
+      .describe('calibrated: each feature\'s threshold is the larger of the fixed one and what windows of this size drawn from the reference itself reach (99th percentile), so it follows sample size; fixed: the numbers below as they are.'),
     psi: z.number().positive().default(0.15).describe('PSI above this is drift (bins from reference quantiles)'),
     jensenShannon: probability('a Jensen–Shannon distance').default(0.15).describe('Jensen–Shannon distance (base 2) above this is drift'),
-    ksPValue: probability('a p-value').default(0.01).describe('KS two-sample p-value below this is drift'),
-    chiSquarePValue: probability('a p-value').default(0.01).describe('chi² p-value below this is drift'),
+    ksPValue: probability('a p-value').default(0.01).describe('KS two-sample p-value below this is drift (after the multiple-testing adjustment)'),
+    chiSquarePValue: probability('a p-value').default(0.01).describe('chi² p-value below this is drift (after the multiple-testing adjustment)'),
+    pValueAdjustment: z.enum(['bh', 'holm', 'none']).default('bh').describe('How p-values are adjusted across features before they are compared (Benjamini–Hochberg, Holm, or none).'),
+    perFeature: z.record(z.string(), driftStatisticThresholds).default({}).describe('Thresholds for single features, e.g. { amount: { psi: 0.3 } }; they replace the defaults above for that feature.'),
+    minImportance: probability('an importance share').default(0.05).describe('Drift of a feature with less than this share of the model\'s permutation importance is reported, not a reason to retrain.'),
     minSamples: positiveInt('a sample count').default(1000).describe('Fewer rows than this in the window is insufficient data, never drift'),
-    minDriftedFeatures: positiveInt('a feature count').default(1).describe('How many features must drift to trigger a retrain'),
+    minDriftedFeatures: positiveInt('a feature count').default(1).describe('How many important features must drift to trigger a retrain'),
   })
   .strict();
 
@@ -45,23 +66,41 @@ export const triggers = z
     performance: z
       .object({
         enabled: z.boolean().default(true),
-        metric: metricName.default('accuracy').describe('Metric on matured labels'),
-        threshold: z.number().default(0.9).describe('Retrain when the metric falls below this (above, for losses)'),
-        minLabels: positiveInt('a label count').default(1000).describe('Judge performance only with at least this many matured labels'),
+        metric: metricName.default('accuracy').describe('Metric on matured labels, reported every check'),
+        baseline: z
+          .enum(['champion', 'sla'], { error: 'expected champion or sla' })
+          .default('champion')
+          .describe("champion: retrain when the matured error rate is worse than the champion's own validated error by more than the tolerance, by a sequential test across checks; sla: when the windowed metric is past `threshold`."),
+        tolerance: z.number().min(0).max(0.5).default(0.02).describe('How much worse than its validated baseline a champion may get before a retrain pays (error-rate points).'),
+        falseAlarmRate: probability('a probability').default(0.01).describe('Bound on the chance of a false alarm per 100,000 matured predictions while the model is within the tolerance.'),
+        threshold: z.number().optional().describe('The contractual SLA (baseline: sla): retrain when the metric falls below this (above, for losses).'),
+        minLabels: positiveInt('a label count').default(200).describe('Report (and, with baseline: sla, judge) the windowed metric only with at least this many matured labels'),
       })
       .strict()
+      .superRefine((p, ctx) => {
+        if (p.baseline === 'sla' && p.threshold === undefined) ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'baseline: sla needs a threshold' });
+      })
       .prefault({}),
     drift: driftTrigger.prefault({}),
     labelShift: z
-      .object({ enabled: z.boolean().default(true), jensenShannon: probability('a Jensen–Shannon distance').default(0.15) })
+      .object({ enabled: z.boolean().default(false).describe('A shift of the label distribution starts a retrain (off: reported only; its cost shows in performance).'), jensenShannon: probability('a Jensen–Shannon distance').default(0.15) })
       .strict()
       .prefault({}),
     volume: z
-      .object({ enabled: z.boolean().default(true), newLabels: positiveInt('a label count').default(5000) })
+      .object({ enabled: z.boolean().default(false).describe('Opt-in: retrain after this many new labels since the last pipeline ended (whatever its outcome).'), newLabels: positiveInt('a label count').default(5000) })
       .strict()
       .prefault({}),
-    maxAge: z.object({ enabled: z.boolean().default(true), age: duration().default('30d') }).strict().prefault({}),
+    maxAge: z.object({ enabled: z.boolean().default(false).describe('Opt-in: retrain when the last pipeline ended this long ago (a calendar, not evidence).'), age: duration().default('30d') }).strict().prefault({}),
     cooldown: duration().default('24h').describe('No new pipeline within this time after the last one finished, whatever fires.'),
+    backoff: z
+      .object({
+        enabled: z.boolean().default(true),
+        initial: duration().default('1d').describe('After a run that was rejected or rolled back, its triggers wait this long, doubling with each further such run.'),
+        max: duration().default('16d').describe('The longest wait.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Retraining that keeps not paying backs off, and a person is told to look.'),
   })
   .strict();
 

@@ -26,7 +26,7 @@ export interface CheckReportInput {
    * When omitted, `drift.labelShift` is shown if there is one.
    */
   labelShift?: { jensenShannon: number; samples: number; threshold?: number; distribution?: FeatureDrift | null };
-  newLabelsSinceTraining: number;
+  newLabels: number;
   lastRetrainAt?: string;
   /** Triggers this check set off; omit when not decided yet, [] for "none fired". */
   firedTriggers?: Array<{ kind: string; reason: string }>;
@@ -258,7 +258,7 @@ ${facts([
     ['Window', `${fmtTime(input.window.from)} → ${fmtTime(input.window.to)}`],
     ['Predictions in window', fmtInt(input.window.rows)],
     ['Champion', input.champion ? `v${input.champion.version}, trained ${fmtTime(input.champion.trainedAt)}` : 'none yet'],
-    ['New labels since training', fmtInt(input.newLabelsSinceTraining)],
+    ['New labels since the last run', fmtInt(input.newLabels)],
     ['Last retrain', input.lastRetrainAt ? fmtTime(input.lastRetrainAt) : 'never'],
   ])}
 ${statusBlock(input)}

@@ -1,8 +1,9 @@
 import { log, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ModelSpec } from '../config/schema.js';
-import type { CheckResult, MonitorActivities } from '../activities/contracts.js';
+import type { CheckResult, MonitorActivities, PipelineActivities } from '../activities/contracts.js';
+import { durationMs } from '../config/duration.js';
 import { RetrainModel, RetrainStage } from './search-attributes.js';
-import { evaluateTriggers, type FiredTrigger } from './triggers.js';
+import { evaluateTriggers, type ConsideredTrigger, type FiredTrigger } from './triggers.js';
 
 export interface MonitorInput {
   model: string;
@@ -17,8 +18,10 @@ export interface MonitorInput {
 export interface MonitorResult {
   check: CheckResult;
   fired: FiredTrigger[];
-  action: 'none' | 'started' | 'already_running' | 'cooldown';
+  action: 'none' | 'started' | 'already_running' | 'cooldown' | 'backoff';
   detail: string;
+  /** Every trigger weighed, fired or not, with its evidence. */
+  considered?: ConsideredTrigger[];
   pipeline?: { workflowId: string; runId: string };
 }
 
@@ -28,6 +31,7 @@ const { checkModel, startRetrain, resolveSpec } = proxyActivities<MonitorActivit
   startToCloseTimeout: '10m',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
 });
+const { notify } = proxyActivities<Pick<PipelineActivities, 'notify'>>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 3 } });
 
 /**
  * One monitor check of one model (a Temporal Schedule runs it): measure drift, performance on
@@ -45,15 +49,23 @@ export async function monitorModel(input: MonitorInput): Promise<MonitorResult> 
   const decision = evaluateTriggers(spec.triggers, check, { now: Date.now(), scheduled: input.scheduled });
 
   let result: MonitorResult;
+  const { considered } = decision;
   if (decision.fired.length === 0) {
-    result = { check, fired: [], action: 'none', detail: 'no trigger fired' };
+    result = { check, fired: [], action: 'none', detail: 'no trigger fired', considered };
   } else if (decision.heldByCooldown) {
-    result = { check, fired: decision.fired, action: 'cooldown', detail: decision.heldByCooldown };
+    result = { check, fired: decision.fired, action: 'cooldown', detail: decision.heldByCooldown, considered };
+  } else if (decision.heldByBackoff) {
+    result = { check, fired: decision.fired, action: 'backoff', detail: decision.heldByBackoff, considered };
+    // Once per hold: on the first check after the run that did not pay.
+    const closed = check.recentRuns?.[0] ? Date.parse(check.recentRuns[0].closedAt) : 0;
+    if (Date.now() - closed <= durationMs(spec.monitor.every ?? '1h')) {
+      await notify({ kind: 'retraining_not_paying', model: spec.name, title: `${spec.name}: retraining is not helping; ${decision.heldByBackoff}`, details: { fired: decision.fired, recentRuns: check.recentRuns?.slice(0, 5) } });
+    }
   } else {
     const start = await startRetrain({ ref, kinds: decision.fired.map((f) => f.kind), reasons: decision.fired.map((f) => f.reason), requestedBy: 'monitor' });
     result = start.started
-      ? { check, fired: decision.fired, action: 'started', detail: `started ${start.workflowId}`, pipeline: start }
-      : { check, fired: decision.fired, action: 'already_running', detail: `a pipeline is already running (${start.workflowId}); nothing started`, pipeline: start };
+      ? { check, fired: decision.fired, action: 'started', detail: `started ${start.workflowId}`, pipeline: start, considered }
+      : { check, fired: decision.fired, action: 'already_running', detail: `a pipeline is already running (${start.workflowId}); nothing started`, pipeline: start, considered };
   }
   upsertSearchAttributes([{ key: RetrainStage, value: `monitor_${result.action}` }]);
   setCurrentDetails(summarise(result));
@@ -69,9 +81,10 @@ function summarise(r: MonitorResult): string {
     `- window ${c.window.from} → ${c.window.to}: ${c.window.rows} predictions`,
     `- drift: ${c.drift.verdict}, ${c.drift.drifted.length}/${c.drift.evaluatedFeatures} features (share ${(c.drift.driftShare * 100).toFixed(0)}%)`,
   ];
-  if (c.performance) lines.push(`- ${c.performance.metric} ${c.performance.value.toFixed(4)} on ${c.performance.labels} matured labels`);
-  lines.push(`- ${c.newLabelsSinceTraining} new labels since training`);
-  for (const f of r.fired) lines.push(`- fired **${f.kind}**: ${f.reason}`);
+  if (c.estimate) lines.push(`- estimated accuracy (label-free) ${c.estimate.value.toFixed(4)} [${c.estimate.lower.toFixed(4)}, ${c.estimate.upper.toFixed(4)}]${c.estimate.baseline !== undefined ? ` vs validated ${c.estimate.baseline.toFixed(4)}` : ''}`);
+  if (c.performance) lines.push(`- ${c.performance.metric} ${c.performance.value.toFixed(4)} on ${c.performance.labels} matured labels${c.labels ? ` (coverage ${(100 * c.labels.coverage).toFixed(0)}%)` : ''}`);
+  lines.push(`- ${c.newLabels} new labels since the last run`);
+  for (const t of r.considered ?? r.fired.map((f) => ({ kind: f.kind, fired: true, evidence: f.reason }))) lines.push(`- ${t.fired ? `fired **${t.kind}**` : `${t.kind}: not fired`}: ${t.evidence}`);
   if (c.reportUrl) lines.push(`- [drift report](${c.reportUrl})`);
   return lines.join('\n');
 }

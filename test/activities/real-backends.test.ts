@@ -109,8 +109,14 @@ describe('activities on the real backends', () => {
     assert.equal(quiet.champion?.version, 1);
     assert.equal(quiet.window.rows, 2_000);
     assert.equal(quiet.drift.verdict, 'ok', JSON.stringify(quiet.drift));
-    assert.deepEqual(quiet.performance, { metric: 'accuracy', value: 1, labels: 2_000 });
-    assert.equal(quiet.newLabelsSinceTraining, 0, 'these labels arrived before the model was trained');
+    assert.deepEqual(quiet.performance, { metric: 'accuracy', value: 1, labels: 2_000, baseline: backends.registry.getVersion(spec.name, 1).metrics.accuracy });
+    assert.deepEqual(quiet.labels, { matured: 2_000, labelled: 2_000, coverage: 1, revised: 0 });
+    // The label-free estimate of the window's scores (0.9 or 0.1: calibrated, 90% expected accuracy) and the sequential test fed once.
+    assert.ok(quiet.estimate && Math.abs(quiet.estimate.value - 0.9) < 1e-9 && quiet.estimate.lower < 0.9 && quiet.estimate.upper > 0.9, JSON.stringify(quiet.estimate));
+    assert.equal(quiet.sequential?.fired, false);
+    assert.equal(quiet.sequential?.newSamples, 2_000);
+    assert.equal((await env.run(acts.checkModel, { ref: { model: spec.name }, asOf: new Date(NOW).toISOString() })).sequential?.newSamples, 0, 'a matured prediction feeds the detector once');
+    assert.equal(quiet.newLabels, 0, 'these labels arrived before the model was trained');
     assert.ok(quiet.lastRetrainAt);
 
     const shifted = Array.from({ length: 2_000 }, (_, i) => {
@@ -123,7 +129,7 @@ describe('activities on the real backends', () => {
     assert.equal(later.drift.verdict, 'drift');
     assert.deepEqual(later.drift.drifted.map((d) => d.feature), ['amount']);
     assert.ok(later.drift.drifted[0].score > 0.15);
-    assert.equal(later.newLabelsSinceTraining, 700);
+    assert.equal(later.newLabels, 700);
 
     // Every check leaves a self-contained HTML report with the drifted feature's chart, and a history point.
     assert.ok(later.reportPath && later.reportUrl, 'a report was written');
@@ -134,6 +140,6 @@ describe('activities on the real backends', () => {
     assert.match(html, /amount/);
     assert.doesNotMatch(html, /<script/i);
     const history = readFileSync(path.join(path.dirname(path.dirname(later.reportPath)), 'history.jsonl'), 'utf8').trim().split('\n');
-    assert.equal(history.length, 2, 'one history point per check');
+    assert.equal(history.length, 3, 'one history point per check');
   });
 });

@@ -29,7 +29,7 @@ describe('charts render offline', () => {
     const { report } = driftScenario(1500);
     const check = await renderCheckReport({
       model: 'm', checkedAt: '2024-05-02T00:00:00Z', window: { from: '2024-05-01T00:00:00Z', to: '2024-05-02T00:00:00Z', rows: 1500 },
-      champion: { version: 1, trainedAt: '2024-04-01T00:00:00Z' }, drift: report, newLabelsSinceTraining: 0, history: [],
+      champion: { version: 1, trainedAt: '2024-04-01T00:00:00Z' }, drift: report, newLabels: 0, history: [],
     });
     const run = await renderPipelineReport(pipelineInput());
     assert.ok(check.includes('<svg') && run.includes('<svg'));

@@ -15,7 +15,7 @@ function input(overrides: Partial<CheckReportInput> = {}): CheckReportInput {
     drift: report,
     performance: { metric: 'roc_auc', value: 0.7912, labels: 1200, threshold: 0.8 },
     labelShift: { jensenShannon: labelReport.labelShift!.score!, samples: 4000, threshold: 0.1, distribution: labelReport.labelShift },
-    newLabelsSinceTraining: 5000,
+    newLabels: 5000,
     firedTriggers: [{ kind: 'drift', reason: '2 of 5 features drifted' }],
     history: [
       { checkedAt: '2024-05-01T12:00:00.000Z', driftShare: 0.2, driftedFeatures: 1, evaluatedFeatures: 5, rows: 3900, performance: { metric: 'roc_auc', value: 0.81, labels: 1000 }, labelShift: 0.05 },

@@ -20,7 +20,7 @@ const input = {
   window: { from: '2024-05-05T12:00:00.000Z', to: '2024-05-06T12:00:00.000Z', rows: 5000 },
   champion: { version: 3, trainedAt: '2024-04-01T00:00:00.000Z' },
   drift: report, performance: { metric: 'roc_auc', value: 0.79, labels: 1500, threshold: 0.78 },
-  newLabelsSinceTraining: 12_000, history,
+  newLabels: 12_000, history,
 };
 
 // Modules loaded and JIT-warmed by another report first; then the check report with none of its

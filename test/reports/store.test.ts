@@ -127,7 +127,7 @@ describe('ReportStore', () => {
     const check: CheckResult = {
       model: 'churn', checkedAt: '2024-05-01T12:00:00.000Z', window: { from: 'a', to: 'b', rows: 321 },
       drift: { verdict: 'drift', evaluatedFeatures: 4, drifted: [{ feature: 'x', metric: 'psi', score: 0.3, threshold: 0.15 }], driftShare: 0.25 },
-      performance: { metric: 'accuracy', value: 0.91, labels: 50 }, labelShift: { jensenShannon: 0.04, samples: 50 }, newLabelsSinceTraining: 7,
+      performance: { metric: 'accuracy', value: 0.91, labels: 50 }, labelShift: { jensenShannon: 0.04, samples: 50 }, newLabels: 7,
     };
     assert.deepEqual(historyPointFromCheck(check), {
       checkedAt: '2024-05-01T12:00:00.000Z', driftShare: 0.25, driftedFeatures: 1, evaluatedFeatures: 4, verdict: 'drift',

@@ -45,7 +45,7 @@ const activities: MonitorActivities = {
       window: { from: asOf, to: asOf, rows: 5_000 },
       champion: { version: 4, trainedAt: new Date(Date.parse(asOf) - 3 * 86_400_000).toISOString() },
       drift: { verdict: 'ok', evaluatedFeatures: 2, drifted: [], driftShare: 0 },
-      newLabelsSinceTraining: 10,
+      newLabels: 10,
       reportPath: `/reports/${MARKER}.html`,
     };
   },

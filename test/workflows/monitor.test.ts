@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import type { CheckResult, MonitorActivities } from '../../src/activities/contracts.js';
+import type { CheckResult, MonitorActivities, Notification, PipelineActivities } from '../../src/activities/contracts.js';
 import type { MonitorResult } from '../../src/workflows/monitor.js';
 import { knownTestSpec, testModel } from '../helpers/scripted-activities.js';
 import { uniqueQueue, workflowBundle } from '../helpers/temporal.js';
@@ -10,7 +10,9 @@ import { useTimeSkipping } from './pipeline-harness.js';
 /** Scripted monitor activities: the check returns what the test sets; starts are recorded. */
 function monitorActivities(check: Partial<CheckResult> | ((asOf: string) => Partial<CheckResult>), alreadyRunning = false) {
   const starts: Array<{ kinds: string[]; reasons: string[] }> = [];
-  const activities: MonitorActivities = {
+  const notified: Notification[] = [];
+  const activities: MonitorActivities & Pick<PipelineActivities, 'notify'> = {
+    notify: async (n) => void notified.push(n),
     resolveSpec: async (ref) => knownTestSpec(ref.model),
     async checkModel({ ref, asOf }) {
       return {
@@ -19,7 +21,7 @@ function monitorActivities(check: Partial<CheckResult> | ((asOf: string) => Part
         window: { from: asOf, to: asOf, rows: 5_000 },
         champion: { version: 4, trainedAt: new Date(Date.parse(asOf) - 3 * 86_400_000).toISOString() },
         drift: { verdict: 'ok', evaluatedFeatures: 2, drifted: [], driftShare: 0 },
-        newLabelsSinceTraining: 10,
+        newLabels: 10,
         ...(typeof check === 'function' ? check(asOf) : check),
       };
     },
@@ -28,19 +30,21 @@ function monitorActivities(check: Partial<CheckResult> | ((asOf: string) => Part
       return { started: !alreadyRunning, workflowId: `retrain-${input.ref.model}`, runId: 'run-x' };
     },
   };
-  return { activities, starts };
+  return { activities, starts, notified };
 }
+
+const worse: CheckResult['sequential'] = { fired: true, statistic: 17, threshold: 16.1, baselineError: 0.1, tolerance: 0.02, samples: 9_000, newSamples: 2_000, errorRate: 0.17, lower: 0.155, upper: 0.186 };
 
 describe('monitor workflow (time-skipping server)', () => {
   const env = useTimeSkipping();
 
-  async function monitor(check: Partial<CheckResult> | ((asOf: string) => Partial<CheckResult>), options: { alreadyRunning?: boolean; overrides?: string } = {}): Promise<{ result: MonitorResult; starts: Array<{ kinds: string[]; reasons: string[] }> }> {
+  async function monitor(check: Partial<CheckResult> | ((asOf: string) => Partial<CheckResult>), options: { alreadyRunning?: boolean; overrides?: string } = {}): Promise<{ result: MonitorResult; starts: Array<{ kinds: string[]; reasons: string[] }>; notified: Notification[] }> {
     const spec = testModel(options.overrides ?? '');
     const queue = uniqueQueue('monitor');
-    const { activities, starts } = monitorActivities(check, options.alreadyRunning);
+    const { activities, starts, notified } = monitorActivities(check, options.alreadyRunning);
     const worker = await Worker.create({ connection: env().nativeConnection, taskQueue: queue, workflowBundle: await workflowBundle(), activities });
     const result = await worker.runUntil(env().client.workflow.execute('monitorModel', { taskQueue: queue, workflowId: `retrain-monitor-${spec.name}`, args: [{ model: spec.name }] }));
-    return { result: result as MonitorResult, starts };
+    return { result: result as MonitorResult, starts, notified };
   }
 
   it('a calm check starts nothing and says so', async () => {
@@ -50,22 +54,41 @@ describe('monitor workflow (time-skipping server)', () => {
   });
 
   it('drift starts a pipeline with the reasons', async () => {
-    const { result, starts } = await monitor({ drift: { verdict: 'drift', evaluatedFeatures: 2, driftShare: 0.5, drifted: [{ feature: 'transaction_amount', metric: 'psi', score: 0.4, threshold: 0.15 }] } });
+    const impact = { material: true, policy: 'impact', reason: 'transaction_amount drifted; estimated loss 0.061 exceeds the tolerance 0.02', importantDriftedFeatures: ['transaction_amount'], estimatedLoss: 0.061 };
+    const { result, starts } = await monitor({ drift: { verdict: 'drift', evaluatedFeatures: 2, driftShare: 0.5, drifted: [{ feature: 'transaction_amount', metric: 'psi', score: 0.4, threshold: 0.15 }], impact } });
     assert.equal(result.action, 'started');
-    assert.deepEqual(starts, [{ kinds: ['drift'], reasons: ['1 of 2 features drifted (psi 0.400 on transaction_amount)'] }]);
+    assert.deepEqual(starts, [{ kinds: ['drift'], reasons: ['transaction_amount drifted; estimated loss 0.061 exceeds the tolerance 0.02'] }]);
+    assert.deepEqual(result.considered?.map((c) => [c.kind, c.fired]), [['performance', false], ['drift', true]]);
   });
 
   it('a running pipeline is recorded as already running; nothing new starts', async () => {
-    const { result } = await monitor({ newLabelsSinceTraining: 8_000 }, { alreadyRunning: true });
+    const { result } = await monitor({ sequential: worse }, { alreadyRunning: true });
     assert.equal(result.action, 'already_running');
     assert.match(result.detail, /a pipeline is already running \(retrain-fraud-.*\); nothing started/);
   });
 
   it('the cooldown holds a fired trigger back', async () => {
     // Times are relative to the check's asOf: the time-skipping server's clock runs ahead of the wall clock.
-    const { result, starts } = await monitor((asOf) => ({ newLabelsSinceTraining: 8_000, lastRetrainAt: new Date(Date.parse(asOf) - 3_600_000).toISOString() }), { overrides: 'triggers: { cooldown: 7d }' });
+    const { result, starts } = await monitor((asOf) => ({ sequential: worse, lastRetrainAt: new Date(Date.parse(asOf) - 3_600_000).toISOString() }), { overrides: 'triggers: { cooldown: 7d }' });
     assert.equal(result.action, 'cooldown');
     assert.deepEqual(starts, []);
-    assert.deepEqual(result.fired.map((f) => f.kind), ['volume']);
+    assert.deepEqual(result.fired.map((f) => f.kind), ['performance']);
+  });
+
+  it('after runs that did not pay, the trigger backs off and a person is told once', async () => {
+    const recent = (asOf: string, minutesAgo: number) => [
+      { closedAt: new Date(Date.parse(asOf) - minutesAgo * 60_000).toISOString(), outcome: 'rejected' },
+      { closedAt: new Date(Date.parse(asOf) - 3 * 86_400_000).toISOString(), outcome: 'rolled_back' },
+    ];
+    const overrides = 'triggers: { cooldown: 10m }\nmonitor: { every: 1h }';
+    const first = await monitor((asOf) => ({ sequential: worse, recentRuns: recent(asOf, 30), lastRetrainAt: recent(asOf, 30)[0].closedAt }), { overrides });
+    assert.equal(first.result.action, 'backoff');
+    assert.match(first.result.detail, /the last 2 runs did not pay .* waits 48 h after the last one/);
+    assert.deepEqual(first.starts, []);
+    assert.deepEqual(first.notified.map((n) => n.kind), ['retraining_not_paying']);
+    // Later checks during the same hold say so, and notify nobody again.
+    const later = await monitor((asOf) => ({ sequential: worse, recentRuns: recent(asOf, 300), lastRetrainAt: recent(asOf, 300)[0].closedAt }), { overrides });
+    assert.equal(later.result.action, 'backoff');
+    assert.deepEqual(later.notified, []);
   });
 });

@@ -35,7 +35,7 @@ export function registerOperationCommands(program: Command): void {
             `  window: ${c.window.rows} predictions; drift ${c.drift.verdict} (${c.drift.drifted.length}/${c.drift.evaluatedFeatures} features)`,
             ...c.drift.drifted.map((d) => `    ${d.feature}: ${d.metric} ${d.score.toFixed(4)} (threshold ${d.threshold})`),
             c.performance ? `  ${c.performance.metric} ${c.performance.value.toFixed(4)} on ${c.performance.labels} matured labels` : '  performance: no matured labels yet',
-            `  ${c.newLabelsSinceTraining} new labels since training`,
+            `  ${c.newLabels} new labels since the last run`,
             ...result.fired.map((f) => `  fired ${f.kind}: ${f.reason}`),
           ].join('\n'),
         );
