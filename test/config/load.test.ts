@@ -30,8 +30,14 @@ describe('config: defaults follow DESIGN.md', () => {
     assert.equal(m.triggers.drift.jensenShannon, 0.15);
     assert.equal(m.triggers.drift.ksPValue, 0.01);
     assert.equal(m.triggers.drift.minSamples, 1000);
-    assert.equal(m.triggers.performance.threshold, 0.9);
-    assert.equal(m.triggers.volume.newLabels, 5000);
+    // Where a seed number was measured to misfire, the better rule is the default and the number an option.
+    assert.equal(m.triggers.performance.baseline, 'champion');
+    assert.equal(m.triggers.performance.tolerance, 0.02);
+    assert.equal(m.triggers.performance.threshold, undefined);
+    assert.equal(m.triggers.drift.action, 'impact');
+    assert.equal(m.triggers.drift.thresholds, 'calibrated');
+    assert.deepEqual([m.triggers.volume.enabled, m.triggers.volume.newLabels], [false, 5000]);
+    assert.deepEqual([m.triggers.maxAge.enabled, m.triggers.labelShift.enabled, m.triggers.backoff.initial], [false, false, '1d']);
     assert.equal(m.gates.minImprovement, 0.01);
     assert.equal(m.gates.leakageCeiling, 0.99);
     assert.equal(m.approval.costAbove, 500);
