@@ -146,8 +146,9 @@ function driftThresholds(spec: ModelSpec, profile: DriftProfile, window: { rowCo
   const perFeature: Record<string, FeatureThresholds> = {};
   for (const feature of profile.features) {
     const own = { ...d.perFeature[feature.name] };
-    if (d.thresholds === 'calibrated') {
-      const n = window.rowCount - (window.missing[feature.name] ?? 0);
+    const n = window.rowCount - (window.missing[feature.name] ?? 0);
+    // An empty window is insufficient data anyway: no floor to compute.
+    if (d.thresholds === 'calibrated' && n > 0) {
       if (feature.type === 'numerical' && feature.histogram && own.psi === undefined) {
         own.psi = Math.max(d.psi, psiNoiseFloor(n, feature.count, feature.histogram.counts.length));
       }
