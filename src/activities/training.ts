@@ -1,10 +1,8 @@
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { isEncodedCategorical, type FeatureColumns } from '../backends/models/columns.js';
 import { DATASET_FILES } from '../backends/data/types.js';
-import { readParquetColumns, trainingBackendFor, TrainingError } from '../backends/training/index.js';
-import type { ModelSpec } from '../config/schema.js';
-import { buildProfile, type Columns } from '../drift/index.js';
+import { trainingBackendFor, TrainingError } from '../backends/training/index.js';
+import { buildModelReference } from '../backends/training/reference.js';
 import type { Backends } from './backends.js';
 import type { CandidateRef, PipelineActivities } from './contracts.js';
 import { afterEffect } from './fault-points.js';
@@ -42,7 +40,12 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
             },
           },
         );
-        const profile = await referenceProfile(spec, path.join(dataset.datasetDir, DATASET_FILES.train));
+        // The training split's profile and each feature's importance to this model (on the validation split).
+        const profile = await buildModelReference(spec, {
+          artifactPath: result.artifactUri,
+          trainParquet: path.join(dataset.datasetDir, DATASET_FILES.train),
+          validationParquet: path.join(dataset.datasetDir, DATASET_FILES.validation),
+        });
         const version = await b.registry.registerVersion({
           model: spec.name,
           artifactUri: result.artifactUri,
@@ -75,19 +78,4 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
 function candidate(v: { version: number; artifactUri: string; costUsd: number; metrics: Record<string, number | null> }): CandidateRef {
   const trainingMetrics = Object.fromEntries(Object.entries(v.metrics).filter((e): e is [string, number] => typeof e[1] === 'number'));
   return { version: v.version, artifactUri: v.artifactUri, costUsd: v.costUsd, trainingMetrics };
-}
-
-/** The reference profile the monitor compares live traffic with, computed once from the training split. */
-export async function referenceProfile(spec: ModelSpec, trainParquet: string) {
-  const data = await readParquetColumns(trainParquet, spec.features, spec.label.name);
-  return buildProfile(
-    { ...decode(data.columns), [spec.label.name]: data.label ?? new Float64Array() },
-    { features: spec.features, label: { name: spec.label.name, type: spec.task === 'binary_classification' ? 'binary' : 'numerical' } },
-  );
-}
-
-function decode(columns: FeatureColumns): Columns {
-  return Object.fromEntries(
-    Object.entries(columns).map(([name, column]) => [name, isEncodedCategorical(column) ? Array.from(column.codes, (c) => (c < 0 ? null : column.dictionary[c])) : column]),
-  ) as Columns;
 }

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Backends } from '../activities/backends.js';
-import { referenceProfile } from '../activities/training.js';
 import { DATASET_FILES, DataInputError } from '../backends/data/types.js';
 import { trainingBackendFor } from '../backends/training/index.js';
+import { buildModelReference } from '../backends/training/reference.js';
 import type { ModelSpec } from '../config/schema.js';
 import type { Logger } from '../runtime/logger.js';
 import { writeHistory } from '../serving/simulator/history.js';
@@ -49,7 +49,11 @@ export async function seedChampion(b: Backends, spec: ModelSpec, options: { logg
     artifactUri: trained.artifactUri,
     metrics: trained.metrics,
     datasetId: dataset.datasetId,
-    referenceProfile: await referenceProfile(spec, path.join(dataset.datasetDir, DATASET_FILES.train)),
+    referenceProfile: await buildModelReference(spec, {
+      artifactPath: trained.artifactUri,
+      trainParquet: path.join(dataset.datasetDir, DATASET_FILES.train),
+      validationParquet: path.join(dataset.datasetDir, DATASET_FILES.validation),
+    }),
     trainer: spec.trainer.backend,
     params: spec.trainer.params,
     costUsd: trained.costUsd,

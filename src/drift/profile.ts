@@ -102,11 +102,33 @@ export interface CategoricalProfile {
 
 export type FeatureProfile = NumericalProfile | CategoricalProfile;
 
+/**
+ * Each feature's importance to the model the profile belongs to: permutation importance
+ * (./decisions/importance.ts) measured when the version was registered
+ * (src/backends/training/reference.ts). Optional: profiles built before it have none, and
+ * everything reading it treats it as absent then.
+ */
+export interface ModelImportance {
+  /** The higher-is-better metric whose drop was measured: "neg_log_loss" (binary) or "neg_rmse" (regression). */
+  metric: string;
+  /** Shuffles per feature. */
+  repeats: number;
+  /** Rows scored. */
+  rows: number;
+  /** Where those rows came from: the validation split, or a training sample when there was none. */
+  split?: 'validation' | 'train';
+  /** The metric on the rows as they are. */
+  baseline?: number;
+  /** By feature name: the mean metric drop when the feature is shuffled, its share of the total positive drop, the drop's std over repeats. */
+  features: Record<string, { importance: number; share: number; std?: number }>;
+}
+
 export interface DriftProfile {
   version: typeof PROFILE_VERSION;
   settings: { bins: number; sampleSize: number; seed: number; maxCategories: number };
   features: FeatureProfile[];
   label: (FeatureProfile & { labelType: LabelSpec['type'] }) | null;
+  importance?: ModelImportance;
 }
 
 /** FNV-1a, to derive an independent sample seed per column from its name. */

@@ -66,6 +66,10 @@ export class SqliteRegistry implements Registry {
     checkMetrics(input.metrics, 'metrics');
     const costUsd = input.costUsd ?? 0;
     if (!Number.isFinite(costUsd) || costUsd < 0) throw new RegistryError('invalid_input', `costUsd must be a non-negative number, got ${costUsd}`);
+    const createdAt = input.createdAt ?? this.now();
+    if (!(createdAt instanceof Date) || !Number.isFinite(createdAt.getTime()) || createdAt.getTime() > this.now().getTime()) {
+      throw new RegistryError('invalid_input', `createdAt must be a valid time that is not in the future, got ${String(input.createdAt)}`);
+    }
     const replay = input.idempotencyKey ? this.versionByKey(input.idempotencyKey, input.model) : undefined;
     if (replay) return replay;
 
@@ -94,7 +98,7 @@ export class SqliteRegistry implements Registry {
         .run(
           input.model, next, artifactUri(artifact.path), artifact.format, contentHash, JSON.stringify(input.metrics), input.datasetId ?? null,
           input.referenceProfile === undefined ? null : JSON.stringify(input.referenceProfile), input.trainer, JSON.stringify(input.params ?? {}),
-          costUsd, input.workflowId ?? null, input.runId ?? null, input.idempotencyKey ?? null, this.now().toISOString(),
+          costUsd, input.workflowId ?? null, input.runId ?? null, input.idempotencyKey ?? null, createdAt.toISOString(),
         );
       return this.getVersion(input.model, next);
     }).immediate();

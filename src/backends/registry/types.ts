@@ -47,6 +47,8 @@ export interface RegisterVersionInput {
   runId?: string;
   /** Workflow run id + activity id: registering the same key again returns the same version. */
   idempotencyKey?: string;
+  /** When the version was trained, for one trained outside the product (default: now); never in the future. */
+  createdAt?: Date;
 }
 
 /** Who moves an alias and why; recorded in the ledger with the move. */
