@@ -91,13 +91,17 @@ export class Deployments {
     return this.change(model, 'set_champion', ref, async (cur, spec) => {
       const champion = await this.load(spec, ref);
       const previous = cur.champion && cur.champion.version !== ref.version ? strip(cur.champion) : cur.previous;
-      return { next: { ...cur, champion, previous }, retire: [cur.champion?.model] };
+      // The challenger becoming champion this way leaves no challenger of the same version behind.
+      const challenger = cur.challenger?.version === ref.version ? undefined : cur.challenger;
+      return { next: { ...cur, champion, previous, challenger }, retire: [cur.champion?.model, challenger ? undefined : cur.challenger?.model] };
     });
   }
 
   setChallenger(model: string, ref: ArtifactRef & { weight: number; shadow: boolean }): Promise<Deployment> {
     return this.change(model, 'set_challenger', ref, async (cur, spec) => {
       if (!cur.champion) throw conflict(`${model} has no champion; PUT /v1/admin/models/${model}/champion first`);
+      // A challenger that is the champion would make `previous` the champion itself after a promote.
+      if (cur.champion.version === ref.version) throw conflict(`${model}: v${ref.version} is already the champion; a challenger must be another version`);
       const loaded = await this.load(spec, ref);
       return { next: { ...cur, challenger: { ...loaded, weight: ref.weight, shadow: ref.shadow } }, retire: [cur.challenger?.model] };
     });
@@ -128,7 +132,8 @@ export class Deployments {
         throw conflict(`${model}: the challenger is v${cur.challenger.version}, not v${version}`);
       }
       const { weight: _w, shadow: _s, ...champion } = cur.challenger;
-      return { next: { champion, previous: cur.champion ? strip(cur.champion) : cur.previous }, retire: [cur.champion?.model] };
+      const previous = cur.champion && cur.champion.version !== champion.version ? strip(cur.champion) : cur.previous;
+      return { next: { champion, previous }, retire: [cur.champion?.model] };
     });
   }
 
