@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sha256File } from '../../src/backends/models/index.js';
 import { ledgerEntries, RegistryError, type RegistryErrorCode, showModel, SqliteRegistry } from '../../src/backends/registry/index.js';
+import { SCHEMA_VERSION } from '../../src/backends/registry/migrations.js';
 import { tempDir } from '../training/fixtures.js';
 
 const LINEAR = {
@@ -204,7 +205,8 @@ describe('SQLite registry', () => {
     registry.recordSpend('fraud', 3, { idempotencyKey: 's1', at: new Date('2025-03-02T00:00:00Z') });
     assert.equal(registry.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.ok(existsSync(`${dbPath}-wal`));
-    assert.equal(registry.schemaVersion, 1);
+    assert.equal(registry.schemaVersion, SCHEMA_VERSION);
+    assert.equal(SCHEMA_VERSION, 3, 'versions, aliases, ledger, spend; config revisions; monitor state');
     const before = { versions: registry.listVersions('fraud'), ledger: registry.ledger(), aliases: registry.aliases('fraud') };
     registry.close();
     registry = new SqliteRegistry({ path: dbPath, now });
@@ -212,7 +214,7 @@ describe('SQLite registry', () => {
     assert.deepEqual(registry.ledger(), before.ledger);
     assert.deepEqual(registry.aliases('fraud'), before.aliases);
     assert.equal(registry.monthlySpend('fraud', '2025-03'), 3);
-    assert.equal((registry.db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n, 1, 'migrations are not re-applied');
+    assert.equal((registry.db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n, SCHEMA_VERSION, 'migrations are not re-applied');
   });
 
   test('a database from newer code is refused', () => {
