@@ -30,10 +30,25 @@ export const conflict = (message: string) => new HttpError(409, 'conflict', mess
 /** How many issues the one-line message names; the `issues` array always holds all of them. */
 const MESSAGE_ISSUES = 20;
 
-export function invalidRequest(issues: FieldIssue[]): HttpError {
+function listIssues(issues: FieldIssue[]): string {
   const shown = issues.slice(0, MESSAGE_ISSUES).map((i) => `${i.path}: ${i.message}`);
   const more = issues.length > MESSAGE_ISSUES ? `; and ${issues.length - MESSAGE_ISSUES} more (see issues)` : '';
-  return new HttpError(400, 'invalid_request', `invalid request: ${shown.join('; ')}${more}`, issues);
+  return `${shown.join('; ')}${more}`;
+}
+
+/** 400: the request is not the shape the model's schema describes. */
+export function invalidRequest(issues: FieldIssue[]): HttpError {
+  return new HttpError(400, 'invalid_request', `invalid request: ${listIssues(issues)}`, issues);
+}
+
+/** 422: well-formed, but a value cannot be accepted (a control character in a category). */
+export function invalidValue(issues: FieldIssue[]): HttpError {
+  return new HttpError(422, 'invalid_value', `invalid value: ${listIssues(issues)}`, issues);
+}
+
+/** 422: the model's answer for these inputs is not a finite number; nothing was logged for the request. */
+export function nonFiniteScore(issues: FieldIssue[]): HttpError {
+  return new HttpError(422, 'non_finite_score', `the model cannot score these inputs: ${listIssues(issues)}`, issues);
 }
 
 /** `['instances', 3, 'features', 'amount']` → `instances[3].features.amount`. */

@@ -14,9 +14,13 @@ import { NonRetryableSinkError, type LakeSink, type LogRow, type LogTable } from
  * Failures: a failed write keeps its batch and is retried with exponential backoff (0.5 s → 30 s),
  * each failure counted. Rows keep queueing meanwhile up to `maxPendingRows` (default 100,000);
  * beyond that the oldest queued rows are dropped, counted and logged, so an unreachable lake
- * cannot exhaust memory. A batch the lake refuses outright (NonRetryableSinkError) and anything
- * still unwritten when close() gives up are written as JSON lines to
- * `<dataDir>/serving/dead-letter/`, counted, never silently lost.
+ * cannot exhaust memory. Anything still unwritten when close() gives up is written as JSON lines
+ * (one row object per line) to `<dataDir>/serving/dead-letter/`, counted, never silently lost.
+ *
+ * One bad row never costs a batch: a batch the lake refuses outright (NonRetryableSinkError, e.g.
+ * a value the writer's rules refuse) is split in halves and each half written on its own, down to
+ * single rows; only the rows refused alone go to the dead-letter folder, in a `...-refused-...`
+ * file whose lines are `{"reason": <the refusal>, "row": <row object>}`. The rest are written.
  * (`lines` below are row tuples, one per logged row.)
  */
 export interface LakeLogOptions {
@@ -134,12 +138,9 @@ export class LakeLog {
 
   private attempt(q: Queue): void {
     q.retryTimer = undefined;
-    const batch = q.inFlight!;
-    q.writing = this.sink.write(q.table, q.model, batch).then(
-      (rows) => {
-        q.inFlight = undefined;
+    q.writing = this.writeInFlight(q).then(
+      () => {
         q.consecutiveFailures = 0;
-        this.events.logged(q.table, q.model, rows);
         if (this.closing) return;
         if (q.lines.length >= this.maxRows) this.startWrite(q);
         else this.armTimer(q);
@@ -148,27 +149,70 @@ export class LakeLog {
         q.consecutiveFailures++;
         this.lastError = err.message;
         this.events.failed(q.table, q.model);
-        if (err instanceof NonRetryableSinkError) {
-          this.log.error({ err, table: q.table, model: q.model, rows: batch.length }, 'lake refused a batch; writing it to the dead-letter folder');
-          this.deadLetter(q, batch);
-          q.inFlight = undefined;
-          if (!this.closing && q.lines.length > 0) this.startWrite(q);
-          return;
-        }
         const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(q.consecutiveFailures - 1, 16));
-        this.log.warn({ err: err.message, table: q.table, model: q.model, rows: batch.length, retryInMs: delay }, 'lake write failed; will retry');
+        this.log.warn({ err: err.message, table: q.table, model: q.model, rows: q.inFlight?.length ?? 0, retryInMs: delay }, 'lake write failed; will retry');
         if (!this.closing) q.retryTimer = setTimeout(() => this.attempt(q), delay).unref();
       },
     );
   }
 
+  /**
+   * Writes q.inFlight. A part the lake refuses is split in halves until the refused rows stand
+   * alone; those are dead-lettered with the refusal as their reason. On a retryable failure
+   * q.inFlight is left holding exactly the rows not yet written, so the retry writes nothing twice.
+   */
+  private async writeInFlight(q: Queue): Promise<void> {
+    const parts: LogRow[][] = [q.inFlight!];
+    const refused: { row: LogRow; reason: string }[] = [];
+    try {
+      while (parts.length > 0) {
+        const part = parts[0];
+        try {
+          this.events.logged(q.table, q.model, await this.sink.write(q.table, q.model, part));
+        } catch (err) {
+          if (!(err instanceof NonRetryableSinkError)) throw err;
+          this.lastError = err.message;
+          this.events.failed(q.table, q.model);
+          if (part.length > 1) {
+            if (parts.length === 1 && refused.length === 0) {
+              this.log.warn({ err: err.message, table: q.table, model: q.model, rows: part.length }, 'lake refused a batch; splitting it to write all but the refused rows');
+            }
+            const mid = part.length >> 1;
+            parts.splice(0, 1, part.slice(0, mid), part.slice(mid));
+            continue;
+          }
+          refused.push({ row: part[0], reason: err.message });
+        }
+        parts.shift();
+      }
+      q.inFlight = undefined;
+    } catch (err) {
+      q.inFlight = parts.flat();
+      throw err;
+    } finally {
+      this.deadLetterRefused(q, refused);
+    }
+  }
+
   private deadLetter(q: Queue, lines: LogRow[]): void {
     if (lines.length === 0) return;
+    const describe = this.options.describe ?? ((_t: LogTable, _m: string, row: LogRow) => row);
+    this.writeDeadLetter(q, '', lines.map((l) => describe(q.table, q.model, l)));
+  }
+
+  /** Rows the lake refused on their own, each with the refusal. */
+  private deadLetterRefused(q: Queue, refused: { row: LogRow; reason: string }[]): void {
+    if (refused.length === 0) return;
+    const describe = this.options.describe ?? ((_t: LogTable, _m: string, row: LogRow) => row);
+    for (const r of refused) this.log.error({ table: q.table, model: q.model, reason: r.reason }, 'lake refused a row; dead-lettered alone');
+    this.writeDeadLetter(q, 'refused-', refused.map((r) => ({ reason: r.reason, row: describe(q.table, q.model, r.row) })));
+  }
+
+  private writeDeadLetter(q: Queue, kind: string, lines: unknown[]): void {
     try {
       mkdirSync(this.options.deadLetterDir, { recursive: true });
-      const file = path.join(this.options.deadLetterDir, `${q.table}-${q.model}-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.jsonl`);
-      const describe = this.options.describe ?? ((_t: LogTable, _m: string, row: LogRow) => row);
-      writeFileSync(file, `${lines.map((l) => JSON.stringify(describe(q.table, q.model, l))).join('\n')}\n`);
+      const file = path.join(this.options.deadLetterDir, `${q.table}-${q.model}-${kind}${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.jsonl`);
+      writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
       this.log.error({ file, rows: lines.length, table: q.table, model: q.model }, 'rows written to the dead-letter file');
     } catch (err) {
       this.log.error({ err, rows: lines.length, table: q.table, model: q.model }, 'could not write the dead-letter file; rows lost');

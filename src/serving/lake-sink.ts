@@ -21,7 +21,7 @@ export interface LakeSink {
   close(): Promise<void>;
 }
 
-/** A refusal that a retry cannot fix (a row the lake rejects); such a batch goes to the dead-letter file. */
+/** A refusal that a retry cannot fix (a row the lake rejects): the lake log splits such a batch until the refused rows stand alone, and dead-letters only those. */
 export class NonRetryableSinkError extends Error {
   override readonly name = 'NonRetryableSinkError';
 }

@@ -1,6 +1,14 @@
 import { z } from 'zod';
+import {
+  BINARY_LABEL_EXPECTED,
+  categoryProblem,
+  controlCharacterProblem,
+  MAX_TEXT_LENGTH,
+  numberProblem,
+  REGRESSION_LABEL_EXPECTED,
+} from '../backends/data/row-rules.js';
 import type { ModelSpec } from '../config/schema.js';
-import { fieldIssues, HttpError, invalidRequest, parseOrThrow, type FieldIssue } from './errors.js';
+import { fieldIssues, formatPath, HttpError, invalidRequest, invalidValue, parseOrThrow, type FieldIssue } from './errors.js';
 
 /**
  * Request schemas built from a model's spec.
@@ -13,11 +21,15 @@ import { fieldIssues, HttpError, invalidRequest, parseOrThrow, type FieldIssue }
  *
  * Numerical: a finite JSON number (no strings, booleans; 1e400 parses to Infinity and is refused).
  * Categorical: a string of at most 256 characters; unseen categories are accepted and scored in
- * the model's unknown bucket.
+ * the model's unknown bucket. A category holding a control character (U+0000-U+001F, U+007F) is
+ * well-formed JSON but not a value: 422 naming the feature.
+ *
+ * The value rules are the ones of src/backends/data/row-rules.ts, which the lake writers and
+ * `retrain data import` apply too: whatever the gateway refuses, the importer refuses.
  */
 
 export const MAX_INSTANCES = 1_000;
-const MAX_ID = 256;
+const MAX_ID = MAX_TEXT_LENGTH;
 
 export type FeatureValues = Record<string, number | string | null>;
 
@@ -56,6 +68,8 @@ export interface ModelSchemas {
   instances: z.ZodType<PredictInstance[]>;
   feedbackItem: z.ZodType<FeedbackItem>;
   feedbackList: z.ZodType<FeedbackItem[]>;
+  /** After `instance(s)` accepted the shape: the value rules the JSON schema does not express (422). */
+  checkValues: (instances: PredictInstance[], batch: boolean) => void;
 }
 
 export interface FeedbackItem {
@@ -74,9 +88,9 @@ export function buildSchemas(spec: ModelSpec): ModelSchemas {
   const label =
     spec.task === 'binary_classification'
       ? z
-          .union([z.literal(0), z.literal(1), z.boolean()], { error: 'expected 0, 1, true or false (binary classification)' })
+          .union([z.literal(0), z.literal(1), z.boolean()], { error: BINARY_LABEL_EXPECTED })
           .transform((v) => (v === true ? 1 : v === false ? 0 : v))
-      : z.number({ error: 'expected a finite number (regression)' });
+      : z.number({ error: REGRESSION_LABEL_EXPECTED });
   const feedbackItem = z
     .object(
       {
@@ -92,7 +106,22 @@ export function buildSchemas(spec: ModelSpec): ModelSchemas {
     instances: z.array(instance) as z.ZodType<PredictInstance[]>,
     feedbackItem: feedbackItem as z.ZodType<FeedbackItem>,
     feedbackList: z.array(feedbackItem) as z.ZodType<FeedbackItem[]>,
+    checkValues: (instances, batch) => refuseControlCharacters(spec, instances, batch),
   };
+}
+
+/** A well-formed instance whose categories hold a control character: 422 naming each such feature. */
+function refuseControlCharacters(spec: ModelSpec, instances: PredictInstance[], batch: boolean): void {
+  const categorical = spec.features.filter((f) => f.type === 'categorical').map((f) => f.name);
+  const issues: FieldIssue[] = [];
+  instances.forEach((instance, i) => {
+    for (const name of categorical) {
+      const v = instance.features[name];
+      const problem = typeof v === 'string' ? controlCharacterProblem(v) : undefined;
+      if (problem) issues.push({ path: formatPath(batch ? ['instances', i, 'features', name] : ['features', name]), message: problem });
+    }
+  });
+  if (issues.length) throw invalidValue(issues);
 }
 
 function fastInstanceCheck(spec: ModelSpec): (value: unknown) => PredictInstance | undefined {
@@ -125,7 +154,7 @@ function fastInstanceCheck(spec: ModelSpec): (value: unknown) => PredictInstance
       if (!Object.prototype.hasOwnProperty.call(features, name)) return undefined;
       const v = features[name];
       if (v === null) continue;
-      if (numerical[i] ? typeof v !== 'number' || !Number.isFinite(v) : typeof v !== 'string' || v.length > MAX_ID) return undefined;
+      if (numerical[i] ? typeof v !== 'number' || numberProblem(v) !== undefined : typeof v !== 'string' || categoryProblem(v) !== undefined) return undefined;
     }
     return entityId === undefined ? { features: features as FeatureValues } : { entity_id: entityId, features: features as FeatureValues };
   };
@@ -141,7 +170,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function parsePredictBody(schemas: ModelSchemas, body: unknown): { batch: boolean; instances: PredictInstance[] } {
   if (!isObject(body)) throw invalidRequest([{ path: 'body', message: 'expected a JSON object: {"features": {...}} or {"instances": [...]}' }]);
-  if (!('instances' in body)) return { batch: false, instances: [schemas.fastInstance(body) ?? parseOrThrow(schemas.instance, body)] };
+  if (!('instances' in body)) {
+    const fast = schemas.fastInstance(body);
+    if (fast) return { batch: false, instances: [fast] };
+    const instances = [parseOrThrow(schemas.instance, body)];
+    schemas.checkValues(instances, false);
+    return { batch: false, instances };
+  }
   const list = body.instances;
   if (Array.isArray(list) && list.length > 0 && list.length <= MAX_INSTANCES && Object.keys(body).length === 1) {
     const fast: PredictInstance[] = new Array(list.length);
@@ -149,7 +184,10 @@ export function parsePredictBody(schemas: ModelSchemas, body: unknown): { batch:
     for (let i = 0; i < list.length && ok; i++) ok = (fast[i] = schemas.fastInstance(list[i])!) !== undefined;
     if (ok) return { batch: true, instances: fast };
   }
-  return { batch: true, instances: parseList(schemas.instances, body, 'instances', 'features') };
+  // The fast check refuses a control character; the slow path reports it (422) after the shape (400).
+  const instances = parseList(schemas.instances, body, 'instances', 'features');
+  schemas.checkValues(instances, true);
+  return { batch: true, instances };
 }
 
 /** A feedback body: one `{request_id, label}` or `{labels: [...]}`. */

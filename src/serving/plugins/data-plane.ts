@@ -4,10 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Prediction } from '../../backends/models/index.js';
 import type { ModelRuntime, ServingContext } from '../context.js';
 import type { LoadedRole } from '../deployments.js';
-import { HttpError, notFound } from '../errors.js';
+import { formatPath, HttpError, nonFiniteScore, notFound, type FieldIssue } from '../errors.js';
 import { labelTuple, predictionTuple } from '../lake-sink.js';
 import { inChallengerShare } from '../routing.js';
-import { parseFeedbackBody, parsePredictBody, type PredictInstance } from '../validation.js';
+import { parseFeedbackBody, parsePredictBody, type FeatureValues, type PredictInstance } from '../validation.js';
 
 /**
  * POST /v1/models/:model/predict and /feedback.
@@ -18,7 +18,13 @@ import { parseFeedbackBody, parsePredictBody, type PredictInstance } from '../va
  * reply is written (setImmediate), so it adds no latency to the response; its own latency is
  * measured and reported as `shadow`. A batch reply is `{predictions: [...]}` in request order;
  * `latency_ms` of a batch row is the batch's.
+ *
+ * A prediction or score that is not a finite number (extreme inputs overflow a linear model) is
+ * an error of that request alone: 422 naming the features whose values cause it, nothing logged,
+ * so the lake never receives a row it must refuse. A challenger's non-finite answer counts as a
+ * challenger error and the row is answered by the champion; a shadow's is counted and not logged.
  */
+
 interface ModelParams {
   model: string;
 }
@@ -77,7 +83,7 @@ export async function dataPlane(app: FastifyInstance, opts: { ctx: ServingContex
       routed[i] = { instance, requestId, variant: live ? 'challenger' : 'champion', shadow: share && challenger!.shadow };
     }
 
-    const results: Prediction[] = new Array(routed.length);
+    const results: (Prediction | undefined)[] = new Array(routed.length);
     if (challengerCount > 0) {
       const ok = await scoreGroup(ctx, rt, challenger!, 'challenger', routed, results, tsMs, started).then(
         () => true,
@@ -88,16 +94,31 @@ export async function dataPlane(app: FastifyInstance, opts: { ctx: ServingContex
       if (!ok) {
         for (const r of routed) r.variant = 'champion';
         challengerCount = 0;
+      } else {
+        for (let i = 0; i < routed.length; i++) {
+          if (routed[i].variant !== 'challenger' || finitePrediction(results[i]!)) continue;
+          rt.live.recordRequest('challenger', tsMs, performance.now() - started, true);
+          ctx.metrics.request(model, 'challenger', 500);
+          routed[i].variant = 'champion';
+          results[i] = undefined;
+          challengerCount--;
+        }
       }
     }
     await scoreGroup(ctx, rt, champion, 'champion', routed, results, tsMs, started);
+    const nonFinite: number[] = [];
+    for (let i = 0; i < routed.length; i++) if (!finitePrediction(results[i]!)) nonFinite.push(i);
+    if (nonFinite.length > 0) {
+      ctx.metrics.request(model, 'none', 422);
+      throw nonFiniteScore(await explainNonFinite(rt, champion, routed, results as Prediction[], nonFinite, parsed.batch));
+    }
     const latencyMs = performance.now() - started;
 
     const out: string[] = new Array(routed.length);
     for (let i = 0; i < routed.length; i++) {
       const r = routed[i];
       const role = r.variant === 'champion' ? champion : challenger!;
-      const p = results[i];
+      const p = results[i]!;
       out[i] = responseJson(r.requestId, p, role.versionJson, r.variant);
       const entity = r.instance.entity_id ?? null;
       ctx.lakeLog.append('predictions', model, predictionTuple(r.requestId, tsMs, role.version, r.variant, entity, p.prediction, p.score, round3(latencyMs), r.instance.features, rt.featureNames));
@@ -151,7 +172,7 @@ async function scoreGroup(
   role: LoadedRole,
   variant: 'champion' | 'challenger',
   routed: Routed[],
-  results: Prediction[],
+  results: (Prediction | undefined)[],
   tsMs: number,
   started: number,
 ): Promise<void> {
@@ -190,16 +211,70 @@ async function scoreShadow(ctx: ServingContext, rt: ModelRuntime, role: LoadedRo
     return;
   }
   const latencyMs = performance.now() - started;
+  let failed = 0;
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k];
     const p = predictions[k];
+    if (!finitePrediction(p)) {
+      // Not a row the lake can store; an error of the shadow version, which the champion did not share.
+      rt.live.recordRequest('shadow', tsMs, latencyMs, true);
+      failed++;
+      continue;
+    }
     // The shadow row shares its request's id, so feedback joins both in the lake too.
     ctx.lakeLog.append('predictions', model, predictionTuple(r.requestId, tsMs, role.version, 'shadow', r.instance.entity_id ?? null, p.prediction, p.score, round3(latencyMs), r.instance.features, rt.featureNames));
     rt.index.addShadow(r.requestId, predictions[k].prediction);
     rt.live.recordRequest('shadow', tsMs, latencyMs, false);
   }
-  ctx.metrics.request(model, 'shadow', 200, rows.length);
+  if (failed) ctx.metrics.request(model, 'shadow', 500, failed);
+  if (rows.length > failed) ctx.metrics.request(model, 'shadow', 200, rows.length - failed);
   ctx.metrics.observeLatency(model, 'shadow', latencyMs);
+}
+
+function finitePrediction(p: Prediction): boolean {
+  return Number.isFinite(p.score) && Number.isFinite(p.prediction);
+}
+
+/** Rows of one request whose causes are looked for (each costs one scorer row per numerical feature). */
+const EXPLAINED_ROWS = 5;
+
+/**
+ * Which features make a row's answer non-finite: each numerical value in turn is replaced by null
+ * (the model's imputed value) and the row scored again, all in one scorer call; a feature whose
+ * replacement gives a finite answer is named. Model-agnostic, and only on this error path.
+ */
+async function explainNonFinite(rt: ModelRuntime, role: LoadedRole, routed: Routed[], results: Prediction[], rows: number[], batch: boolean): Promise<FieldIssue[]> {
+  const numerical = rt.spec.features.filter((f) => f.type === 'numerical').map((f) => f.name);
+  const trials: { row: number; feature: string }[] = [];
+  const variants: FeatureValues[] = [];
+  for (const i of rows.slice(0, EXPLAINED_ROWS)) {
+    const features = routed[i].instance.features;
+    for (const name of numerical) {
+      if (features[name] === null) continue;
+      trials.push({ row: i, feature: name });
+      variants.push({ ...features, [name]: null });
+    }
+  }
+  let rescored: Prediction[] = [];
+  if (variants.length > 0) rescored = await role.scorer.score(variants).catch(() => []);
+  const issues: FieldIssue[] = [];
+  for (const i of rows) {
+    const prefix: (string | number)[] = batch ? ['instances', i] : [];
+    const what = `the model's ${Number.isFinite(results[i].score) ? 'prediction' : 'score'} is ${String(Number.isFinite(results[i].score) ? results[i].prediction : results[i].score)}`;
+    const causes = trials.flatMap((t, k) => (t.row === i && rescored[k] && finitePrediction(rescored[k]) ? [t.feature] : []));
+    if (causes.length === 0) {
+      issues.push({ path: formatPath(prefix), message: `${what} for these inputs (no single feature value is the cause)` });
+      continue;
+    }
+    for (const name of causes) {
+      const value = routed[i].instance.features[name];
+      issues.push({
+        path: formatPath([...prefix, 'features', name]),
+        message: `${what}: the value ${String(value)} is too extreme for the model (it scores once this value is left out); send a value in the range the model was trained on`,
+      });
+    }
+  }
+  return issues;
 }
 
 function track(ctx: ServingContext, work: Promise<void>): void {

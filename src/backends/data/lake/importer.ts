@@ -152,7 +152,13 @@ function convertExpr(column: LakeColumn, type: string | undefined): string {
     if (type === 'VARCHAR') return `TRY_CAST(TRY_CAST(${ref} AS TIMESTAMPTZ) AS TIMESTAMP)`;
     return `TRY_CAST(${ref} AS TIMESTAMP)`;
   }
-  if (column.type === 'DOUBLE') return `TRY_CAST(${type === 'VARCHAR' ? `trim(${ref})` : ref} AS DOUBLE)`;
+  if (column.type === 'DOUBLE') {
+    if (type !== 'VARCHAR') return `TRY_CAST(${ref} AS DOUBLE)`;
+    // true/false where a typed file may hold a BOOLEAN (labels, predictions), as the gateway's feedback accepts them.
+    const number = `TRY_CAST(trim(${ref}) AS DOUBLE)`;
+    if (column.feature || column.name === 'latency_ms') return number;
+    return `coalesce(${number}, CASE lower(trim(${ref})) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)`;
+  }
   return `CAST(${ref} AS VARCHAR)`;
 }
 
