@@ -5,7 +5,7 @@ import type { DataBackend } from '../backends/data/types.js';
 import type { ModelVersion, Registry } from '../backends/registry/types.js';
 import { taskMetrics } from '../backends/training/index.js';
 import { compareToProfile, type DriftProfile, type DriftReport, type DriftThresholds, type FeatureDrift, type FeatureThresholds } from '../drift/index.js';
-import { adjustPValues, createDetector, decideDriftImpact, estimatePerformance, update, type SequentialState } from '../drift/decisions/index.js';
+import { adjustPValues, arlThreshold, createDetector, decideDriftImpact, estimatePerformance, update, type SequentialState } from '../drift/decisions/index.js';
 import { jensenShannonNoiseFloor, psiNoiseFloor } from '../drift/noise-floor.js';
 import type { CheckResult } from './contracts.js';
 
@@ -203,12 +203,15 @@ async function feedDetector(ctx: CheckContext, spec: ModelSpec, champion: ModelV
   let detector = ctx.detectors.load(spec.name);
   if (!detector || detector.championVersion !== champion.version || detector.state.config.baseline !== baselineError || detector.state.config.tolerance !== p.tolerance) {
     const tolerance = Math.min(p.tolerance, 0.98 - baselineError);
+    const detectableShift = Math.max(0.01, Math.min(tolerance, 0.99 - baselineError - tolerance));
     detector = {
       championVersion: champion.version,
       // From the champion's start; a check as of a time before the version existed (a backtest of a
       // version registered later) starts with the window's own matured predictions.
       fedThrough: Date.parse(champion.createdAt) <= now.getTime() ? champion.createdAt : new Date(now.getTime() - durationMs(spec.data.monitorWindow) - durationMs(spec.label.delay)).toISOString(),
-      state: createDetector({ baseline: baselineError, tolerance, detectableShift: Math.max(0.01, Math.min(tolerance, 0.99 - baselineError - tolerance)), alpha: p.falseAlarmRate, horizon: 100_000 }),
+      // falseAlarmRate: the chance of a false alarm within 100,000 matured predictions at the
+      // tolerance edge, i.e. an average run length of 100,000 / rate there (see arlThreshold).
+      state: createDetector({ baseline: baselineError, tolerance, detectableShift, threshold: arlThreshold({ baseline: baselineError, tolerance, detectableShift, arl: 100_000 / p.falseAlarmRate }) }),
     };
   }
   const maturedBy = new Date(now.getTime() - durationMs(spec.label.delay));

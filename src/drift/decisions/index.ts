@@ -7,7 +7,7 @@
  * that combines them.
  */
 export {
-  createDetector, detectorThreshold, expectedDelay, resetDetector, resultOf, update, SEQUENTIAL_DEFAULTS,
+  arlThreshold, createDetector, detectorThreshold, expectedDelay, resetDetector, resultOf, update, SEQUENTIAL_DEFAULTS,
   type ErrorBatch, type ResolvedSequentialConfig, type SequentialConfig, type SequentialResult, type SequentialState,
 } from './sequential.js';
 export { estimatePerformance, expectedRocAuc, type CbpeEstimate, type CbpeOptions, type EstimatedMetric } from './cbpe.js';

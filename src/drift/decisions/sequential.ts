@@ -96,6 +96,32 @@ export function detectorThreshold(alpha: number, horizon: number): number {
   return Math.log(horizon / alpha);
 }
 
+/**
+ * h for an average run length of `arl` samples while the error rate sits exactly at the tolerance
+ * edge (p0), by Siegmund's approximation for a CUSUM of log-likelihood ratios: ARL0 ≈
+ * (e^h − h − 1) / KL(p0 ‖ p1). Far less conservative than the union bound ln(horizon/alpha) (whose
+ * real ARL is orders of magnitude above its promise), so evidence suffices sooner; it is an
+ * approximation, so the rate it gives is checked by simulation in the tests. A model below the
+ * edge (the usual case: at its baseline) drifts down faster and alarms far more rarely still.
+ */
+export function arlThreshold(config: { baseline: number; tolerance?: number; detectableShift?: number; arl: number }): number {
+  const tolerance = config.tolerance ?? SEQUENTIAL_DEFAULTS.tolerance;
+  const p0 = requireOpenUnit(config.baseline, 'baseline') + tolerance;
+  const p1 = p0 + (config.detectableShift ?? tolerance);
+  if (!(p1 < 1)) throw new DriftInputError('config', `baseline + tolerance + detectableShift must be < 1, got ${p1}`);
+  const arl = requireNumber(config.arl, 'arl', { min: 1 });
+  const kl = p0 * Math.log(p0 / p1) + (1 - p0) * Math.log((1 - p0) / (1 - p1));
+  let lo = 0;
+  let hi = 1;
+  while ((Math.exp(hi) - hi - 1) / kl < arl) hi *= 2;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if ((Math.exp(mid) - mid - 1) / kl < arl) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
 function resolveConfig(config: SequentialConfig): ResolvedSequentialConfig {
   if (config == null || typeof config !== 'object') throw new DriftInputError('config', 'expected { baseline, ... }');
   const baseline = requireOpenUnit(config.baseline, 'config.baseline');
