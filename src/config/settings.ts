@@ -20,6 +20,9 @@ const settingsSchema = z.object({
   RETRAIN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RETRAIN_CONTROL_QUEUE: z.string().min(1).default('retrain-control'),
   RETRAIN_TRAINING_QUEUE: z.string().min(1).default('retrain-training'),
+  RETRAIN_GATEWAY_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+  RETRAIN_GATEWAY_FEEDBACK_RATE: z.coerce.number().int().min(0).default(6_000),
+  RETRAIN_GATEWAY_ADMIN_FAILURES: z.coerce.number().int().min(1).default(10),
 });
 
 export interface RuntimeSettings {
@@ -36,6 +39,17 @@ export interface RuntimeSettings {
   uiPort: number;
   logLevel: z.infer<typeof settingsSchema>['RETRAIN_LOG_LEVEL'];
   taskQueues: { control: string; training: string };
+  gateway: GatewaySettings;
+}
+
+/** Limits of `retrain serve` that an operator may want to change. */
+export interface GatewaySettings {
+  /** A request (headers and body) must arrive within this; slower ones are answered 408 and closed. */
+  requestTimeoutMs: number;
+  /** POST feedback requests per client address per minute; 0 = unlimited. */
+  feedbackPerMinute: number;
+  /** Requests with a missing or wrong admin token per client address per minute before 429. */
+  adminFailuresPerMinute: number;
 }
 
 export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
@@ -58,5 +72,10 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
     uiPort: s.RETRAIN_UI_PORT,
     logLevel: s.RETRAIN_LOG_LEVEL,
     taskQueues: { control: s.RETRAIN_CONTROL_QUEUE, training: s.RETRAIN_TRAINING_QUEUE },
+    gateway: {
+      requestTimeoutMs: s.RETRAIN_GATEWAY_REQUEST_TIMEOUT_MS,
+      feedbackPerMinute: s.RETRAIN_GATEWAY_FEEDBACK_RATE,
+      adminFailuresPerMinute: s.RETRAIN_GATEWAY_ADMIN_FAILURES,
+    },
   };
 }

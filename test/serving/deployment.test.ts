@@ -19,7 +19,8 @@ describe('control plane', () => {
     let gw: Running;
     before(async () => {
       env = testEnv();
-      gw = await startTestGateway(env);
+      // 28 refused attempts below: more than the default budget of failed attempts (tested in security.test.ts).
+      gw = await startTestGateway(env, { limits: { adminFailuresPerMinute: 100 } });
     });
     after(async () => {
       await gw.close();
@@ -208,7 +209,12 @@ describe('control plane', () => {
       try {
         const ready = await call(`${restarted.url}/readyz`, 'GET');
         assert.equal(ready.status, 503);
-        assert.match(ready.body.message, /champion v1: .*does not match the registered/);
+        // /readyz answers anyone: it says what failed, not where (the cause names the artifact's path).
+        assert.match(ready.body.message, /fraud-detector: no champion loaded \(it did not load at start: GET \/v1\/admin\/models\/fraud-detector\/deployment has the cause\)/);
+        assert.deepEqual(ready.body.models['fraud-detector'], { champion: null, challenger: null, restoreFailed: true });
+        assert.ok(!JSON.stringify(ready.body).includes(env.dir), 'no path in the unauthenticated answer');
+        const dep = await admin(restarted.url, 'GET', '/deployment');
+        assert.match(dep.body.restoreErrors.join('; '), /champion v1: .*does not match the registered/);
         assert.equal((await predict(restarted.url, { features: features(1) })).status, 503);
       } finally {
         await restarted.close();

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Prediction } from '../../backends/models/index.js';
 import type { ModelRuntime, ServingContext } from '../context.js';
 import type { LoadedRole } from '../deployments.js';
@@ -23,7 +24,18 @@ import { parseFeedbackBody, parsePredictBody, type FeatureValues, type PredictIn
  * an error of that request alone: 422 naming the features whose values cause it, nothing logged,
  * so the lake never receives a row it must refuse. A challenger's non-finite answer counts as a
  * challenger error and the row is answered by the champion; a shadow's is counted and not logged.
+ *
+ * feedback: with a feedback token (RETRAIN_FEEDBACK_TOKEN) it needs `Authorization: Bearer
+ * <token>`, compared in constant time; each client address may send `feedbackPerMinute` requests
+ * a minute (@fastify/rate-limit, 429 beyond). predict is not rate-limited.
  */
+export interface DataPlaneOptions {
+  ctx: ServingContext;
+  /** When set, POST feedback requires this bearer token. */
+  feedbackToken?: string;
+  /** Feedback requests per client address per minute; 0 = unlimited. */
+  feedbackPerMinute: number;
+}
 
 interface ModelParams {
   model: string;
@@ -36,8 +48,21 @@ interface Routed {
   shadow: boolean;
 }
 
-export async function dataPlane(app: FastifyInstance, opts: { ctx: ServingContext }): Promise<void> {
+export async function dataPlane(app: FastifyInstance, opts: DataPlaneOptions): Promise<void> {
   const { ctx } = opts;
+  await app.register(rateLimit, { global: false });
+  const feedbackGuards = [];
+  if (opts.feedbackPerMinute > 0) {
+    feedbackGuards.push(
+      app.rateLimit({
+        max: opts.feedbackPerMinute,
+        timeWindow: 60_000,
+        errorResponseBuilder: (_request, context) =>
+          new HttpError(429, 'rate_limited', `too many feedback requests from this client: at most ${context.max} a minute; retry in ${context.after} (send labels in batches of up to 1,000)`),
+      }),
+    );
+  }
+  if (opts.feedbackToken) feedbackGuards.push(bearerGuard(opts.feedbackToken));
 
   const runtimeOf = (model: string): ModelRuntime => {
     const rt = ctx.models.get(model);
@@ -143,7 +168,7 @@ export async function dataPlane(app: FastifyInstance, opts: { ctx: ServingContex
     return parsed.batch ? `{"predictions":[${out.join(',')}]}` : out[0];
   });
 
-  app.post<{ Params: ModelParams }>('/v1/models/:model/feedback', async (request, reply) => {
+  app.post<{ Params: ModelParams }>('/v1/models/:model/feedback', { onRequest: feedbackGuards }, async (request, reply) => {
     const model = request.params.model;
     const rt = runtimeOf(model);
     const items = parseFeedbackBody(rt.schemas, request.body);
@@ -275,6 +300,18 @@ async function explainNonFinite(rt: ModelRuntime, role: LoadedRole, routed: Rout
     }
   }
   return issues;
+}
+
+/** Bearer check of the feedback endpoint; both sides hashed so the comparison takes the same time whatever is sent. */
+function bearerGuard(token: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  const expected = digest(token);
+  return async (request, reply) => {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
+    if (match && timingSafeEqual(digest(match[1]), expected)) return;
+    reply.header('www-authenticate', 'Bearer realm="retrain-feedback"');
+    throw new HttpError(401, 'unauthorized', match ? 'invalid feedback token' : 'missing bearer token: send "Authorization: Bearer <RETRAIN_FEEDBACK_TOKEN>"');
+  };
 }
 
 function track(ctx: ServingContext, work: Promise<void>): void {
