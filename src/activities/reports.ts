@@ -33,6 +33,7 @@ export function reportWriter(b: Pick<Backends, 'settings' | 'logger'>) {
           driftUnavailableReason: measured.unavailable,
           performance: result.performance && { ...result.performance, threshold: spec.triggers.performance.threshold },
           labelShift: result.labelShift && { ...result.labelShift, threshold: spec.triggers.labelShift.jensenShannon, distribution: measured.labelShift },
+          driftImpact: result.drift.impact,
           history: await store.readHistory(spec.name),
         });
         const file = await store.writeCheck(spec.name, result.checkedAt, html);

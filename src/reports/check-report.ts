@@ -28,6 +28,14 @@ export interface CheckReportInput {
   labelShift?: { jensenShannon: number; samples: number; threshold?: number; distribution?: FeatureDrift | null };
   newLabels: number;
   lastRetrainAt?: string;
+  /** Label-free estimate of the champion's accuracy on the window (CBPE), with its interval and the validated value. */
+  estimate?: { metric: string; value: number; lower: number; upper: number; samples: number; baseline?: number };
+  /** The sequential test on the matured error stream against the champion's validated error. */
+  sequential?: { fired: boolean; statistic: number; threshold: number; baselineError: number; tolerance: number; samples: number; errorRate?: number; lower: number; upper: number };
+  /** Matured predictions of the window and how many have labels. */
+  labels?: { matured: number; labelled: number; coverage: number; revised: number };
+  /** Why the drift is (not) worth a retrain: importance and estimated loss. */
+  driftImpact?: { material: boolean; reason: string };
   /** Triggers this check set off; omit when not decided yet, [] for "none fired". */
   firedTriggers?: Array<{ kind: string; reason: string }>;
   /** e.g. the cooldown note or "started retrain-model", shown with the triggers. */
@@ -242,6 +250,18 @@ function statusBlock(input: CheckReportInput): SafeHtml {
 }
 
 /** Renders the check report as one self-contained HTML document (inline CSS and SVG, no scripts, no URLs). */
+/** The numbers the retrain decision rests on: label-free estimate, matured error evidence, coverage, drift impact. */
+function evidenceBlock(input: CheckReportInput): SafeHtml {
+  const e = input.estimate;
+  const s = input.sequential;
+  const pairs: Array<[string, string]> = [];
+  if (e) pairs.push([`Estimated ${e.metric} (label-free, CBPE)`, `${fmtPct(e.value)} [${fmtPct(e.lower)}, ${fmtPct(e.upper)}] on ${fmtInt(e.samples)} scores${e.baseline !== undefined ? `; validated ${fmtPct(e.baseline)}` : ''}`]);
+  if (s) pairs.push(['Matured error rate vs baseline', `${s.errorRate === undefined ? 'no matured errors yet' : `${fmtPct(s.errorRate)} [${fmtPct(s.lower)}, ${fmtPct(s.upper)}]`} vs validated ${fmtPct(s.baselineError)} + ${fmtPct(s.tolerance)} tolerance; evidence ${s.statistic.toFixed(2)} of ${s.threshold.toFixed(2)} needed${s.fired ? ' (reached)' : ''} after ${fmtInt(s.samples)} matured predictions`]);
+  if (input.labels) pairs.push(['Label coverage', `${fmtInt(input.labels.labelled)} of ${fmtInt(input.labels.matured)} matured predictions labelled (${fmtPct(input.labels.coverage, 0)})${input.labels.revised ? `; ${fmtInt(input.labels.revised)} revised` : ''}`]);
+  if (input.driftImpact) pairs.push(['Is the drift worth a retrain?', `${input.driftImpact.material ? 'yes' : 'no'}: ${input.driftImpact.reason}`]);
+  return pairs.length ? html`<h2>Evidence for a retrain</h2>${facts(pairs)}` : html``;
+}
+
 export async function renderCheckReport(input: CheckReportInput): Promise<string> {
   const d = input.drift;
   const verdict = overallVerdict(d);
@@ -262,6 +282,7 @@ ${facts([
     ['Last retrain', input.lastRetrainAt ? fmtTime(input.lastRetrainAt) : 'never'],
   ])}
 ${statusBlock(input)}
+${evidenceBlock(input)}
 ${triggersBlock(input)}
 ${features.length > 0 ? html`<h2>Features</h2>${summaryTable(features, index)}<p class="note">Scores compare the current window with the champion's reference profile. Distances (PSI, Jensen–Shannon, Wasserstein) drift above their threshold, p-values (KS, χ²) below it. Missing rate counts null, NaN and infinite values.</p>` : ''}
 ${await performanceSection(input, points)}

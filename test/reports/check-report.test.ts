@@ -59,6 +59,21 @@ describe('renderCheckReport', () => {
     assert.equal(html.match(/<svg[\s>]/g)?.length, 9);
   });
 
+  it('shows the evidence a retrain decision rests on: label-free estimate, matured errors, coverage, drift impact', async () => {
+    const html = await renderCheckReport(input({
+      estimate: { metric: 'accuracy', value: 0.8512, lower: 0.84, upper: 0.862, samples: 4000, baseline: 0.9 },
+      sequential: { fired: true, statistic: 11.2, threshold: 9.76, baselineError: 0.1, tolerance: 0.02, samples: 6000, errorRate: 0.171, lower: 0.16, upper: 0.183 },
+      labels: { matured: 1300, labelled: 1200, coverage: 0.923, revised: 3 },
+      driftImpact: { material: true, reason: 'tenure drifted; estimated loss 0.049 exceeds the tolerance 0.02' },
+    }));
+    assert.match(html, /Evidence for a retrain/);
+    assert.match(html, /Estimated accuracy \(label-free, CBPE\)<\/dt><dd>85\.1% \[84\.0%, 86\.2%\] on 4,000 scores; validated 90\.0%/);
+    assert.match(html, /17\.1% \[16\.0%, 18\.3%\] vs validated 10\.0% \+ 2\.0% tolerance; evidence 11\.20 of 9\.76 needed \(reached\)/);
+    assert.match(html, /1,200 of 1,300 matured predictions labelled \(92%\); 3 revised/);
+    assert.match(html, /yes: tenure drifted; estimated loss 0\.049 exceeds the tolerance 0\.02/);
+    assert.doesNotMatch(await renderCheckReport(input()), /Evidence for a retrain/, 'nothing to show, no section');
+  });
+
   it('marks the drifted features as drift with their formatted scores', async () => {
     const html = await renderCheckReport(input());
     for (const name of ['income', 'country']) {
