@@ -65,7 +65,7 @@ interface Row {
 export class DeploymentStore {
   private readonly db: Database.Database;
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
     mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');

@@ -1,4 +1,6 @@
-import { loadModel, ModelLoadError, type LoadedModel } from '../backends/models/index.js';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { artifactPath, loadModel, ModelLoadError, type LoadedModel } from '../backends/models/index.js';
 import type { ModelSpec } from '../config/schema.js';
 import type { Logger } from '../runtime/logger.js';
 import type { DeploymentRecord, DeploymentStore, RoleRecord } from './deployment-store.js';
@@ -47,11 +49,23 @@ export class Deployments {
   /** Roles that failed to load at start, by model (shown by /readyz and GET deployment). */
   readonly restoreErrors = new Map<string, string[]>();
 
+  /**
+   * Where artifacts may be loaded from: `<data dir>/artifacts` (where trainers and `retrain models
+   * register` put them) and any folders in RETRAIN_ARTIFACT_ROOTS (path-list separated). An admin
+   * call naming a file elsewhere is refused before the file is touched, so the control plane
+   * cannot be used to probe the disk.
+   */
+  private readonly artifactRoots: string[];
+
   constructor(
     private readonly specs: Map<string, ModelSpec>,
     private readonly store: DeploymentStore,
     private readonly log: Logger,
-  ) {}
+    artifactRoots?: string[],
+  ) {
+    const extra = (process.env.RETRAIN_ARTIFACT_ROOTS ?? '').split(path.delimiter).filter(Boolean);
+    this.artifactRoots = (artifactRoots ?? [path.join(path.dirname(store.file), 'artifacts'), ...extra]).map((r) => path.resolve(r));
+  }
 
   get(model: string): Deployment | undefined {
     return this.live.get(model);
@@ -178,7 +192,29 @@ export class Deployments {
     return run;
   }
 
+  /** Refuses an artifact outside the store: lexically first (no access to the outside file), then through symlinks. */
+  private checkInStore(spec: ModelSpec, ref: ArtifactRef): void {
+    let file: string;
+    try {
+      file = artifactPath(ref.artifactUri);
+    } catch (err) {
+      throw new HttpError(422, 'artifact_unsupported', `refused ${spec.name} v${ref.version}: ${(err as Error).message}`);
+    }
+    const inside = (p: string, roots: string[]) => roots.some((root) => p === root || p.startsWith(root + path.sep));
+    const outside = () => new HttpError(422, 'artifact_outside_store', `refused ${spec.name} v${ref.version}: the artifact is not in the artifact store (${this.artifactRoots.join(', ')}; RETRAIN_ARTIFACT_ROOTS adds folders); the current deployment keeps serving`);
+    if (!inside(file, this.artifactRoots)) throw outside();
+    const real = (p: string) => {
+      try {
+        return realpathSync(p);
+      } catch {
+        return p; // missing: loading reports it, inside the store
+      }
+    };
+    if (!inside(real(file), this.artifactRoots.map(real))) throw outside();
+  }
+
   private async load(spec: ModelSpec, ref: ArtifactRef): Promise<LoadedRole> {
+    this.checkInStore(spec, ref);
     try {
       const model = await loadModel(ref.artifactUri, { spec: { task: spec.task, features: spec.features }, sha256: ref.sha256 });
       return { version: ref.version, artifactUri: ref.artifactUri, sha256: model.sha256, model, scorer: new CoalescingScorer(model), versionJson: JSON.stringify(ref.version) };

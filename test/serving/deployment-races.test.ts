@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { admin, startTestGateway, testEnv, type Running, type TestEnv } from './helpers.js';
 
@@ -35,5 +37,20 @@ describe('control plane under racing admin operations', () => {
       assert.notEqual(d.previous?.version, d.champion.version, `round ${round}: ${JSON.stringify({ champion: d.champion.version, previous: d.previous?.version, challenger: d.challenger?.version })}`);
       assert.notEqual(d.challenger?.version, d.champion.version);
     }
+  });
+
+  test('artifacts load only from the artifact store: outside paths are refused alike, whether they exist or not', async () => {
+    writeFileSync(path.join(env.dir, 'secret.json'), '{"password": "hunter2"}');
+    mkdirSync(path.join(env.dir, 'artifacts', 'sneaky'), { recursive: true });
+    symlinkSync(path.join(env.dir, 'secret.json'), path.join(env.dir, 'artifacts', 'sneaky', 'model.json'));
+    const answers = [];
+    for (const artifactUri of ['/etc/passwd', path.join(env.dir, 'secret.json'), '/nonexistent/model.json', `file://${path.join(env.dir, 'secret.json')}`, path.join(env.dir, 'artifacts', 'sneaky', 'model.json')]) {
+      const res = await admin(gw.url, 'PUT', '/champion', { version: 9, artifactUri });
+      assert.equal(res.status, 422, artifactUri);
+      assert.equal(res.body.error, 'artifact_outside_store', JSON.stringify(res.body));
+      assert.doesNotMatch(JSON.stringify(res.body), /hunter2|root:/);
+      answers.push(res.body.message.replace(artifactUri, ''));
+    }
+    assert.equal(new Set(answers).size, 1, 'one answer for every outside path: nothing to learn about the disk');
   });
 });

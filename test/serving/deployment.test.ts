@@ -172,7 +172,7 @@ describe('control plane', () => {
         assert.equal(invalid.status, 422);
         assert.match(invalid.body.message, /weights/);
 
-        const missing = await admin(gw.url, 'PUT', '/champion', { version: 9, artifactUri: path.join(env.dir, 'nope.json') });
+        const missing = await admin(gw.url, 'PUT', '/champion', { version: 9, artifactUri: path.join(env.dir, 'artifacts', 'nope.json') });
         assert.equal(missing.status, 422);
         assert.match(missing.body.message, /not found/);
 
