@@ -67,7 +67,7 @@ export async function backtest(backends: { data: DataBackend; registry: Pick<Reg
   let lastStart: string | undefined;
   for (let i = 0; i < total; i++) {
     const at = new Date(options.from.getTime() + i * step);
-    const { result } = await measureCheck({ data: backends.data, registry: backends.registry, detectors, lastRetrainAt: lastStart }, spec, at);
+    const { result } = await measureCheck({ data: backends.data, registry: backends.registry, detectors, lastRetrainAt: lastStart, skipUnusedCounts: true }, spec, at);
     const decision = evaluateTriggers(spec.triggers, result, { now: at.getTime() });
     const action = decision.fired.length === 0 ? 'none' : decision.heldByCooldown ? 'cooldown' : decision.heldByBackoff ? 'backoff' : 'would_start';
     if (action === 'would_start') lastStart = at.toISOString();

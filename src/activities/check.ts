@@ -50,6 +50,8 @@ export interface CheckContext {
   lastRetrainAt?: string;
   /** Closed pipelines, newest first, for the back-off. */
   recentRuns?: CheckResult['recentRuns'];
+  /** Skip counting new labels when no trigger reads them (a backtest with volume off): it scans the lookback. */
+  skipUnusedCounts?: boolean;
 }
 
 export interface MeasuredCheck {
@@ -78,7 +80,7 @@ export async function measureCheck(ctx: CheckContext, spec: ModelSpec, now: Date
 
   // Volume counts from the end of the last pipeline, whatever its outcome (or from the champion's training).
   result.newLabelsSince = ctx.lastRetrainAt && Date.parse(ctx.lastRetrainAt) > Date.parse(champion.createdAt) ? ctx.lastRetrainAt : champion.createdAt;
-  result.newLabels = await ctx.data.countNewLabels(spec, new Date(result.newLabelsSince), { asOf: now });
+  if (!(ctx.skipUnusedCounts && !spec.triggers.volume.enabled)) result.newLabels = await ctx.data.countNewLabels(spec, new Date(result.newLabelsSince), { asOf: now });
 
   const profile = champion.referenceProfile as (DriftProfile & { importance?: ImportanceRecord }) | null;
   let drift: DriftReport | null = null;
