@@ -5,7 +5,7 @@ import type { DataBackend } from '../backends/data/types.js';
 import type { ModelVersion, Registry } from '../backends/registry/types.js';
 import { taskMetrics } from '../backends/training/index.js';
 import { compareToProfile, type DriftProfile, type DriftReport, type DriftThresholds, type FeatureDrift, type FeatureThresholds } from '../drift/index.js';
-import { adjustPValues, arlThreshold, createDetector, decideDriftImpact, estimatePerformance, update, type SequentialState } from '../drift/decisions/index.js';
+import { adjustPValues, applyCalibration, arlThreshold, createDetector, decideDriftImpact, estimatePerformance, update, type SequentialState } from '../drift/decisions/index.js';
 import { jensenShannonNoiseFloor, psiNoiseFloor } from '../drift/noise-floor.js';
 import type { CheckResult } from './contracts.js';
 
@@ -85,7 +85,7 @@ export async function measureCheck(ctx: CheckContext, spec: ModelSpec, now: Date
   const profile = champion.referenceProfile as (DriftProfile & { importance?: ImportanceRecord }) | null;
   let drift: DriftReport | null = null;
   const baseline = validatedAccuracy(champion);
-  if (spec.task === 'binary_classification') result.estimate = labelFreeEstimate(window.scores, baseline);
+  if (spec.task === 'binary_classification') result.estimate = labelFreeEstimate(window.scores, baseline, (champion.referenceProfile as DriftProfile | null)?.calibration);
   if (profile) {
     drift = compareToProfile(profile, window.columns, driftThresholds(spec, profile, window));
     if (spec.triggers.drift.pValueAdjustment !== 'none') adjustAcrossFeatures(drift, spec.triggers.drift.pValueAdjustment);
@@ -187,11 +187,17 @@ function adjustAcrossFeatures(report: DriftReport, method: 'bh' | 'holm'): void 
   report.driftedFeatures = report.driftedFeatureNames.length;
 }
 
-/** CBPE: the accuracy the window's scores imply if they are calibrated, with its interval. */
-function labelFreeEstimate(scores: Float64Array, baseline: number | undefined): CheckResult['estimate'] {
+/**
+ * CBPE: the accuracy the window's scores imply, with its interval. CBPE needs calibrated
+ * probabilities, so the scores go through the calibration fitted on the champion's validation split
+ * (when its profile has one), while the model's own decisions stay `score >= 0.5`.
+ */
+function labelFreeEstimate(scores: Float64Array, baseline: number | undefined, calibration: DriftProfile['calibration']): CheckResult['estimate'] {
   const valid = scores.filter((s) => s >= 0 && s <= 1);
   if (valid.length < 30) return undefined;
-  const estimate = estimatePerformance(valid);
+  const estimate = calibration
+    ? estimatePerformance(applyCalibration(calibration, valid), { predictions: Float64Array.from(valid, (s) => (s >= 0.5 ? 1 : 0)) })
+    : estimatePerformance(valid);
   return { metric: 'accuracy', value: estimate.accuracy.value, lower: estimate.accuracy.lower, upper: estimate.accuracy.upper, samples: valid.length, baseline };
 }
 

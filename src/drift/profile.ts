@@ -129,6 +129,12 @@ export interface DriftProfile {
   features: FeatureProfile[];
   label: (FeatureProfile & { labelType: LabelSpec['type'] }) | null;
   importance?: ModelImportance;
+  /**
+   * Binary classifiers: isotonic calibration of the model's scores against the labels of its
+   * validation split, so the label-free performance estimate (CBPE, which assumes calibrated
+   * probabilities) reads calibrated scores. Absent in older profiles: the raw scores are used.
+   */
+  calibration?: { kind: 'isotonic'; x: number[]; y: number[]; rows: number; split: 'validation' | 'train' };
 }
 
 /** FNV-1a, to derive an independent sample seed per column from its name. */

@@ -86,6 +86,11 @@ describe('buildModelReference', () => {
     assert.deepEqual(f.unread, { importance: 0, share: 0, std: 0 });
     assert.ok(Math.abs(f.x.share + f.cat.share - 1) < 1e-12);
     assert.ok(f.x.share > 0.8);
+    // The scores' isotonic calibration on the same rows, for the label-free estimate: non-decreasing, within [0, 1].
+    const cal = profile.calibration!;
+    assert.equal(cal.kind, 'isotonic');
+    assert.deepEqual([cal.rows, cal.split], [2_000, 'validation']);
+    assert.ok(cal.x.length === cal.y.length && cal.y.every((y, i) => y >= 0 && y <= 1 && (i === 0 || y >= cal.y[i - 1])), JSON.stringify(cal).slice(0, 200));
     // The baseline is the model's own log loss on those rows.
     assert.ok(imp.baseline! < 0 && imp.baseline! > -0.7, String(imp.baseline));
   });
@@ -100,7 +105,8 @@ describe('buildModelReference', () => {
       { ...data.columns, cat: Array.from(cat.codes, (c) => (c < 0 ? null : cat.dictionary[c])), y: data.label! },
       { features: SPEC.features, label: { name: 'y', type: 'binary' } },
     );
-    const { importance, ...profile } = a;
+    const { importance, calibration, ...profile } = a;
+    assert.ok(calibration);
     assert.ok(importance);
     assert.deepEqual(profile, expected);
     // A different seed shuffles differently: the numbers move, the ranking does not.

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FeatureSpec, ModelSpec } from '../../config/schema.js';
 import { negativeLogLoss, negativeRmse, permutationImportance, type FeatureTable, type Metric } from '../../drift/decisions/importance.js';
 import { DriftInputError, seededRandom } from '../../drift/decisions/common.js';
+import { fitCalibration } from '../../drift/decisions/calibration.js';
 import { buildProfile, type Columns, type DriftProfile, type ModelImportance } from '../../drift/profile.js';
 import { DataInputError } from '../data/types.js';
 import { formatOf } from '../data/lake/importer.js';
@@ -75,7 +76,8 @@ export async function buildModelReference(spec: ReferenceSpec, options: ModelRef
 
   const model = await loadModel(options.artifactPath, { spec: { task: spec.task, features: spec.features }, sha256: options.sha256 });
   try {
-    return { ...profile, importance: await measureImportance(model, spec, rows, seed) };
+    const importance = await measureImportance(model, spec, rows, seed);
+    return { ...profile, importance, ...(spec.task === 'binary_classification' ? { calibration: await scoreCalibration(model, rows) } : {}) };
   } catch (err) {
     // Scores the metric cannot use (NaN, probabilities outside [0, 1]): retrying will not change them.
     if (err instanceof DriftInputError) throw new TrainingError('invalid_output', `${model.path}: cannot measure feature importance on the ${rows.split} split: ${err.message}`, { cause: err });
@@ -122,6 +124,13 @@ async function measureImportance(model: LoadedModel, spec: ReferenceSpec, rows: 
   if (next !== scored.length) throw new Error(`permutation importance asked for ${next} scorings on replay, ${scored.length} were recorded`);
   for (const m of result.features) features[m.feature] = { importance: m.importance, share: m.share, std: m.std };
   return { ...summary, baseline: result.baseline, features };
+}
+
+/** Isotonic calibration of the model's scores on these rows (for the label-free estimate). */
+async function scoreCalibration(model: LoadedModel, rows: LabelledRows): Promise<NonNullable<DriftProfile['calibration']>> {
+  const { scores } = await scoreInBatches(model, rows.columns as FeatureColumns, rows.labels.length, 65_536);
+  const fitted = fitCalibration(scores, rows.labels);
+  return { ...fitted, rows: rows.labels.length, split: rows.split };
 }
 
 /** At most `max` rows, a seeded uniform sample kept in file order. */
