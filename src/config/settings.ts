@@ -23,6 +23,8 @@ const settingsSchema = z.object({
   RETRAIN_GATEWAY_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
   RETRAIN_GATEWAY_FEEDBACK_RATE: z.coerce.number().int().min(0).default(6_000),
   RETRAIN_GATEWAY_ADMIN_FAILURES: z.coerce.number().int().min(1).default(10),
+  RETRAIN_GATEWAY_JOURNAL: z.enum(['on', 'off']).default('on'),
+  RETRAIN_GATEWAY_JOURNAL_FSYNC_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
 });
 
 export interface RuntimeSettings {
@@ -50,6 +52,10 @@ export interface GatewaySettings {
   feedbackPerMinute: number;
   /** Requests with a missing or wrong admin token per client address per minute before 429. */
   adminFailuresPerMinute: number;
+  /** Journal each logged row before answering, replayed into the lake at start (RETRAIN_GATEWAY_JOURNAL=off turns it off). */
+  journal: boolean;
+  /** fdatasync interval of the journal (power loss); 0 = after every write. */
+  journalFsyncMs: number;
 }
 
 export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
@@ -76,6 +82,8 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
       requestTimeoutMs: s.RETRAIN_GATEWAY_REQUEST_TIMEOUT_MS,
       feedbackPerMinute: s.RETRAIN_GATEWAY_FEEDBACK_RATE,
       adminFailuresPerMinute: s.RETRAIN_GATEWAY_ADMIN_FAILURES,
+      journal: s.RETRAIN_GATEWAY_JOURNAL === 'on',
+      journalFsyncMs: s.RETRAIN_GATEWAY_JOURNAL_FSYNC_MS,
     },
   };
 }

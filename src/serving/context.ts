@@ -3,7 +3,8 @@ import type { Logger } from '../runtime/logger.js';
 import type { DeploymentStore } from './deployment-store.js';
 import type { Deployments } from './deployments.js';
 import { FeedbackIndex, type FeedbackIndexOptions } from './feedback-index.js';
-import type { LakeLog } from './lake-log.js';
+import type { Journal } from './journal.js';
+import type { LakeLog, LakeLogMark } from './lake-log.js';
 import { LiveMetrics, type LiveMetricsOptions } from './live-metrics.js';
 import type { GatewayMetrics } from './metrics.js';
 import { buildSchemas, type ModelSchemas } from './validation.js';
@@ -26,6 +27,8 @@ export interface ServingContext {
   deployments: Deployments;
   store: DeploymentStore;
   lakeLog: LakeLog;
+  /** Write-ahead journal of logged rows (undefined when off): flush() before answering. */
+  journal?: Journal<LakeLogMark>;
   metrics: GatewayMetrics;
   log: Logger;
   /** Undefined when RETRAIN_ADMIN_TOKEN is unset: the control plane then refuses everything (503). */

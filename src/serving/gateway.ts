@@ -11,7 +11,9 @@ import { DeploymentStore } from './deployment-store.js';
 import { Deployments } from './deployments.js';
 import { HttpError, installErrorHandling } from './errors.js';
 import type { FeedbackIndexOptions } from './feedback-index.js';
-import { LakeLog, type LakeLogOptions } from './lake-log.js';
+import { Journal } from './journal.js';
+import { replayOrphanJournals } from './journal-replay.js';
+import { LakeLog, type LakeLogMark, type LakeLogOptions } from './lake-log.js';
 import { InProcessSink, rowObject, ThreadSink, type LakeSink } from './lake-sink.js';
 import type { LiveMetricsOptions } from './live-metrics.js';
 import { GatewayMetrics } from './metrics.js';
@@ -56,7 +58,7 @@ export interface GatewayLimits extends GatewaySettings {
   maxJsonDepth: number;
 }
 
-export const GATEWAY_DEFAULTS: GatewayLimits = { requestTimeoutMs: 30_000, feedbackPerMinute: 6_000, adminFailuresPerMinute: 10, maxJsonDepth: 32 };
+export const GATEWAY_DEFAULTS: GatewayLimits = { requestTimeoutMs: 30_000, feedbackPerMinute: 6_000, adminFailuresPerMinute: 10, maxJsonDepth: 32, journal: true, journalFsyncMs: 1_000 };
 
 /** Builds the gateway (not listening yet): restores the deployment from serving.db and registers the plugins. */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
@@ -76,6 +78,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const sink: LakeSink = options.data ? new InProcessSink(options.data, specs) : new ThreadSink({ dataDir: options.dataDir, specs });
   if (sink instanceof ThreadSink) sink.start();
   let lakeLog: LakeLog | undefined = undefined;
+  // The journal needs a sink that can tell which replayed rows the lake already has.
+  const journal =
+    limits.journal && sink.filterNew
+      ? new Journal<LakeLogMark>(
+          { root: path.join(options.dataDir, 'serving', 'journal'), fsyncMs: limits.journalFsyncMs, log },
+          () => lakeLog!.mark(),
+          (segment) => lakeLog!.settledSince(segment.mark),
+        )
+      : undefined;
   const metrics = new GatewayMetrics(() => {
     const out = [];
     for (const s of specs) for (const table of ['predictions', 'labels'] as const) out.push({ model: s.name, table, rows: lakeLog?.pending(table, s.name) ?? 0 });
@@ -86,6 +97,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     {
       deadLetterDir: path.join(options.dataDir, 'serving', 'dead-letter'),
       describe: (table, model, row) => rowObject(specs.find((s) => s.name === model), table, row),
+      journal,
       ...options.lakeLog,
     },
     {
@@ -104,6 +116,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     deployments,
     store,
     lakeLog,
+    journal,
     metrics,
     log,
     adminToken: adminToken ? adminToken : undefined,
@@ -115,6 +128,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let app: FastifyInstance | undefined;
   try {
     await deployments.restore();
+    if (journal) {
+      await replayOrphanJournals({
+        root: path.dirname(journal.dir),
+        ownId: journal.instanceId,
+        sink: sink as Required<Pick<LakeSink, 'filterNew'>>,
+        lakeLog,
+        flushOwn: () => journal.flush(),
+        models: new Set(specs.map((s) => s.name)),
+        log,
+      });
+    }
     // Fastify's own per-request logger is off: a child logger per request costs more than the prediction.
     // A request (headers and body) must arrive within requestTimeoutMs, or Node answers 408 and closes
     // the socket: a client dribbling a body cannot hold a connection forever. Node checks on an
@@ -134,6 +158,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ctx.closing = true;
       await Promise.allSettled([...ctx.background]);
       await ctx.lakeLog.close();
+      // Everything queued is now in the lake or the dead-letter folder: the journal has done its job.
+      journal?.close(true);
       await sink.close();
       await deployments.close();
       store.close();
@@ -172,6 +198,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   } catch (err) {
     if (app) await app.close().catch(() => undefined);
     else {
+      journal?.close(false);
       await sink.close().catch(() => undefined);
       await deployments.close();
       store.close();

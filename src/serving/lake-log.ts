@@ -34,7 +34,16 @@ export interface LakeLogOptions {
   deadLetterDir: string;
   /** Turns a queued tuple into the row object written to dead-letter files. */
   describe?: (table: LogTable, model: string, row: LogRow) => unknown;
+  /** Where each appended row is journaled before it is queued (see journal.ts). */
+  journal?: { append(kind: LogTable, model: string, row: LogRow): number };
 }
+
+/**
+ * Per-queue append counts at one moment (key: table and model). Rows leave a queue in the order
+ * they came (written, refused and dead-lettered from the front; overflow drops the oldest queued),
+ * so "queue settled ≥ mark" means every row appended before the mark is out of memory.
+ */
+export type LakeLogMark = Map<string, number>;
 
 export interface LakeLogEvents {
   logged(table: LogTable, model: string, rows: number): void;
@@ -51,6 +60,12 @@ class Queue {
   /** When `lines` last went from empty to non-empty: no row in it is older (the time bound's anchor). */
   firstAt = 0;
   consecutiveFailures = 0;
+  /** Rows ever appended; a row's position is the count before it. */
+  appended = 0;
+  /** Every row at a position below this has left the queue (written, dead-lettered or dropped). */
+  settled = 0;
+  /** Positions dropped by overflow ahead of `settled` (behind the batch in flight), skipped when reached. */
+  drops: { start: number; count: number }[] = [];
   constructor(
     readonly table: LogTable,
     readonly model: string,
@@ -94,9 +109,11 @@ export class LakeLog {
 
   /** Queues one row (a tuple, see lake-sink.ts). */
   append(table: LogTable, model: string, line: LogRow): void {
+    this.options.journal?.append(table, model, line);
     const q = this.queue(table, model);
     if (q.lines.length === 0) q.firstAt = Date.now();
     q.lines.push(line);
+    q.appended++;
     if (q.pending > this.maxPendingRows) this.overflow(q);
     if (q.inFlight || q.retryTimer) return;
     if (q.lines.length >= this.maxRows) this.startWrite(q);
@@ -108,6 +125,28 @@ export class LakeLog {
     if (q.timer || this.closing || q.lines.length === 0) return;
     const due = Math.max(0, q.firstAt + this.maxDelayMs - Date.now());
     q.timer = setTimeout(() => this.startWrite(q), due).unref();
+  }
+
+  /** Each queue's append count now, for the journal's retirement check. */
+  mark(): LakeLogMark {
+    const out: LakeLogMark = new Map();
+    for (const [key, q] of this.queues) out.set(key, q.appended);
+    return out;
+  }
+
+  /** Whether every row appended before `mark` has left the lake log. */
+  settledSince(mark: LakeLogMark): boolean {
+    for (const [key, appended] of mark) if ((this.queues.get(key)?.settled ?? 0) < appended) return false;
+    return true;
+  }
+
+  /** `count` rows left the front of the queue; positions already dropped by overflow are skipped over. */
+  private settle(q: Queue, count: number): void {
+    q.settled += count;
+    while (q.drops.length > 0 && q.drops[0].start <= q.settled) {
+      const drop = q.drops.shift()!;
+      q.settled = Math.max(q.settled, drop.start + drop.count);
+    }
   }
 
   pending(table: LogTable, model: string): number {
@@ -123,7 +162,9 @@ export class LakeLog {
   private overflow(q: Queue): void {
     const excess = Math.min(q.pending - this.maxPendingRows, q.lines.length);
     if (excess <= 0) return;
+    q.drops.push({ start: q.appended - q.lines.length, count: excess });
     q.lines.splice(0, excess);
+    this.settle(q, 0);
     this.events.dropped(q.table, q.model, excess, 'overflow');
     this.log.error({ table: q.table, model: q.model, rows: excess, maxPendingRows: this.maxPendingRows }, 'lake unreachable and the log queue is full: dropped the oldest rows');
   }
@@ -164,11 +205,15 @@ export class LakeLog {
   private async writeInFlight(q: Queue): Promise<void> {
     const parts: LogRow[][] = [q.inFlight!];
     const refused: { row: LogRow; reason: string }[] = [];
+    // Rows done behind a refused one are settled only once its dead-letter file is written.
+    let doneAfterRefusal = 0;
+    const done = (rows: number) => (refused.length === 0 ? this.settle(q, rows) : (doneAfterRefusal += rows));
     try {
       while (parts.length > 0) {
         const part = parts[0];
         try {
           this.events.logged(q.table, q.model, await this.sink.write(q.table, q.model, part));
+          done(part.length);
         } catch (err) {
           if (!(err instanceof NonRetryableSinkError)) throw err;
           this.lastError = err.message;
@@ -182,6 +227,7 @@ export class LakeLog {
             continue;
           }
           refused.push({ row: part[0], reason: err.message });
+          doneAfterRefusal++;
         }
         parts.shift();
       }
@@ -191,6 +237,7 @@ export class LakeLog {
       throw err;
     } finally {
       this.deadLetterRefused(q, refused);
+      if (doneAfterRefusal > 0) this.settle(q, doneAfterRefusal);
     }
   }
 
@@ -247,8 +294,10 @@ export class LakeLog {
         done = q.inFlight === undefined;
       }
       if (!done) {
-        this.deadLetter(q, q.inFlight ?? []);
+        const rows = q.inFlight ?? [];
+        this.deadLetter(q, rows);
         q.inFlight = undefined;
+        this.settle(q, rows.length);
       }
     }
   }

@@ -18,7 +18,19 @@ export type LogRow = unknown[];
 
 export interface LakeSink {
   write(table: LogTable, model: string, rows: LogRow[]): Promise<number>;
+  /**
+   * The rows not in the lake yet: predictions by (request_id, variant), labels by (request_id,
+   * label_ts, label). Journal replay uses it so a row written just before a kill is not written
+   * twice (lake reads do not dedupe prediction rows). Absent: the sink cannot tell, and the
+   * gateway runs without a journal.
+   */
+  filterNew?(table: LogTable, model: string, rows: LogRow[]): Promise<LogRow[]>;
   close(): Promise<void>;
+}
+
+/** The identity of a row for replay dedupe (see LakeSink.filterNew). */
+export function rowKey(table: LogTable, t: LogRow): string {
+  return table === 'predictions' ? `${t[0] as string}\u0000${t[3] as string}` : `${t[0] as string}\u0000${t[2] as number}\u0000${t[1] as number}`;
 }
 
 /** A refusal that a retry cannot fix (a row the lake rejects): the lake log splits such a batch until the refused rows stand alone, and dead-letters only those. */
@@ -104,7 +116,7 @@ export class InProcessSink implements LakeSink {
 }
 
 interface Pending {
-  resolve: (rows: number) => void;
+  resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
 
@@ -134,12 +146,12 @@ export class ThreadSink implements LakeSink {
     const worker = spawnModuleWorker(siblingModule(import.meta.url, 'lake-sink-worker'), {
       workerData: { dataDir: this.options.dataDir, specs: this.options.specs, threads: this.options.threads ?? 1 },
     });
-    worker.on('message', (m: { id: number; ok: boolean; rows?: number; message?: string; nonRetryable?: boolean }) => {
+    worker.on('message', (m: { id: number; ok: boolean; rows?: number; keys?: string[]; message?: string; nonRetryable?: boolean }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       if (this.pending.size === 0) worker.unref();
-      if (m.ok) p.resolve(m.rows ?? 0);
+      if (m.ok) p.resolve(m.keys ?? m.rows ?? 0);
       else p.reject(m.nonRetryable ? new NonRetryableSinkError(m.message ?? 'refused') : new Error(m.message ?? 'lake write failed'));
     });
     const fail = (err: Error) => {
@@ -159,13 +171,23 @@ export class ThreadSink implements LakeSink {
   }
 
   write(table: LogTable, model: string, rows: LogRow[]): Promise<number> {
+    return this.call<number>({ table, model, rows });
+  }
+
+  async filterNew(table: LogTable, model: string, rows: LogRow[]): Promise<LogRow[]> {
+    if (rows.length === 0) return rows;
+    const existing = new Set(await this.call<string[]>({ op: 'existing', table, model, rows }));
+    return rows.filter((r) => !existing.has(rowKey(table, r)));
+  }
+
+  private call<T>(message: Record<string, unknown>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('lake sink is closed'));
     const worker = this.ensureWorker();
     const id = this.nextId++;
-    return new Promise<number>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       worker.ref();
-      worker.postMessage({ id, table, model, rows });
+      worker.postMessage({ id, ...message });
     });
   }
 
