@@ -6,6 +6,8 @@
  *   - fixed rate (autocannon overallRate, default 2,000 req/s): latency p50/p99 side by side
  *   - saturation (64 connections): throughput side by side
  * Goal: p99 added ≤ 1 ms at 2,000 req/s; gateway throughput ≥ 70% of bare at saturation.
+ * The gateway runs twice per repetition, journal on (the default) and off (RETRAIN_GATEWAY_JOURNAL=off),
+ * so the latency the prediction journal adds is measured in the same run.
  *
  *   npx tsx bench/gateway.ts [--duration 12] [--rate 2000] [--reps 3] [--connections 64]
  *
@@ -40,7 +42,10 @@ const opt = (name: string, def: number): number => {
 };
 
 // ------------------------------------------------------------------ child: one server
-async function serve(kind: 'bare' | 'gateway'): Promise<void> {
+type Kind = 'bare' | 'gateway' | 'gateway-nojournal';
+const KINDS: Kind[] = ['bare', 'gateway', 'gateway-nojournal'];
+
+async function serve(kind: Kind): Promise<void> {
   let close: () => Promise<void>;
   let port: number;
   let dir: string | undefined;
@@ -54,7 +59,14 @@ async function serve(kind: 'bare' | 'gateway'): Promise<void> {
   } else {
     dir = mkdtempSync(path.join(tmpdir(), 'retrain-bench-gateway-'));
     const { v1, v2 } = writeBenchArtifacts(dir);
-    const gateway = await createGateway({ config: { models: [fraudSpec()] }, dataDir: dir, logger: createLogger({ level: 'warn', pretty: false }), adminToken: 'bench' });
+    // 'gateway-nojournal': the same gateway with RETRAIN_GATEWAY_JOURNAL=off, to measure what the journal adds.
+    const gateway = await createGateway({
+      config: { models: [fraudSpec()] },
+      dataDir: dir,
+      logger: createLogger({ level: 'warn', pretty: false }),
+      adminToken: 'bench',
+      limits: { journal: kind === 'gateway' },
+    });
     await gateway.ctx.deployments.setChampion(MODEL, { version: '1', artifactUri: v1 });
     await gateway.ctx.deployments.setChallenger(MODEL, { version: '2', artifactUri: v2, weight: 10, shadow: false });
     await gateway.app.listen({ port: 0, host: '127.0.0.1' });
@@ -101,7 +113,7 @@ interface Phase {
   errors: number;
 }
 
-function startChild(kind: 'bare' | 'gateway'): Promise<{ child: ChildProcess; port: number }> {
+function startChild(kind: Kind): Promise<{ child: ChildProcess; port: number }> {
   const self = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, [...process.execArgv, self, '--serve', kind], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
@@ -160,13 +172,13 @@ async function load(child: ChildProcess, port: number, payloads: string[], secon
   };
 }
 
-async function run(kind: 'bare' | 'gateway', payloads: string[], seconds: number, rate: number, connections: number) {
+async function run(kind: Kind, payloads: string[], seconds: number, rate: number, connections: number) {
   const { child, port } = await startChild(kind);
   try {
     await load(child, port, payloads, 3, connections); // warm-up: JIT, connection pool, lake writer thread
     const fixed = await load(child, port, payloads, seconds, Math.min(connections, 50), rate);
     const saturation = await load(child, port, payloads, seconds, connections);
-    const lake = kind === 'gateway' ? await metricsOf(port) : undefined;
+    const lake = kind !== 'bare' ? await metricsOf(port) : undefined;
     return { fixed, saturation, lake };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
@@ -184,28 +196,32 @@ async function main(): Promise<void> {
   const reps = opt('--reps', 3);
   const connections = opt('--connections', 64);
   const payloads = bodies(1_000);
-  const runs: Record<'bare' | 'gateway', Awaited<ReturnType<typeof run>>[]> = { bare: [], gateway: [] };
+  const runs: Record<Kind, Awaited<ReturnType<typeof run>>[]> = { bare: [], gateway: [], 'gateway-nojournal': [] };
   for (let r = 0; r < reps; r++) {
-    const order: Array<'bare' | 'gateway'> = r % 2 === 0 ? ['bare', 'gateway'] : ['gateway', 'bare'];
+    const order: Kind[] = r % 2 === 0 ? KINDS : [...KINDS].reverse();
     for (const kind of order) {
       const result = await run(kind, payloads, seconds, rate, connections);
       runs[kind].push(result);
       const f = result.fixed;
       const s = result.saturation;
       process.stderr.write(
-        `rep ${r + 1} ${kind.padEnd(7)} @${rate}/s: ${f.requestsPerSec.toFixed(0)} req/s p50 ${ms(f.p50)} p99 ${ms(f.p99)} (autocannon p99 ${f.autocannonP99} ms) cpu ${f.cpuUsPerRequest.toFixed(1)} µs/req (main ${f.mainCpuUsPerRequest.toFixed(1)}) | ` +
+        `rep ${r + 1} ${kind.padEnd(17)} @${rate}/s: ${f.requestsPerSec.toFixed(0)} req/s p50 ${ms(f.p50)} p99 ${ms(f.p99)} (autocannon p99 ${f.autocannonP99} ms) cpu ${f.cpuUsPerRequest.toFixed(1)} µs/req (main ${f.mainCpuUsPerRequest.toFixed(1)}) | ` +
           `saturation: ${s.requestsPerSec.toFixed(0)} req/s p50 ${ms(s.p50)} p99 ${ms(s.p99)} cpu ${s.cpuUsPerRequest.toFixed(1)} µs/req (main ${s.mainCpuUsPerRequest.toFixed(1)})${f.non2xx + s.non2xx + f.errors + s.errors ? ` | non-2xx ${f.non2xx + s.non2xx}, errors ${f.errors + s.errors}` : ''}` +
           `${result.lake ? ` | lake rows logged ${result.lake.rowsLogged}, pending ${result.lake.rowsPending}, flush failures ${result.lake.flushFailures}` : ''}\n`,
       );
     }
   }
-  const med = (kind: 'bare' | 'gateway', phase: 'fixed' | 'saturation', key: keyof Phase) => median(runs[kind].map((x) => x[phase][key]));
+  const med = (kind: Kind, phase: 'fixed' | 'saturation', key: keyof Phase) => median(runs[kind].map((x) => x[phase][key]));
   const summary = {
     config: { rate, seconds, reps, connections, model: 'retrain-linear/v1, 7 fraud features, champion + 10% challenger, lake logging on' },
     fixedRate: {
       bare: { reqPerSec: med('bare', 'fixed', 'requestsPerSec'), p50Ms: med('bare', 'fixed', 'p50'), p99Ms: med('bare', 'fixed', 'p99'), cpuUs: med('bare', 'fixed', 'cpuUsPerRequest'), mainCpuUs: med('bare', 'fixed', 'mainCpuUsPerRequest') },
       gateway: { reqPerSec: med('gateway', 'fixed', 'requestsPerSec'), p50Ms: med('gateway', 'fixed', 'p50'), p99Ms: med('gateway', 'fixed', 'p99'), cpuUs: med('gateway', 'fixed', 'cpuUsPerRequest'), mainCpuUs: med('gateway', 'fixed', 'mainCpuUsPerRequest') },
       addedP99Ms: median(runs.gateway.map((g, i) => g.fixed.p99 - runs.bare[i].fixed.p99)),
+      /** The gateway with its journal off (RETRAIN_GATEWAY_JOURNAL=off), and what the journal adds to p50/p99. */
+      noJournal: { reqPerSec: med('gateway-nojournal', 'fixed', 'requestsPerSec'), p50Ms: med('gateway-nojournal', 'fixed', 'p50'), p99Ms: med('gateway-nojournal', 'fixed', 'p99'), cpuUs: med('gateway-nojournal', 'fixed', 'cpuUsPerRequest') },
+      journalAddedP50Ms: median(runs.gateway.map((g, i) => g.fixed.p50 - runs['gateway-nojournal'][i].fixed.p50)),
+      journalAddedP99Ms: median(runs.gateway.map((g, i) => g.fixed.p99 - runs['gateway-nojournal'][i].fixed.p99)),
     },
     saturation: {
       bare: { reqPerSec: med('bare', 'saturation', 'requestsPerSec'), p50Ms: med('bare', 'saturation', 'p50'), p99Ms: med('bare', 'saturation', 'p99'), cpuUs: med('bare', 'saturation', 'cpuUsPerRequest'), mainCpuUs: med('bare', 'saturation', 'mainCpuUsPerRequest') },
@@ -238,6 +254,7 @@ async function main(): Promise<void> {
     '',
     `added p99 at ${rate} req/s: ${ms(f.addedP99Ms)} (goal ≤ 1 ms) ${f.addedP99Ms <= 1 ? 'OK' : 'MISSED'}`,
     `throughput at saturation: ${(s.ratio * 100).toFixed(1)}% of bare (goal ≥ 70%) ${s.ratio >= 0.7 ? 'OK' : 'MISSED'}`,
+    `journal at ${rate} req/s (same run): on p50 ${ms(f.gateway.p50Ms)} p99 ${ms(f.gateway.p99Ms)} | off p50 ${ms(f.noJournal.p50Ms)} p99 ${ms(f.noJournal.p99Ms)} | added by the journal: p50 ${ms(f.journalAddedP50Ms)}, p99 ${ms(f.journalAddedP99Ms)} (CPU ${f.gateway.cpuUs.toFixed(1)} vs ${f.noJournal.cpuUs.toFixed(1)} µs/req)`,
     `server CPU per request at saturation, bare/gateway: ${(s.cpuRatio * 100).toFixed(1)}% all threads, ${(s.mainCpuRatio * 100).toFixed(1)}% request thread`,
     '',
   ];
@@ -248,5 +265,5 @@ async function main(): Promise<void> {
 }
 
 const serveAt = args.indexOf('--serve');
-if (serveAt >= 0) await serve(args[serveAt + 1] as 'bare' | 'gateway');
+if (serveAt >= 0) await serve(args[serveAt + 1] as Kind);
 else await main();
