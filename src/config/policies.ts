@@ -108,7 +108,11 @@ export const gates = z
   .object({
     metric: metricName.default('accuracy').describe('Metric both models are scored on, on the same holdout'),
     floor: z.number().default(0.9).describe('The challenger\'s metric must reach this absolute value.'),
-    minImprovement: z.number().min(0).default(0.01).describe('...and beat the champion\'s by at least this much on the same holdout.'),
+    minImprovement: z
+      .number()
+      .min(-1)
+      .default(0.01)
+      .describe("...and beat the champion's by at least this much on the same holdout. A negative value is a non-inferiority margin: the challenger may be this much worse (to refresh a model whose holdout cannot show a gain)."),
     leakageCeiling: z.number().default(0.99).describe('A metric this good is more likely a leak than a breakthrough.'),
     onLeakage: z.enum(['warn', 'reject', 'require_approval']).default('warn').describe('What a metric at or above the leakage ceiling does'),
     slices: z

@@ -29,6 +29,14 @@ describe('evaluation gates', () => {
     assert.deepEqual(rejectingFailures(evaluateGates(gates, evaluation({ rmse: 8.8 }, { rmse: 9 }))).map((r) => r.name), ['improvement']);
   });
 
+  it('a negative minImprovement is a non-inferiority margin: a little worse passes, much worse does not', () => {
+    const gates = testModel('gates: { metric: roc_auc, floor: 0.6, minImprovement: -0.02 }').gates;
+    assert.deepEqual(rejectingFailures(evaluateGates(gates, evaluation({ roc_auc: 0.84 }, { roc_auc: 0.85 }))), []);
+    const worse = evaluateGates(gates, evaluation({ roc_auc: 0.82 }, { roc_auc: 0.85 }));
+    assert.deepEqual(rejectingFailures(worse).map((r) => r.name), ['improvement']);
+    assert.match(worse.find((r) => r.name === 'improvement')!.detail, /-0\.0300 \(needs ≥ -0\.02\)/);
+  });
+
   it('a suspiciously perfect metric is flagged per policy; a first model has nothing to beat', () => {
     const review = testModel('gates: { metric: accuracy, onLeakage: require_approval }').gates;
     const results = evaluateGates(review, evaluation({ accuracy: 0.995 }));

@@ -60,7 +60,12 @@ function storyConfig(gatewayUrl: string): { text: string; config: RetrainConfig 
   });
   const text = stringify({
     ...shipped,
-    models: [model('e2e-promote', {}), model('e2e-rollback', { approval: { when: 'never' } })],
+    models: [model('e2e-promote', {}), model('e2e-rollback', {
+        approval: { when: 'never' },
+        // This story is the canary's: the gates let any challenger through (a retrain on a few
+        // minutes of traffic may or may not beat the champion on its holdout; that is not under test).
+        gates: { ...(base.gates as object), floor: 0, minImprovement: -1 },
+      })],
   });
   return { text, config: parseConfig(text) };
 }
@@ -182,7 +187,7 @@ describe('the demo story on the dev server, with the real gateway and simulator'
       return undefined;
     }, 'the e2e-rollback pipeline', 180_000);
     const result = (await env.client.workflow.getHandle(run.workflowId, run.runId).result()) as PipelineResult;
-    assert.equal(result.outcome, 'rolled_back', result.reason);
+    assert.equal(result.outcome, 'rolled_back', `${result.reason}; triggers ${result.status.triggers.join(', ')}; dataset ${result.status.datasetId}; evaluation ${JSON.stringify(result.status.evaluation)}; earlier: ${await earlierRuns('e2e-rollback')}`);
     assert.match(result.reason, /accuracy/);
     assert.deepEqual(backends.registry.aliases('e2e-rollback'), { champion: 1, challenger: null, previous: null });
     const deployed = await deployment('e2e-rollback');
