@@ -4,6 +4,7 @@
  * later), generated with DuckDB SQL straight to Parquet. Then, through the real backend:
  *   - the monitor's drift check: read the last 7 days (champion) + compareToProfile
  *   - matured labels over the same 7 days + accuracy / ROC AUC
+ *   - servedEvidence (a canary's per-variant counts, latency, labels, histograms) over 4.5 days
  *   - a 90-day dataset build (train/validation/holdout Parquet + manifest)
  *   - the writer: cost of one 1,000-row appendPredictions batch
  *   - with --compare: the drift check's histograms computed in SQL instead of reading columns
@@ -227,6 +228,9 @@ async function main(): Promise<void> {
       },
       (v) => `[${v.count.toLocaleString('en')} matured; accuracy ${v.acc.toFixed(4)}, AUC ${v.auc.toFixed(4)}]`,
     );
+
+    // A canary step's evidence: 4.5 days (~1.5 M predictions at the default 10 M rows), labels as of its end.
+    await bench('  servedEvidence over a 4.5-day canary step', () => backend.servedEvidence(spec, { from: END - 4.5 * DAY, to: END, asOf: END }), (e) => `[${(e.variants.champion.requests + e.variants.challenger.requests).toLocaleString('en')} predictions, ${e.variants.challenger.requests.toLocaleString('en')} challenger, ${(e.variants.champion.labelled + e.variants.challenger.labelled).toLocaleString('en')} labelled]`);
 
     const datasetsDir = path.join(dataDir, 'datasets', spec.name);
     await bench(

@@ -14,7 +14,7 @@ import type { FeedbackIndexOptions } from './feedback-index.js';
 import { Journal } from './journal.js';
 import { replayOrphanJournals } from './journal-replay.js';
 import { LakeLog, type LakeLogMark, type LakeLogOptions } from './lake-log.js';
-import { InProcessSink, rowObject, ThreadSink, type LakeSink } from './lake-sink.js';
+import { InProcessSink, LOG_TABLES, rowObject, ThreadSink, type LakeSink } from './lake-sink.js';
 import type { LiveMetricsOptions } from './live-metrics.js';
 import { GatewayMetrics } from './metrics.js';
 import { controlPlane } from './plugins/control-plane.js';
@@ -89,7 +89,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       : undefined;
   const metrics = new GatewayMetrics(() => {
     const out = [];
-    for (const s of specs) for (const table of ['predictions', 'labels'] as const) out.push({ model: s.name, table, rows: lakeLog?.pending(table, s.name) ?? 0 });
+    for (const s of specs) for (const table of LOG_TABLES) out.push({ model: s.name, table, rows: lakeLog?.pending(table, s.name) ?? 0 });
     return out;
   }, options.defaultMetrics ?? true);
   lakeLog = new LakeLog(

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import type { Logger } from '../runtime/logger.js';
 import { claimOrphanJournals, readJournalDir, type JournalRecord } from './journal.js';
 import type { LakeLog } from './lake-log.js';
-import { rowKey, type LakeSink, type LogRow, type LogTable } from './lake-sink.js';
+import { LOG_TABLES, rowKey, type LakeSink, type LogRow, type LogTable } from './lake-sink.js';
 
 /**
  * Replay at start: the journals of gateway processes that died (kill -9, OOM, power loss) hold
@@ -77,7 +77,7 @@ export async function replayOrphanJournals(options: {
 function groupLakeRows(records: JournalRecord[]): Map<string, LogRow[]> {
   const groups = new Map<string, LogRow[]>();
   for (const r of records) {
-    if (r.kind !== 'predictions' && r.kind !== 'labels') continue;
+    if (!LOG_TABLES.includes(r.kind)) continue;
     const key = `${r.kind}\u0000${r.model}`;
     let rows = groups.get(key);
     if (!rows) groups.set(key, (rows = []));

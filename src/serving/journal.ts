@@ -8,9 +8,10 @@ import type { LogRow, LogTable } from './lake-sink.js';
 
 /**
  * The gateway's write-ahead journal: every row handed to the lake log (predictions, shadow rows,
- * labels) and every scoring error is appended here and written to the file with one write() per
- * request, before the request is answered. A process killed with `kill -9` loses nothing the page
- * cache holds; fdatasync runs every `fsyncMs` (0: after every write) for power loss.
+ * labels, and the serving_errors rows of scoring failures) is appended here and written to the
+ * file with one write() per request, before the request is answered. A process killed with
+ * `kill -9` loses nothing the page cache holds; fdatasync runs every `fsyncMs` (0: after every
+ * write) for power loss.
  *
  * Layout: `<dataDir>/serving/journal/gw-<host>-<pid>-<random>/<segment>.jnl`, one directory per
  * gateway process, so replicas on one data dir never share a file. The owner is in the name: a
@@ -26,7 +27,8 @@ import type { LogRow, LogTable } from './lake-sink.js';
  * `canRetire(seal)` says every row it holds has left the lake log (written or dead-lettered) and
  * the live counts covering its records are persisted (see gateway.ts).
  */
-export type JournalKind = LogTable | 'errors';
+/** A record's kind is the lake log table its row goes to. */
+export type JournalKind = LogTable;
 
 export interface JournalRecord {
   seq: number;

@@ -3,7 +3,7 @@ import { LakeDataBackend } from '../backends/data/lake/backend.js';
 import { Duck, sql } from '../backends/data/lake/duck.js';
 import { datesForRange } from '../backends/data/lake/layout.js';
 import type { ModelSpec } from '../config/schema.js';
-import { rowKey, toLabelRow, toPredictionRow, type LogRow, type LogTable } from './lake-sink.js';
+import { rowKey, writeRows, type LogRow, type LogTable } from './lake-sink.js';
 
 /** The lake writer thread of ThreadSink: one DuckDB instance, one write at a time, replies by id. */
 const port = parentPort;
@@ -41,11 +41,7 @@ port.on('message', (m: Message) => {
         port.postMessage({ id: m.id, ok: true, keys: await existingKeys(spec.name, m.table ?? 'predictions', rows) });
         return;
       }
-      const result =
-        m.table === 'predictions'
-          ? await backend.appendPredictions(spec, rows.map((t) => toPredictionRow(spec, t)))
-          : await backend.appendLabels(spec, rows.map(toLabelRow));
-      port.postMessage({ id: m.id, ok: true, rows: result.rowsWritten });
+      port.postMessage({ id: m.id, ok: true, rows: await writeRows(backend, spec, m.table ?? 'predictions', rows) });
     } catch (err) {
       port.postMessage({ id: m.id, ok: false, message: (err as Error).message, nonRetryable: Boolean((err as { nonRetryable?: boolean }).nonRetryable) });
     }
@@ -54,25 +50,27 @@ port.on('message', (m: Message) => {
 
 /**
  * Keys (rowKey) of the given rows that the lake already holds. Reads only the partitions and the
- * time range the rows span: predictions by ts, labels by label_ts (their partition is the arrival).
+ * time range the rows span: predictions and errors by ts, labels by label_ts (their partition is
+ * the arrival).
  */
 async function existingKeys(model: string, table: LogTable, rows: LogRow[]): Promise<string[]> {
   if (rows.length === 0) return [];
-  const tsColumn = table === 'predictions' ? 'ts' : 'label_ts';
-  const times = rows.map((r) => (table === 'predictions' ? (r[1] as number) : (r[2] as number)));
+  const labels = table === 'labels';
+  const tsColumn = labels ? 'label_ts' : 'ts';
+  const times = rows.map((r) => (labels ? (r[2] as number) : (r[1] as number)));
   const from = Math.min(...times) - 1;
   const to = Math.max(...times) + 1;
   const files = await backend.layout.listFiles(model, table, datesForRange(new Date(from), new Date(to + 1)));
   if (files.length === 0) return [];
   const wanted = new Set(rows.map((r) => rowKey(table, r)));
-  const select = table === 'predictions' ? 'request_id, variant' : 'request_id, label, epoch_ms(label_ts)::DOUBLE';
+  const select = labels ? 'request_id, label, epoch_ms(label_ts)::DOUBLE' : 'request_id, variant';
   return reader.with(async (connection) => {
     const result = await connection.runAndReadAll(
       `SELECT DISTINCT ${select} FROM ${sql.parquet(files.map((f) => f.path))} WHERE ${tsColumn} >= ${sql.ts(from)} AND ${tsColumn} <= ${sql.ts(to)}`,
     );
     const keys: string[] = [];
     for (const row of result.getRowsJS()) {
-      const key = table === 'predictions' ? rowKey(table, [row[0], 0, 0, row[1]]) : rowKey(table, [row[0], Number(row[1]), Number(row[2])]);
+      const key = labels ? rowKey(table, [row[0], Number(row[1]), Number(row[2])]) : rowKey(table, [row[0], 0, 0, row[1]]);
       if (wanted.has(key)) keys.push(key);
     }
     return keys;

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { ModelSpec } from '../config/schema.js';
-import type { DataBackend, FeatureValue, LabelRow, PredictionRow, Variant } from '../backends/data/types.js';
+import { MAX_ERROR_REASON_LENGTH, type DataBackend, type FeatureValue, type LabelRow, type PredictionRow, type ServingErrorRow, type Variant } from '../backends/data/types.js';
 import { siblingModule, spawnModuleWorker } from '../backends/training/spawn-worker.js';
 
 /**
@@ -13,24 +13,25 @@ import { siblingModule, spawnModuleWorker } from '../backends/training/spawn-wor
  * request thread would stall every request arriving meanwhile and show up directly in the p99.
  * The in-process sink exists for callers that hand the gateway their own DataBackend.
  */
-export type LogTable = 'predictions' | 'labels';
+export type LogTable = 'predictions' | 'labels' | 'serving_errors';
+export const LOG_TABLES: readonly LogTable[] = ['predictions', 'labels', 'serving_errors'];
 export type LogRow = unknown[];
 
 export interface LakeSink {
   write(table: LogTable, model: string, rows: LogRow[]): Promise<number>;
   /**
-   * The rows not in the lake yet: predictions by (request_id, variant), labels by (request_id,
-   * label_ts, label). Journal replay uses it so a row written just before a kill is not written
-   * twice (lake reads do not dedupe prediction rows). Absent: the sink cannot tell, and the
-   * gateway runs without a journal.
+   * The rows not in the lake yet: predictions and serving errors by (request_id, variant), labels
+   * by (request_id, label_ts, label). Journal replay uses it so a row written just before a kill
+   * is not written twice (lake reads do not dedupe prediction rows). Absent: the sink cannot
+   * tell, and the gateway runs without a journal.
    */
   filterNew?(table: LogTable, model: string, rows: LogRow[]): Promise<LogRow[]>;
   close(): Promise<void>;
 }
 
-/** The identity of a row for replay dedupe (see LakeSink.filterNew). */
+/** The identity of a row for replay dedupe (see LakeSink.filterNew); prediction and error tuples both hold the variant at 3. */
 export function rowKey(table: LogTable, t: LogRow): string {
-  return table === 'predictions' ? `${t[0] as string}\u0000${t[3] as string}` : `${t[0] as string}\u0000${t[2] as number}\u0000${t[1] as number}`;
+  return table === 'labels' ? `${t[0] as string}\u0000${t[2] as number}\u0000${t[1] as number}` : `${t[0] as string}\u0000${t[3] as string}`;
 }
 
 /** A refusal that a retry cannot fix (a row the lake rejects): the lake log splits such a batch until the refused rows stand alone, and dead-letters only those. */
@@ -61,6 +62,21 @@ export function labelTuple(requestId: string, label: number, labelTsMs: number):
   return [requestId, label, labelTsMs];
 }
 
+/**
+ * Serving error tuple: [request_id, ts (epoch ms), model_version, variant, latency_ms, reason].
+ * The reason is usually a scorer's exception message: made one line and cut to what the lake
+ * keeps, so the writer never refuses an error row for its text.
+ */
+export function errorTuple(requestId: string, tsMs: number, version: string, variant: Variant, latencyMs: number, reason: string): LogRow {
+  // eslint-disable-next-line no-control-regex
+  const oneLine = reason.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim() || 'unknown error';
+  let end = Math.min(oneLine.length, MAX_ERROR_REASON_LENGTH);
+  // Never half a surrogate pair: the lake stores UTF-8.
+  const last = oneLine.charCodeAt(end - 1);
+  if (end < oneLine.length && last >= 0xd800 && last <= 0xdbff) end--;
+  return [requestId, tsMs, version, variant, latencyMs, oneLine.slice(0, end)];
+}
+
 export function toPredictionRow(spec: Pick<ModelSpec, 'features'>, t: LogRow): PredictionRow {
   const features: Record<string, FeatureValue> = {};
   spec.features.forEach((f, i) => (features[f.name] = t[8 + i] as FeatureValue));
@@ -81,10 +97,27 @@ export function toLabelRow(t: LogRow): LabelRow {
   return { request_id: t[0] as string, label: t[1] as number, label_ts: t[2] as number };
 }
 
+export function toServingErrorRow(t: LogRow): ServingErrorRow {
+  return { request_id: t[0] as string, ts: t[1] as number, model_version: t[2] as string, variant: t[3] as Variant, latency_ms: t[4] as number | null, reason: t[5] as string };
+}
+
 /** A tuple as the object the lake writer receives (dead-letter files hold these, one JSON per line). */
 export function rowObject(spec: Pick<ModelSpec, 'features'> | undefined, table: LogTable, t: LogRow): unknown {
   if (table === 'labels') return toLabelRow(t);
+  if (table === 'serving_errors') return toServingErrorRow(t);
   return spec ? toPredictionRow(spec, t) : t;
+}
+
+/** Writes one batch of tuples through a DataBackend (the in-process sink and the writer thread). */
+export async function writeRows(data: DataBackend, spec: ModelSpec, table: LogTable, rows: LogRow[]): Promise<number> {
+  switch (table) {
+    case 'predictions':
+      return (await data.appendPredictions(spec, rows.map((t) => toPredictionRow(spec, t)))).rowsWritten;
+    case 'labels':
+      return (await data.appendLabels(spec, rows.map(toLabelRow))).rowsWritten;
+    case 'serving_errors':
+      return (await data.appendServingErrors(spec, rows.map(toServingErrorRow))).rowsWritten;
+  }
 }
 
 /** Writes through a DataBackend on the calling thread. */
@@ -101,11 +134,7 @@ export class InProcessSink implements LakeSink {
     const spec = this.specs.get(model);
     if (!spec) throw new NonRetryableSinkError(`unknown model ${model}`);
     try {
-      const result =
-        table === 'predictions'
-          ? await this.data.appendPredictions(spec, rows.map((t) => toPredictionRow(spec, t)))
-          : await this.data.appendLabels(spec, rows.map(toLabelRow));
-      return result.rowsWritten;
+      return await writeRows(this.data, spec, table, rows);
     } catch (err) {
       if ((err as { nonRetryable?: boolean }).nonRetryable) throw new NonRetryableSinkError((err as Error).message);
       throw err;

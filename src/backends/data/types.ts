@@ -9,9 +9,14 @@ import type { ModelSpec } from '../../config/schema.js';
 export type Variant = 'champion' | 'challenger' | 'shadow';
 export const VARIANTS: readonly Variant[] = ['champion', 'challenger', 'shadow'];
 
-/** The three tables of a model's lake. */
-export type LakeKind = 'predictions' | 'labels' | 'training';
-export const LAKE_KINDS: readonly LakeKind[] = ['predictions', 'labels', 'training'];
+/**
+ * The tables of a model's lake. serving_errors is the gateway's own log of scoring failures: it is
+ * written by the gateway alone, so `retrain data import` takes only the IMPORT_KINDS.
+ */
+export type LakeKind = 'predictions' | 'labels' | 'training' | 'serving_errors';
+export const LAKE_KINDS: readonly LakeKind[] = ['predictions', 'labels', 'training', 'serving_errors'];
+export type ImportKind = Exclude<LakeKind, 'serving_errors'>;
+export const IMPORT_KINDS: readonly ImportKind[] = ['predictions', 'labels', 'training'];
 
 /** A timestamp as callers hold it: a Date, an ISO-8601 string (UTC unless it carries an offset) or epoch milliseconds. */
 export type TimeInput = Date | string | number;
@@ -39,6 +44,24 @@ export interface LabelRow {
   request_id: string;
   label: number;
   label_ts: TimeInput;
+}
+
+/** Longest `reason` of a serving error row; the gateway cuts longer messages to this. */
+export const MAX_ERROR_REASON_LENGTH = 200;
+
+/**
+ * A request the model failed to answer, as the serving gateway logs it: the scorer threw, or a
+ * challenger or shadow answered with a non-finite number. Requests refused for their input (4xx)
+ * are not model errors and are not logged. `ts` is the request's time, as for its prediction rows.
+ */
+export interface ServingErrorRow {
+  request_id: string;
+  ts: TimeInput;
+  model_version: string;
+  variant: Variant;
+  latency_ms?: number | null;
+  /** What went wrong, at most MAX_ERROR_REASON_LENGTH characters, no control characters. */
+  reason: string;
 }
 
 /** Historical labelled data used to train a first model (stored under the spec's label column name). */
@@ -173,6 +196,62 @@ export interface LabelHistory {
   revised: boolean;
 }
 
+/**
+ * What was served in [from, to), per variant, from the lake alone: durable across gateway restarts
+ * and summed over every gateway replica writing to the lake, unlike a gateway's in-memory counts.
+ */
+export interface ServedEvidenceQuery {
+  /** Predictions (and errors) with ts in [from, to). */
+  from: TimeInput;
+  to: TimeInput;
+  /** Labels that arrived (label_ts) by asOf count, whatever their age. */
+  asOf: TimeInput;
+  /** Only rows of these versions per variant (the step's champion and challenger); absent = any version. */
+  versions?: Partial<Record<Variant, string>>;
+  /** Bins of the score histograms; default 20. */
+  scoreBins?: number;
+}
+
+export interface ServedVariantEvidence {
+  /** The version seen (the latest by ts when several; null when no rows); with `versions` given, that one. */
+  version: string | null;
+  /** Logged predictions + logged errors. */
+  requests: number;
+  errors: number;
+  /** Over answered predictions with a logged latency (exact quantiles: DuckDB quantile_cont); null with none. */
+  latencyMs: { p50: number; p99: number; mean: number } | null;
+  /** Predictions with a label by asOf (one label per request id, by spec.label.revisions). */
+  labelled: number;
+  /** binary_classification: prediction == label (0 for regression). */
+  correct: number;
+  /** Regression: sum |prediction − label| (0 for binary). */
+  absErrorSum: number;
+  /** Regression: sum (prediction − label)² (0 for binary). */
+  squaredErrorSum: number;
+  /** Counts of answered predictions' scores in the bins of ServedEvidence.scoreEdges. */
+  scoreHistogram: number[];
+}
+
+export interface ServedEvidence extends ReadReport {
+  /** ISO-8601 instants of the query. */
+  from: string;
+  to: string;
+  asOf: string;
+  /**
+   * Bin edges shared by all variants: binary → equal bins on [0, 1]; regression → equal bins between
+   * the min and max score of all variants in the range (a single value → one bin; no score → none).
+   * Bin k holds edges[k] <= score < edges[k + 1], the last bin closed; out-of-range scores go to the end bins.
+   */
+  scoreEdges: number[];
+  /** champion, challenger and shadow, each present (zeros when absent). */
+  variants: Record<Variant, ServedVariantEvidence>;
+  /**
+   * Shadow rows joined to the champion row of the same request_id: how many pairs, how many with
+   * the same prediction (regression: |diff| <= 1e-9 × max(1, |champion's prediction|)).
+   */
+  shadowPairs: { paired: number; agreed: number };
+}
+
 export type DatasetSource = 'training' | 'feedback' | 'both';
 
 export interface BuildDatasetOptions {
@@ -254,6 +333,12 @@ export interface DataBackend {
    * A Date as third argument is asOf.
    */
   countNewLabels(spec: ModelSpec, since: Date, options?: Date | CountNewLabelsOptions): Promise<number>;
+  /**
+   * Per-variant requests, errors, latency, label agreement and score histograms of what was served
+   * in [from, to), from the lake's predictions, serving_errors and labels. An empty range gives
+   * zeros, not an error.
+   */
+  servedEvidence(spec: ModelSpec, query: ServedEvidenceQuery): Promise<ServedEvidence>;
   /** Every label sent for a request id, its logged predictions and the label the rule picks. */
   labelHistory(spec: ModelSpec, requestId: string, options?: { asOf?: Date }): Promise<LabelHistory>;
   /** Materialises (or returns the existing) train/validation/holdout snapshot as of `asOf`. */
@@ -263,6 +348,8 @@ export interface DataBackend {
   appendPredictions(spec: ModelSpec, rows: PredictionRow[]): Promise<AppendResult>;
   appendLabels(model: ModelSpec | string, rows: LabelRow[]): Promise<AppendResult>;
   appendTraining(spec: ModelSpec, rows: TrainingRow[]): Promise<AppendResult>;
+  /** The gateway's scoring failures (serving_errors); like labels, they do not depend on the features. */
+  appendServingErrors(model: ModelSpec | string, rows: ServingErrorRow[]): Promise<AppendResult>;
   close(): Promise<void>;
 }
 

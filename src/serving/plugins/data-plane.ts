@@ -6,7 +6,7 @@ import type { Prediction } from '../../backends/models/index.js';
 import type { ModelRuntime, ServingContext } from '../context.js';
 import type { LoadedRole } from '../deployments.js';
 import { formatPath, HttpError, nonFiniteScore, notFound, type FieldIssue } from '../errors.js';
-import { labelTuple, predictionTuple } from '../lake-sink.js';
+import { errorTuple, labelTuple, predictionTuple } from '../lake-sink.js';
 import { inChallengerShare } from '../routing.js';
 import { parseFeedbackBody, parsePredictBody, type FeatureValues, type PredictInstance } from '../validation.js';
 
@@ -17,13 +17,21 @@ import { parseFeedbackBody, parsePredictBody, type FeatureValues, type PredictIn
  * model backend's scorer (coalesced per event-loop turn, see scoring.ts) → reply. Each prediction
  * is queued for the lake as a row tuple and indexed for feedback. Shadow scoring starts after the
  * reply is written (setImmediate), so it adds no latency to the response; its own latency is
- * measured and reported as `shadow`. A batch reply is `{predictions: [...]}` in request order;
- * `latency_ms` of a batch row is the batch's.
+ * measured and reported as `shadow`. A batch reply is `{predictions: [...]}` in request order.
+ *
+ * Latency per variant: a row's `latency_ms` (logged, in the live metrics and the histogram) is the
+ * time shared by the whole request up to the first scorer call (parsing, validation, routing) plus
+ * the duration of its own variant's scorer call, so in a mixed batch a slow challenger does not
+ * show up in the champion's latency, nor the champion's in the challenger's.
  *
  * A prediction or score that is not a finite number (extreme inputs overflow a linear model) is
  * an error of that request alone: 422 naming the features whose values cause it, nothing logged,
- * so the lake never receives a row it must refuse. A challenger's non-finite answer counts as a
- * challenger error and the row is answered by the champion; a shadow's is counted and not logged.
+ * so the lake never receives a row it must refuse. Model failures are logged as serving_errors
+ * rows (one per affected row, with the variant's version and a one-line reason), so error rates
+ * can be read from the lake: a scorer that throws (the champion's is the request's 500; a
+ * challenger's rows are answered by the champion), a challenger's non-finite answer (answered by
+ * the champion), a shadow's failure or non-finite answer. Requests refused for their input (4xx)
+ * are not model errors and log nothing.
  *
  * feedback: with a feedback token (RETRAIN_FEEDBACK_TOKEN) it needs `Authorization: Bearer
  * <token>`, compared in constant time; each client address may send `feedbackPerMinute` requests
@@ -108,56 +116,68 @@ export async function dataPlane(app: FastifyInstance, opts: DataPlaneOptions): P
       routed[i] = { instance, requestId, variant: live ? 'challenger' : 'champion', shadow: share && challenger!.shadow };
     }
 
+    // Shared by every row: parsing, validation and routing, up to the first scorer call.
+    const overheadMs = performance.now() - started;
     const results: (Prediction | undefined)[] = new Array(routed.length);
+    let challengerMs = 0;
     if (challengerCount > 0) {
-      const ok = await scoreGroup(ctx, rt, challenger!, 'challenger', routed, results, tsMs, started).then(
-        () => true,
-        () => false,
-      );
+      const scored = await scoreGroup(ctx, rt, challenger!, 'challenger', routed, results, tsMs, overheadMs).catch(() => undefined);
       // A failing challenger must not fail the caller: its rows fall back to the champion (the
-      // errors are counted against the challenger, which is what the rollout analysis watches).
-      if (!ok) {
+      // errors are counted and logged against the challenger, which is what the rollout analysis watches).
+      if (scored === undefined) {
         for (const r of routed) r.variant = 'champion';
         challengerCount = 0;
       } else {
+        challengerMs = scored;
+        const latencyMs = overheadMs + challengerMs;
         for (let i = 0; i < routed.length; i++) {
-          if (routed[i].variant !== 'challenger' || finitePrediction(results[i]!)) continue;
-          rt.live.recordRequest('challenger', tsMs, performance.now() - started, true);
+          const p = results[i]!;
+          if (routed[i].variant !== 'challenger' || finitePrediction(p)) continue;
+          rt.live.recordRequest('challenger', tsMs, latencyMs, true);
           ctx.metrics.request(model, 'challenger', 500);
+          ctx.lakeLog.append('serving_errors', model, errorTuple(routed[i].requestId, tsMs, challenger!.version, 'challenger', round3(latencyMs), nonFiniteReason(p)));
           routed[i].variant = 'champion';
           results[i] = undefined;
           challengerCount--;
         }
       }
     }
-    await scoreGroup(ctx, rt, champion, 'champion', routed, results, tsMs, started);
+    const championMs = await scoreGroup(ctx, rt, champion, 'champion', routed, results, tsMs, overheadMs);
     const nonFinite: number[] = [];
     for (let i = 0; i < routed.length; i++) if (!finitePrediction(results[i]!)) nonFinite.push(i);
     if (nonFinite.length > 0) {
       ctx.metrics.request(model, 'none', 422);
       throw nonFiniteScore(await explainNonFinite(rt, champion, routed, results as Prediction[], nonFinite, parsed.batch));
     }
-    const latencyMs = performance.now() - started;
+    const championLatencyMs = overheadMs + championMs;
+    const challengerLatencyMs = overheadMs + challengerMs;
+    const championLogged = round3(championLatencyMs);
+    const challengerLogged = round3(challengerLatencyMs);
 
     const out: string[] = new Array(routed.length);
     for (let i = 0; i < routed.length; i++) {
       const r = routed[i];
-      const role = r.variant === 'champion' ? champion : challenger!;
+      const isChampion = r.variant === 'champion';
+      const role = isChampion ? champion : challenger!;
       const p = results[i]!;
       out[i] = responseJson(r.requestId, p, role.versionJson, r.variant);
       const entity = r.instance.entity_id ?? null;
-      ctx.lakeLog.append('predictions', model, predictionTuple(r.requestId, tsMs, role.version, r.variant, entity, p.prediction, p.score, round3(latencyMs), r.instance.features, rt.featureNames));
+      ctx.lakeLog.append(
+        'predictions',
+        model,
+        predictionTuple(r.requestId, tsMs, role.version, r.variant, entity, p.prediction, p.score, isChampion ? championLogged : challengerLogged, r.instance.features, rt.featureNames),
+      );
       rt.index.add(r.requestId, r.variant, p.prediction, tsMs);
-      rt.live.recordRequest(r.variant, tsMs, latencyMs, false);
+      rt.live.recordRequest(r.variant, tsMs, isChampion ? championLatencyMs : challengerLatencyMs, false);
     }
     const served = routed.length - challengerCount;
     if (served) {
       ctx.metrics.request(model, 'champion', 200, served);
-      ctx.metrics.observeLatency(model, 'champion', latencyMs);
+      ctx.metrics.observeLatency(model, 'champion', championLatencyMs);
     }
     if (challengerCount) {
       ctx.metrics.request(model, 'challenger', 200, challengerCount);
-      ctx.metrics.observeLatency(model, 'challenger', latencyMs);
+      ctx.metrics.observeLatency(model, 'challenger', challengerLatencyMs);
     }
     if (shadowCount > 0) {
       const shadowRows = routed.filter((r) => r.shadow);
@@ -193,7 +213,11 @@ export async function dataPlane(app: FastifyInstance, opts: DataPlaneOptions): P
   });
 }
 
-/** Scores the rows routed to one variant in a single scorer call; a scorer failure is a 500 counted against that variant. */
+/**
+ * Scores the rows routed to one variant in a single scorer call and returns the call's duration
+ * (ms). A scorer failure is a 500 counted against that variant, each of its rows logged as a
+ * serving error with latency `overheadMs` + the time the failed call took.
+ */
 async function scoreGroup(
   ctx: ServingContext,
   rt: ModelRuntime,
@@ -202,8 +226,8 @@ async function scoreGroup(
   routed: Routed[],
   results: (Prediction | undefined)[],
   tsMs: number,
-  started: number,
-): Promise<void> {
+  overheadMs: number,
+): Promise<number> {
   const at: number[] = [];
   const rows = [];
   for (let i = 0; i < routed.length; i++) {
@@ -212,18 +236,28 @@ async function scoreGroup(
     rows.push(routed[i].instance.features);
   }
   const count = at.length;
-  if (count === 0) return;
+  if (count === 0) return 0;
+  const scoringStarted = performance.now();
   let predictions: Prediction[];
   try {
     predictions = await role.scorer.score(rows);
   } catch (err) {
     const model = rt.spec.name;
-    for (let k = 0; k < count; k++) rt.live.recordRequest(variant, tsMs, performance.now() - started, true);
+    const latencyMs = overheadMs + (performance.now() - scoringStarted);
+    const reason = `scorer failed: ${errorMessage(err)}`;
+    for (let k = 0; k < count; k++) {
+      rt.live.recordRequest(variant, tsMs, latencyMs, true);
+      ctx.lakeLog.append('serving_errors', model, errorTuple(routed[at[k]].requestId, tsMs, role.version, variant, round3(latencyMs), reason));
+    }
+    // The request may end here (a champion failure is its 500): the error rows are journaled first.
+    ctx.journal?.flush();
     ctx.metrics.request(model, variant, 500, count);
     ctx.log.error({ err, model, variant, version: role.version }, 'scoring failed');
-    throw new HttpError(500, 'scoring_failed', `${variant} ${model} v${role.version} failed to score: ${(err as Error).message}`);
+    throw new HttpError(500, 'scoring_failed', `${variant} ${model} v${role.version} failed to score: ${errorMessage(err)}`);
   }
+  const durationMs = performance.now() - scoringStarted;
   for (let k = 0; k < at.length; k++) results[at[k]] = predictions[k];
+  return durationMs;
 }
 
 async function scoreShadow(ctx: ServingContext, rt: ModelRuntime, role: LoadedRole, rows: Routed[], tsMs: number): Promise<void> {
@@ -233,7 +267,13 @@ async function scoreShadow(ctx: ServingContext, rt: ModelRuntime, role: LoadedRo
   try {
     predictions = await role.scorer.score(rows.map((r) => r.instance.features));
   } catch (err) {
-    for (let k = 0; k < rows.length; k++) rt.live.recordRequest('shadow', tsMs, performance.now() - started, true);
+    const latencyMs = performance.now() - started;
+    const reason = `scorer failed: ${errorMessage(err)}`;
+    for (const r of rows) {
+      rt.live.recordRequest('shadow', tsMs, latencyMs, true);
+      ctx.lakeLog.append('serving_errors', model, errorTuple(r.requestId, tsMs, role.version, 'shadow', round3(latencyMs), reason));
+    }
+    ctx.journal?.flush();
     ctx.metrics.request(model, 'shadow', 500, rows.length);
     ctx.log.error({ err, model, version: role.version }, 'shadow scoring failed');
     return;
@@ -244,8 +284,9 @@ async function scoreShadow(ctx: ServingContext, rt: ModelRuntime, role: LoadedRo
     const r = rows[k];
     const p = predictions[k];
     if (!finitePrediction(p)) {
-      // Not a row the lake can store; an error of the shadow version, which the champion did not share.
+      // Not a prediction row the lake can store; an error of the shadow version, which the champion did not share.
       rt.live.recordRequest('shadow', tsMs, latencyMs, true);
+      ctx.lakeLog.append('serving_errors', model, errorTuple(r.requestId, tsMs, role.version, 'shadow', round3(latencyMs), nonFiniteReason(p)));
       failed++;
       continue;
     }
@@ -262,6 +303,14 @@ async function scoreShadow(ctx: ServingContext, rt: ModelRuntime, role: LoadedRo
 
 function finitePrediction(p: Prediction): boolean {
   return Number.isFinite(p.score) && Number.isFinite(p.prediction);
+}
+
+function nonFiniteReason(p: Prediction): string {
+  return Number.isFinite(p.score) ? `non-finite prediction: ${String(p.prediction)}` : `non-finite score: ${String(p.score)}`;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Rows of one request whose causes are looked for (each costs one scorer row per numerical feature). */

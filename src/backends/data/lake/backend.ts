@@ -14,17 +14,21 @@ import {
   type MaturedLabelsQuery,
   type MaturedLabelsResult,
   type PredictionRow,
+  type ServedEvidence,
+  type ServedEvidenceQuery,
+  type ServingErrorRow,
   type TrainingRow,
   type WindowQuery,
   type WindowResult,
 } from '../types.js';
 import { buildDataset } from './dataset.js';
 import { Duck } from './duck.js';
+import { servedEvidence } from './evidence.js';
 import { importFile } from './importer.js';
 import { LakeLayout } from './layout.js';
 import { FileGuard } from './quarantine.js';
 import { countNewLabels, labelHistory, maturedLabels, readWindow, type LakeContext } from './reads.js';
-import { labelColumns, predictionColumns, trainingColumns } from './rows.js';
+import { labelColumns, predictionColumns, servingErrorColumns, trainingColumns } from './rows.js';
 import { writeColumnar } from './writer.js';
 
 export interface LakeBackendOptions {
@@ -59,6 +63,10 @@ export class LakeDataBackend implements DataBackend {
     return countNewLabels(this.ctx, spec, since, options);
   }
 
+  servedEvidence(spec: ModelSpec, query: ServedEvidenceQuery): Promise<ServedEvidence> {
+    return servedEvidence(this.ctx, spec, query);
+  }
+
   labelHistory(spec: ModelSpec, requestId: string, options?: { asOf?: Date }): Promise<LabelHistory> {
     return labelHistory(this.ctx, spec, requestId, options);
   }
@@ -77,11 +85,15 @@ export class LakeDataBackend implements DataBackend {
   }
 
   async appendLabels(model: ModelSpec | string, rows: LabelRow[]): Promise<AppendResult> {
-    const name = typeof model === 'string' ? model : model.name;
-    // The name becomes a folder: refuse anything the model schema would refuse.
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new DataInputError(`appendLabels: invalid model name ${JSON.stringify(name)}`);
+    const name = modelName(model, 'appendLabels');
     const data = labelColumns(name, rows);
     return this.ctx.duck.with((c) => writeColumnar(c, this.layout, name, 'labels', data));
+  }
+
+  async appendServingErrors(model: ModelSpec | string, rows: ServingErrorRow[]): Promise<AppendResult> {
+    const name = modelName(model, 'appendServingErrors');
+    const data = servingErrorColumns(name, rows);
+    return this.ctx.duck.with((c) => writeColumnar(c, this.layout, name, 'serving_errors', data));
   }
 
   async appendTraining(spec: ModelSpec, rows: TrainingRow[]): Promise<AppendResult> {
@@ -92,6 +104,13 @@ export class LakeDataBackend implements DataBackend {
   close(): Promise<void> {
     return this.ctx.duck.close();
   }
+}
+
+/** The name becomes a folder: refuse anything the model schema would refuse. */
+function modelName(model: ModelSpec | string, what: string): string {
+  const name = typeof model === 'string' ? model : model.name;
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new DataInputError(`${what}: invalid model name ${JSON.stringify(name)}`);
+  return name;
 }
 
 export function createLakeBackend(options: LakeBackendOptions = {}): LakeDataBackend {

@@ -52,7 +52,21 @@ export function lakeColumns(spec: ModelSpec, kind: LakeKind): LakeColumn[] {
     case 'training':
       assertNoCollision(spec, ['request_id', 'ts'], 'training');
       return [col('request_id', 'VARCHAR'), col('ts', 'TIMESTAMP'), ...featureColumns(spec), col(spec.label.name, 'DOUBLE')];
+    case 'serving_errors':
+      return servingErrorLakeColumns();
   }
+}
+
+/** The gateway's scoring failures: the prediction's identity without features or answer, and why. */
+export function servingErrorLakeColumns(): LakeColumn[] {
+  return [
+    col('request_id', 'VARCHAR'),
+    col('ts', 'TIMESTAMP'),
+    col('model_version', 'VARCHAR'),
+    col('variant', 'VARCHAR'),
+    col('latency_ms', 'DOUBLE', false, true),
+    col('reason', 'VARCHAR'),
+  ];
 }
 
 /** Labels do not depend on the model's features, so writers can append them knowing only the model name. */

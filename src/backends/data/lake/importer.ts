@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DOUBLE, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { ModelSpec } from '../../../config/schema.js';
 import { categoryProblem, idProblem, labelProblem, numberProblem, timeProblem } from '../row-rules.js';
-import { DataInputError, LAKE_KINDS, VARIANTS, type ImportFormat, type ImportResult, type LakeKind } from '../types.js';
+import { DataInputError, IMPORT_KINDS, VARIANTS, type ImportFormat, type ImportResult, type LakeKind } from '../types.js';
 import { lakeColumns, partitionColumn, type LakeColumn } from './columns.js';
 import { PARQUET_COPY_OPTIONS, sql } from './duck.js';
 import { isDataFileName, newDataFileName } from './layout.js';
@@ -38,7 +38,8 @@ export function formatOf(file: string): ImportFormat {
 }
 
 export async function importFile(ctx: LakeContext, spec: ModelSpec, kind: LakeKind, file: string): Promise<ImportResult> {
-  if (!LAKE_KINDS.includes(kind)) throw new DataInputError(`cannot import ${file}: kind must be one of ${LAKE_KINDS.join(', ')}, got "${kind}"`, { file });
+  // serving_errors is the gateway's own log: no file is imported into it.
+  if (!(IMPORT_KINDS as readonly string[]).includes(kind)) throw new DataInputError(`cannot import ${file}: kind must be one of ${IMPORT_KINDS.join(', ')}, got "${kind}"`, { file });
   const absolute = path.resolve(file);
   const format = formatOf(absolute);
   const stat = await fs.stat(absolute).catch(() => undefined);

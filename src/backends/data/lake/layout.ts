@@ -5,7 +5,7 @@ import type { LakeKind } from '../types.js';
 
 /**
  * Where things live on disk:
- *   <dataDir>/lake/<model>/{predictions,labels,training}/date=YYYY-MM-DD/<time>-<uuid>.parquet
+ *   <dataDir>/lake/<model>/{predictions,labels,training,serving_errors}/date=YYYY-MM-DD/<time>-<uuid>.parquet
  *   <dataDir>/lake/<model>/quarantine/<kind>/date=.../<file> + <file>.reason.json
  *   <dataDir>/datasets/<model>/<datasetId>/{train,validation,holdout}.parquet + manifest.json
  * Partitions are by UTC date of the row's own time (ts, or label_ts for labels).

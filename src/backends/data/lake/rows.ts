@@ -1,7 +1,17 @@
 import type { ModelSpec } from '../../../config/schema.js';
-import { categoryProblem, idProblem, labelProblem, timeProblem } from '../row-rules.js';
-import { DataInputError, VARIANTS, type FeatureValue, type LabelRow, type PredictionRow, type TimeInput, type TrainingRow } from '../types.js';
-import { labelLakeColumns, lakeColumns, type LakeColumn } from './columns.js';
+import { categoryProblem, hasControlCharacter, idProblem, labelProblem, timeProblem } from '../row-rules.js';
+import {
+  DataInputError,
+  MAX_ERROR_REASON_LENGTH,
+  VARIANTS,
+  type FeatureValue,
+  type LabelRow,
+  type PredictionRow,
+  type ServingErrorRow,
+  type TimeInput,
+  type TrainingRow,
+} from '../types.js';
+import { labelLakeColumns, lakeColumns, servingErrorLakeColumns, type LakeColumn } from './columns.js';
 
 /**
  * Turns the writers' plain row objects into columns in the lake's canonical order, refusing the
@@ -44,6 +54,17 @@ export function labelColumns(model: string, rows: LabelRow[]): Columnar {
   });
 }
 
+export function servingErrorColumns(model: string, rows: ServingErrorRow[]): Columnar {
+  return build(model, 'serving_errors', servingErrorLakeColumns(), rows, (row, put, at) => {
+    put('request_id', idString(row.request_id, at, 'request_id'));
+    put('model_version', requiredString(row.model_version, at, 'model_version'));
+    put('variant', variant(row.variant, at));
+    put('latency_ms', row.latency_ms == null ? null : finite(row.latency_ms, at, 'latency_ms'));
+    put('reason', reason(row.reason, at));
+    return timeMs(row.ts, at, 'ts');
+  });
+}
+
 export function trainingColumns(spec: ModelSpec, rows: TrainingRow[]): Columnar {
   return build(spec.name, 'training', lakeColumns(spec, 'training'), rows, (row, put, at) => {
     put('request_id', idString(row.request_id, at, 'request_id'));
@@ -63,7 +84,7 @@ type Where = (field: string) => string;
  */
 function build<R extends object>(
   model: string,
-  kind: 'predictions' | 'labels' | 'training',
+  kind: 'predictions' | 'labels' | 'training' | 'serving_errors',
   columns: LakeColumn[],
   rows: R[],
   fill: (row: R, put: (column: string, value: CellValue) => void, at: Where) => number,
@@ -127,17 +148,19 @@ function fillFeatures(
   return missing;
 }
 
-/** Epoch ms of a Date, ISO string (UTC unless it has an offset) or epoch-ms number. */
+/** Epoch ms of a Date, ISO string (UTC unless it has an offset) or epoch-ms number; NaN for anything else. */
+export function instantMs(value: TimeInput): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return NaN;
+  // A bare "2024-01-15 10:00:00" is UTC in the lake, not the writer's local time.
+  const s = value.trim();
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(s) || /^\d{4}-\d{2}-\d{2}$/.test(s);
+  return Date.parse(hasZone ? s : `${s.replace(' ', 'T')}Z`);
+}
+
 function timeMs(value: TimeInput, at: Where, field: string): number {
-  let ms: number;
-  if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string') {
-    // A bare "2024-01-15 10:00:00" is UTC in the lake, not the writer's local time.
-    const s = value.trim();
-    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(s) || /^\d{4}-\d{2}-\d{2}$/.test(s);
-    ms = Date.parse(hasZone ? s : `${s.replace(' ', 'T')}Z`);
-  } else ms = NaN;
+  const ms = instantMs(value);
   if (!Number.isFinite(ms)) throw new DataInputError(`${at(field)}: expected a time (Date, ISO-8601 string or epoch ms), got ${JSON.stringify(value)}`);
   const problem = timeProblem(ms);
   if (problem) throw new DataInputError(`${at(field)}: ${problem}`);
@@ -163,6 +186,14 @@ function idString(value: unknown, at: Where, field: string): string {
   const problem = idProblem(id);
   if (problem) throw new DataInputError(`${at(field)}: ${problem}`);
   return id;
+}
+
+/** A serving error's reason is shown in reports: short, one line. */
+function reason(value: unknown, at: Where): string {
+  const text = requiredString(value, at, 'reason');
+  if (text.length > MAX_ERROR_REASON_LENGTH) throw new DataInputError(`${at('reason')}: expected at most ${MAX_ERROR_REASON_LENGTH} characters, got ${text.length}`);
+  if (hasControlCharacter(text)) throw new DataInputError(`${at('reason')}: contains a control character (U+0000-U+001F, U+007F)`);
+  return text;
 }
 
 function variant(value: unknown, at: Where): string {
