@@ -93,6 +93,48 @@ export interface LiveComparison {
 }
 
 /**
+ * One variant's live evidence over a canary or shadow step, read from the lake: durable (a gateway
+ * restart loses nothing the journal kept) and the sum of every gateway replica's rows.
+ */
+export interface VariantEvidence {
+  /** The model version whose rows these are (null when it served none). */
+  version: string | null;
+  /** Answered predictions plus scoring failures. */
+  requests: number;
+  errors: number;
+  /** Latency of this variant's own answers (its scoring, not the batch's); null without answers. */
+  p50LatencyMs: number | null;
+  p99LatencyMs: number | null;
+  /** Predictions of the step with a label arrived by asOf, whatever the label's age. */
+  labelled: number;
+  /** Binary classification: share of labelled predictions that were right. */
+  accuracy?: number;
+  /** Regression: mean absolute error over the labelled predictions, and the standard deviation of the absolute errors. */
+  mae?: number;
+  absErrorStdDev?: number;
+  /** Label-free (binary): accuracy implied by this version's scores through its own calibration (CBPE). */
+  estimatedAccuracy?: number;
+  /** This version's accuracy on the run's holdout (added by the workflow from the evaluation): what the estimate is compared with. */
+  holdoutAccuracy?: number;
+}
+
+export interface CanaryEvidence {
+  stage: 'shadow' | 'canary';
+  /** Predictions made in [from, asOf); labels arrived by asOf. */
+  from: string;
+  asOf: string;
+  champion: VariantEvidence;
+  /** In the shadow stage, the challenger's mirrored answers. */
+  challenger: VariantEvidence;
+  /** Jensen–Shannon distance (base 2) between the two variants' score distributions; absent without answers on both sides. */
+  scoreDistance?: number;
+  /** The distance two samples of these sizes from one distribution exceed 1% of the time (chi² approximation). */
+  scoreDistanceNoiseFloor?: number;
+  /** Shadow stage: mirrored requests paired with the champion's answer, and how many got the same prediction. */
+  shadowPairs?: { paired: number; agreed: number };
+}
+
+/**
  * Activities name the model and the config revision a run started under (`ref`), never carry its
  * spec: the worker takes trainers, gates, approval, budget and rollout from its own config.
  */
@@ -107,7 +149,10 @@ export interface PipelineActivities {
   notify(input: Notification): Promise<void>;
   /** Puts the challenger on `weight` percent of traffic (0 restores the champion alone). */
   setTraffic(input: { model: string; challengerVersion: number; weight: number; shadow?: boolean; run: RunRef }): Promise<void>;
+  /** Runs whose canary began before v0.4 read the gateway's in-memory numbers (replay only). */
   liveMetrics(input: { model: string; sinceIso: string }): Promise<LiveComparison>;
+  /** The durable live evidence of a step: the lake's rows of both versions in [from, asOf). */
+  canaryEvidence(input: { ref: SpecRef; stage: 'shadow' | 'canary'; fromIso: string; asOfIso: string; versions: { champion: number; challenger: number } }): Promise<CanaryEvidence>;
   promote(input: { model: string; version: number; actor: string; reason: string; run: RunRef; evaluation: Evaluation }): Promise<void>;
   discardChallenger(input: { model: string; version: number; reason: string; run: RunRef }): Promise<void>;
   /** Renders the run's HTML report; best effort (undefined when it could not be written). */

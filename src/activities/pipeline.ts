@@ -17,7 +17,7 @@ function registryFailure(err: unknown): never {
   throw err;
 }
 
-export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'trainChallenger' | 'notify' | 'setTraffic' | 'liveMetrics'> {
+export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'trainChallenger' | 'notify' | 'setTraffic' | 'liveMetrics' | 'canaryEvidence'> {
   const reports = reportWriter(b);
   return {
     async resolveSpec(ref) {

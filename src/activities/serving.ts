@@ -1,16 +1,23 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ServingError } from '../backends/serving/gateway-client.js';
+import type { DriftProfile } from '../drift/profile.js';
 import type { Backends } from './backends.js';
+import { canaryEvidenceFrom, EVIDENCE_SCORE_BINS } from './canary-evidence.js';
 import type { PipelineActivities } from './contracts.js';
 import { afterEffect } from './fault-points.js';
+import { refOf } from './spec-catalog.js';
 
 function servingFailure(err: unknown): never {
   if (err instanceof ServingError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ServingRefused');
   throw err;
 }
 
-/** Traffic moves through the serving backend; each call is idempotent (it sets a state, it does not add). */
-export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTraffic' | 'liveMetrics'> {
+/**
+ * Traffic moves through the serving backend; each call is idempotent (it sets a state, it does not
+ * add). The canary's evidence is read from the lake, where every gateway replica logs (journaled
+ * before it answers), so it survives a gateway restart and adds up across replicas.
+ */
+export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTraffic' | 'liveMetrics' | 'canaryEvidence'> {
   return {
     async setTraffic({ model, challengerVersion, weight, shadow, run }) {
       b.specs.require(model);
@@ -33,6 +40,21 @@ export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTra
       } catch (err) {
         return servingFailure(err);
       }
+    },
+
+    async canaryEvidence(input) {
+      const spec = b.specs.resolve(refOf(input));
+      const { champion, challenger } = input.versions;
+      const other = input.stage === 'shadow' ? 'shadow' : 'challenger';
+      const served = await b.data.servedEvidence(spec, {
+        from: new Date(input.fromIso),
+        to: new Date(input.asOfIso),
+        asOf: new Date(input.asOfIso),
+        versions: { champion: String(champion), [other]: String(challenger) },
+        scoreBins: EVIDENCE_SCORE_BINS,
+      });
+      const calibration = (version: number) => (b.registry.getVersion(spec.name, version).referenceProfile as DriftProfile | null)?.calibration;
+      return canaryEvidenceFrom(served, spec, input.stage, { champion: calibration(champion), challenger: calibration(challenger) });
     },
 
     async liveMetrics({ model, sinceIso }) {

@@ -60,7 +60,9 @@ function walk(schema: JsonSchema, path: string, rows: Row[], required: boolean, 
     return;
   }
   const isObject = schema.type === 'object' && schema.properties;
-  const isObjectList = schema.type === 'array' && schema.items?.type === 'object' && schema.items.properties;
+  const items = schema.type === 'array' ? schema.items : undefined;
+  // A list of objects, or of a tagged union of objects (rollout.analysis.metrics): each field below.
+  const isObjectList = Boolean(items && ((items.type === 'object' && items.properties) || (items.anyOf ?? items.oneOf)?.every((v) => v.type === 'object')));
   if (path && !isObject) {
     rows.push({
       path,

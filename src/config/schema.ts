@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
-import { approval, budget, gates, rollout, triggers } from './policies.js';
+import { approval, budget, gates, triggers } from './policies.js';
+import { normalizeRollout, rollout, type RolloutPlan } from './rollout.js';
 
 /**
  * The model file (retrain.yaml). This schema is the single source of truth: the TypeScript types,
@@ -154,7 +155,16 @@ export const model = z
     if (m.serving.entityKey !== undefined && !seen.has(m.serving.entityKey) && m.serving.entityKey !== 'entity_id') {
       ctx.addIssue({ code: 'custom', path: ['serving', 'entityKey'], message: `expected entity_id or one of the model's features, got "${m.serving.entityKey}"` });
     }
-  });
+    const forTask: Record<string, 'binary_classification' | 'regression'> = { accuracy_drop: 'binary_classification', estimated_accuracy_drop: 'binary_classification', error_increase: 'regression' };
+    m.rollout.analysis?.metrics?.forEach((metric, index) => {
+      const task = forTask[metric.kind];
+      if (task && task !== m.task) {
+        ctx.addIssue({ code: 'custom', path: ['rollout', 'analysis', 'metrics', index, 'kind'], message: `${metric.kind} judges ${task === 'regression' ? 'regression' : 'binary classification'} models; this model is ${m.task}` });
+      }
+    });
+  })
+  // The rollout's plan and judgement in one spelling, whichever the file used.
+  .transform((m) => ({ ...m, rollout: normalizeRollout(m.rollout, m.task) as RolloutPlan }));
 
 export const notify = z
   .object({
@@ -184,7 +194,7 @@ export type RetrainConfig = z.infer<typeof retrainConfig>;
 export type ModelSpec = z.infer<typeof model>;
 export type FeatureSpec = z.infer<typeof feature>;
 export type TrainerSpec = z.infer<typeof trainer>;
-export type RolloutSpec = z.infer<typeof rollout>;
+export type RolloutSpec = RolloutPlan;
 export type TriggerSpec = z.infer<typeof triggers>;
 export type GateSpec = z.infer<typeof gates>;
 export type ApprovalSpec = z.infer<typeof approval>;

@@ -27,10 +27,14 @@ function demoModel(spec: ModelSpec): ModelSpec {
     approval: { ...spec.approval, sla: atMost(spec.approval.sla, '10m'), escalationGrace: atMost(spec.approval.escalationGrace, '5m') },
     rollout: {
       ...spec.rollout,
-      shadow: spec.rollout.shadow ? { duration: atMost(spec.rollout.shadow.duration, '1m') } : undefined,
+      ...(spec.rollout.shadow ? { shadow: { duration: atMost(spec.rollout.shadow.duration, '1m') } } : {}),
       steps: spec.rollout.steps.map((step, i) => (i === last ? step : { ...step, duration: atMost(step.duration, i === 0 ? '1m' : '2m') })),
-      analysisInterval: atMost(spec.rollout.analysisInterval, '15s'),
-      minSamples: Math.min(spec.rollout.minSamples, 30),
+      analysis: {
+        ...spec.rollout.analysis,
+        interval: atMost(spec.rollout.analysis.interval, '15s'),
+        minSamples: Math.min(spec.rollout.analysis.minSamples, 30),
+        labelWait: spec.rollout.analysis.labelWait === undefined ? undefined : atMost(spec.rollout.analysis.labelWait, '1m'),
+      },
     },
   };
 }

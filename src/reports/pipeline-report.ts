@@ -6,9 +6,9 @@
  * decisions, analyses, evaluation, candidateVersion, datasetId, outcome), so a caller can spread
  * the status in and add the run's identity, trigger and times.
  */
-import type { Evaluation, LiveComparison, VariantLiveMetrics } from '../activities/contracts.js';
+import type { CanaryEvidence, Evaluation, LiveComparison } from '../activities/contracts.js';
 import { LOWER_IS_BETTER, type MetricName } from '../config/policies.js';
-import type { DecisionRecord, GateResult } from '../workflows/status.js';
+import type { DecisionRecord, GateResult, StepRecord } from '../workflows/status.js';
 import { chart, smallMultiplesSpec, type BarPanel } from './charts.js';
 import {
   badge, callout, facts, fmtDuration, fmtInt, fmtNum, fmtPct, fmtTime, html, page, table, toneOf, type Cell, type SafeHtml,
@@ -21,8 +21,29 @@ export interface CanaryAnalysis {
   weight: number;
   verdict: 'pass' | 'fail' | 'inconclusive';
   detail: string;
-  /** liveMetrics(since the step started) as analysed; cumulative over the step. */
+  stage?: 'shadow' | 'canary';
+  /** The lake's evidence since the step started, as judged (v0.4 on); cumulative over the step. */
+  evidence?: CanaryEvidence;
+  /** The gateway's in-memory numbers, in runs whose canary began before v0.4. */
   live?: LiveComparison;
+}
+
+/** One variant's numbers as the report shows them, from either kind of record. */
+interface VariantView {
+  requests: number;
+  errors: number;
+  p50LatencyMs: number | null;
+  p99LatencyMs: number | null;
+  labelled: number;
+  accuracy?: number;
+}
+type ComparisonView = Record<'champion' | 'challenger', VariantView>;
+
+function viewOf(a: CanaryAnalysis): ComparisonView | undefined {
+  if (a.evidence) return { champion: a.evidence.champion, challenger: a.evidence.challenger };
+  if (!a.live) return undefined;
+  const v = (x: LiveComparison['champion']): VariantView => ({ ...x, labelled: x.labelledSamples });
+  return { champion: v(a.live.champion), challenger: v(a.live.challenger) };
 }
 
 export interface PipelineReportInput {
@@ -45,6 +66,8 @@ export interface PipelineReportInput {
   /** Every approval decision and control signal, accepted or refused (PipelineStatus.decisions). */
   decisions?: DecisionRecord[];
   analyses?: CanaryAnalysis[];
+  /** Each step as the workflow judged it (PipelineStatus.steps, v0.4 on); older runs' steps are rebuilt from the analyses. */
+  steps?: StepRecord[];
 }
 
 const lowerIsBetter = (metric: string) => LOWER_IS_BETTER.has(metric as MetricName);
@@ -156,35 +179,46 @@ ${decisions.length > 0 ? table(['At', 'Decision', 'By', 'Accepted', 'Comment or 
 export interface CanaryStep {
   step: number;
   weight: number;
+  stage: 'shadow' | 'canary';
   firstAnalysisAt: string;
   lastAnalysisAt: string;
   analyses: number;
   verdicts: Record<'pass' | 'fail' | 'inconclusive', number>;
-  /** Verdict of the step's last analysis. */
-  verdict: 'pass' | 'fail' | 'inconclusive';
-  /** Live numbers of the step's last analysis that recorded them (cumulative over the step). */
-  live?: LiveComparison;
+  /** The step's verdict: as the workflow recorded it, or (older runs) that of its last analysis. */
+  verdict: string;
+  /** What the verdict rests on (traffic, labels, label-free, shadow) and why, when the workflow recorded it. */
+  evidence?: string[];
+  reason?: string;
+  /** Numbers of the step's last analysis that recorded them (cumulative over the step). */
+  live?: ComparisonView;
 }
 
-/** Groups the analyses by canary step, in step order. */
-export function canarySteps(analyses: CanaryAnalysis[]): CanaryStep[] {
+/** The steps with their numbers: the workflow's own step records where it kept them, else grouped from the analyses. */
+export function canarySteps(analyses: CanaryAnalysis[], records: StepRecord[] = []): CanaryStep[] {
   const steps = new Map<number, CanaryStep>();
   for (const a of [...analyses].sort((x, y) => x.step - y.step || Date.parse(x.at) - Date.parse(y.at))) {
     let s = steps.get(a.step);
     if (!s) {
-      s = { step: a.step, weight: a.weight, firstAnalysisAt: a.at, lastAnalysisAt: a.at, analyses: 0, verdicts: { pass: 0, fail: 0, inconclusive: 0 }, verdict: a.verdict };
+      s = { step: a.step, weight: a.weight, stage: a.stage ?? 'canary', firstAnalysisAt: a.at, lastAnalysisAt: a.at, analyses: 0, verdicts: { pass: 0, fail: 0, inconclusive: 0 }, verdict: a.verdict };
       steps.set(a.step, s);
     }
     s.analyses++;
     s.verdicts[a.verdict] = (s.verdicts[a.verdict] ?? 0) + 1;
     s.lastAnalysisAt = a.at;
     s.verdict = a.verdict;
-    if (a.live) s.live = a.live;
+    s.live = viewOf(a) ?? s.live;
+  }
+  for (const r of records) {
+    const s = steps.get(r.step);
+    if (!s) continue;
+    s.verdict = r.verdict ?? 'running';
+    s.evidence = r.evidence;
+    s.reason = r.reason;
   }
   return [...steps.values()];
 }
 
-const errorRate = (v: VariantLiveMetrics) => (v.requests > 0 ? v.errors / v.requests : null);
+const errorRate = (v: VariantView) => (v.requests > 0 ? v.errors / v.requests : null);
 
 async function canarySection(input: PipelineReportInput): Promise<SafeHtml | string> {
   const analyses = input.analyses ?? [];
@@ -194,24 +228,25 @@ async function canarySection(input: PipelineReportInput): Promise<SafeHtml | str
     }
     return html`<h2>Canary</h2><p class="note">No canary analysis was recorded for this run.</p>`;
   }
-  const steps = canarySteps(analyses);
+  const steps = canarySteps(analyses, input.steps);
   const rows: Cell[][] = [];
   const rowTone: Array<string | undefined> = [];
   for (const s of steps) {
     for (const [i, name] of NAMES.entries()) {
       const v = s.live?.[name as 'champion' | 'challenger'];
       rows.push([
-        i === 0 ? html`<strong>${s.step}</strong>` : '', i === 0 ? `${s.weight}%` : '', name,
+        i === 0 ? html`<strong>${s.step}</strong>` : '', i === 0 ? (s.stage === 'shadow' ? 'shadow' : `${s.weight}%`) : '', name === 'challenger' && s.stage === 'shadow' ? 'shadow' : name,
         v ? fmtInt(v.requests) : null, v ? fmtInt(v.errors) : null, v ? fmtPct(errorRate(v), 2) : null,
         v ? fmtNum(v.p50LatencyMs, 1) : null, v ? fmtNum(v.p99LatencyMs, 1) : null,
-        v ? fmtInt(v.labelledSamples) : null, v?.accuracy !== undefined ? fmtPct(v.accuracy, 2) : null,
+        v ? fmtInt(v.labelled) : null, v?.accuracy !== undefined ? fmtPct(v.accuracy, 2) : null,
         i === 0 ? html`${badge(s.verdict)} <span class="note">${s.analyses} analys${s.analyses === 1 ? 'is' : 'es'}</span>` : '',
+        i === 0 ? (s.evidence?.length ? `on ${s.evidence.join(' + ')}` : '') : s.reason ?? '',
       ]);
       rowTone.push(i === 0 && s.verdict === 'fail' ? 'bad' : undefined);
     }
   }
   const label = (s: CanaryStep) => `step ${s.step} · ${s.weight}%`;
-  const panel = (title: string, format: string, pick: (v: VariantLiveMetrics) => number | null | undefined): BarPanel => ({
+  const panel = (title: string, format: string, pick: (v: VariantView) => number | null | undefined): BarPanel => ({
     title, format,
     bars: steps.flatMap((s) => NAMES.map((n) => ({ group: label(s), series: n, value: s.live ? pick(s.live[n as 'champion' | 'challenger']) : null }))),
   });
@@ -225,8 +260,8 @@ async function canarySection(input: PipelineReportInput): Promise<SafeHtml | str
   const log = table(['At', 'Step', 'Weight', 'Verdict', 'Detail'], recent.map((a) => [fmtTime(a.at), a.step, `${a.weight}%`, badge(a.verdict), a.detail]), { numeric: [1, 2] });
   const missingLive = steps.some((s) => !s.live);
   return html`<h2>Canary</h2>
-<p class="note">Live numbers per variant since each step started, as of the step's last analysis.${missingLive ? ' Steps without live numbers recorded show dashes.' : ''}</p>
-${table(['Step', 'Weight', 'Variant', 'Requests', 'Errors', 'Error rate', 'p50 ms', 'p99 ms', 'Labelled', 'Accuracy', 'Verdict'], rows, { numeric: [3, 4, 5, 6, 7, 8, 9], rowClass: (i) => rowTone[i] })}
+<p class="note">Live numbers per variant since each step started, as of the step's last analysis (from the lake: every replica's logged predictions and every label arrived, whatever its age). A step passes only on its traffic and labelled metrics; label-free signals can only fail it. The last column says what each verdict rests on.${missingLive ? ' Steps without live numbers recorded show dashes.' : ''}</p>
+${table(['Step', 'Weight', 'Variant', 'Requests', 'Errors', 'Error rate', 'p50 ms', 'p99 ms', 'Labelled', 'Accuracy', 'Verdict', 'Evidence'], rows, { numeric: [3, 4, 5, 6, 7, 8, 9], rowClass: (i) => rowTone[i] })}
 ${spec ? await chart(spec, 'canary live metrics per step') : ''}
 <h3>Analyses${analyses.length > recent.length ? ` (last ${recent.length} of ${analyses.length})` : ''}</h3>
 ${log}`;

@@ -77,6 +77,8 @@ export class ApprovalDesk {
 
   /** Waits for a decision under the SLA, escalating once, then applies the timeout action. */
   async await(reasons: string[], notify: (n: Notification) => Promise<void>, model: string): Promise<ApprovalOutcome> {
+    // A run may ask more than once (to train, then whether an unjudged canary step may go on).
+    this.outcome = undefined;
     this.waiting = true;
     const { workflowId } = workflowInfo();
     await notify({

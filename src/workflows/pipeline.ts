@@ -29,7 +29,12 @@ import {
   type Decision,
 } from './definitions.js';
 import { evaluateGates, flaggedForApproval, rejectingFailures } from './gates.js';
-import { runRollout, type RolloutControls } from './rollout.js';
+import { normalizeRollout } from '../config/rollout.js';
+import { runCanary } from './canary/canary.js';
+import { CanaryControls } from './canary/controls.js';
+import { Compensations } from './compensations.js';
+import type { LegacyRolloutSpec } from './legacy/analysis-v1.js';
+import { runRollout } from './legacy/rollout-v1.js';
 import { RetrainCandidate, RetrainModel, RetrainStage, RetrainTrigger } from './search-attributes.js';
 import type { PipelineStatus, Stage } from './status.js';
 
@@ -102,8 +107,13 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
 
   const record = (entry: PipelineStatus['decisions'][number]) => status.decisions.push(entry);
   const desk = new ApprovalDesk(spec.approval, trigger.requestedBy, record);
-  const controls: RolloutControls = { paused: false };
+  const controls = new CanaryControls(
+    () => status.stage,
+    (kind, d) => (patched('control-needs-approver') ? desk.refuseDecider(kind, d) : undefined),
+  );
   installHandlers(status, desk, controls, record);
+  // Undo steps registered as effects happen (the saga sample's pattern); run on rollback, failure or cancellation.
+  const compensations = new Compensations();
 
   const notify = (n: Omit<Notification, 'model'>) => control.notify({ ...n, model: spec.name, workflowId: run.workflowId });
   const enter = (stage: Stage) => {
@@ -124,7 +134,6 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     return { outcome, reason, candidateVersion: status.candidateVersion, status };
   };
 
-  let trafficMoved = false;
   try {
     // 1. Budget: money is spent only with the budget's or a person's consent.
     const budget = await control.estimateRunCost({ ref });
@@ -184,17 +193,38 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
       await notify({ kind: 'promoted', title: `${spec.name} v${candidate.version} is the first champion`, details: { by: actor } });
       return await finish('promoted', 'first model: no champion to compare with, no canary');
     }
-    trafficMoved = true;
-    const rollout = await runRollout(spec.rollout, status, controls, {
-      // Runs from before v0.2 never upserted these stages; replaying them must not either.
-      enter: (stage) => (patched('rollout-stage-attribute') ? enter(stage) : (status.stage = stage)),
-      setTraffic: (weight, shadow) => control.setTraffic.executeWithOptions({ summary: shadow ? 'shadow traffic on' : `challenger to ${weight}%` }, [{ model: spec.name, challengerVersion: candidate.version, weight, shadow, run }]),
-      liveMetrics: (sinceIso) => control.liveMetrics.executeWithOptions({ summary: 'live analysis' }, [{ model: spec.name, sinceIso }]),
-      notify,
-    }, run);
+    const setTraffic = (weight: number, shadow?: boolean) => {
+      compensations.once('restore champion', (reason) => restoreChampion(candidate.version, reason));
+      return control.setTraffic.executeWithOptions({ summary: shadow ? 'shadow traffic on' : `challenger to ${weight}%` }, [{ model: spec.name, challengerVersion: candidate.version, weight, shadow, run }]);
+    };
+    const versions = { champion: evaluation.champion.version, challenger: candidate.version };
+    const rollout = patched('canary-durable-evidence')
+      ? await runCanary(normalizeRollout(spec.rollout, spec.task), spec.label.delay, status, controls, {
+          enter,
+          setTraffic,
+          evidence: async (stage, fromIso, asOfIso) => {
+            const evidence = await control.canaryEvidence.executeWithOptions({ summary: `${stage} analysis` }, [{ ref, stage, fromIso, asOfIso, versions }]);
+            // The label-free estimate is judged against the version's own holdout accuracy.
+            evidence.champion.holdoutAccuracy = evaluation.champion?.metrics.accuracy;
+            evidence.challenger.holdoutAccuracy = evaluation.challenger.metrics.accuracy;
+            return evidence;
+          },
+          notify,
+          ask: async (reasons) => {
+            const answer = await askForApproval(reasons);
+            return { approved: answer.approved, by: answer.by };
+          },
+        })
+      : // Runs whose canary began before v0.4: the old loop on the gateway's in-memory numbers.
+        await runRollout(spec.rollout as unknown as LegacyRolloutSpec, status, controls, {
+          // Runs from before v0.2 never upserted these stages; replaying them must not either.
+          enter: (stage) => (patched('rollout-stage-attribute') ? enter(stage) : (status.stage = stage)),
+          setTraffic,
+          liveMetrics: (sinceIso) => control.liveMetrics.executeWithOptions({ summary: 'live analysis' }, [{ model: spec.name, sinceIso }]),
+          notify,
+        }, run);
     if (rollout.result === 'rolled_back') {
-      await restoreChampion(candidate.version, rollout.reason);
-      trafficMoved = false;
+      await compensations.run(rollout.reason);
       return await finish('rolled_back', rollout.reason);
     }
 
@@ -202,13 +232,11 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     enter('promoting');
     const actor = controls.promoteNow?.by ?? (approval?.approved ? approval.by : 'retrain:auto');
     await control.promote({ model: spec.name, version: candidate.version, actor, reason: `${trigger.reasons.join('; ')} → ${rollout.reason}`, run, evaluation });
-    trafficMoved = false;
+    compensations.clear();
     await notify({ kind: 'promoted', title: `${spec.name} v${candidate.version} is the champion`, details: { by: actor } });
     return await finish('promoted', rollout.reason);
   } catch (err) {
-    if (trafficMoved && status.candidateVersion !== undefined) {
-      await restoreChampion(status.candidateVersion, isCancellation(err) ? 'run cancelled' : `run failed: ${(err as Error).message}`);
-    }
+    await compensations.run(isCancellation(err) ? 'run cancelled' : `run failed: ${(err as Error).message}`);
     enter(isCancellation(err) ? 'cancelled' : 'failed');
     status.outcome = { result: status.stage as 'cancelled' | 'failed', reason: (err as Error).message };
     await CancellationScope.nonCancellable(writeReport);
@@ -252,7 +280,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   }
 }
 
-function installHandlers(status: PipelineStatus, desk: ApprovalDesk, controls: RolloutControls, record: (e: PipelineStatus['decisions'][number]) => void): void {
+function installHandlers(status: PipelineStatus, desk: ApprovalDesk, controls: CanaryControls, record: (e: PipelineStatus['decisions'][number]) => void): void {
   setHandler(statusQuery, () => status);
   setHandler(approveSignal, (d) => void desk.decide('approve', d));
   setHandler(rejectSignal, (d) => void desk.decide('reject', d));
@@ -265,35 +293,44 @@ function installHandlers(status: PipelineStatus, desk: ApprovalDesk, controls: R
   setHandler(approveUpdate, decideUpdate('approve'));
   setHandler(rejectUpdate, decideUpdate('reject'));
 
-  const duringRollout = () => status.stage === 'canary' || status.stage === 'shadow';
   // Pause, resume, abort and promote move traffic: the same people as approvals may send them.
-  /** Applies a rollout decision when allowed; returns the refusal otherwise. Both are recorded. */
-  const control = (kind: ControlAction, applies: () => boolean, apply: (d: Decision) => void) => (d: Decision) => {
-    const by = normalizePerson(d?.by) || '(nobody)';
-    const refused = (patched('control-needs-approver') ? desk.refuseDecider(kind, d) : undefined) ?? (applies() ? undefined : `${kind} does not apply in stage ${status.stage}`);
-    record({ at: new Date().toISOString(), kind, by, accepted: !refused, detail: refused ?? d?.comment ?? '', ...viaOf(d) });
-    if (refused) log.warn('Refused a rollout decision', { kind, by, reason: refused });
-    else apply({ ...d, by });
-    return refused;
+  const recordControl = (kind: ControlAction, d: Decision | undefined, refused: string | undefined) =>
+    record({ at: new Date().toISOString(), kind, by: normalizePerson(d?.by) || '(nobody)', accepted: !refused, detail: refused ?? d?.comment ?? '', ...viaOf(d) });
+  // Signals (the Temporal UI): a refusal cannot be answered, so it is recorded.
+  const viaSignal = (kind: ControlAction) => (d: Decision) => {
+    const refused = controls.refusal(kind, d);
+    recordControl(kind, d, refused);
+    if (refused) log.warn('Refused a rollout decision', { kind, by: normalizePerson(d?.by), reason: refused });
+    else apply(kind, d);
   };
-  const controlsByAction: Record<ControlAction, (d: Decision) => string | undefined> = {
-    pause: control('pause', duringRollout, () => ((controls.paused = true), (status.traffic.paused = true))),
-    resume: control('resume', () => duringRollout() && controls.paused, () => ((controls.paused = false), (status.traffic.paused = false))),
-    abort: control('abort', duringRollout, (d) => (controls.abort = { by: d.by, reason: d.comment || 'aborted' })),
-    promote: control('promote', () => status.stage === 'canary', (d) => (controls.promoteNow = { by: d.by, reason: d.comment || 'promoted early' })),
+  const apply = (kind: ControlAction, d: Decision) => {
+    controls.apply(kind, d);
+    status.traffic.paused = controls.paused;
   };
-  // Signals (the Temporal UI) and the same decisions as an update (the CLI learns of a refusal at once).
-  setHandler(pauseSignal, (d) => void controlsByAction.pause(d));
-  setHandler(resumeSignal, (d) => void controlsByAction.resume(d));
-  setHandler(abortSignal, (d) => void controlsByAction.abort(d));
-  setHandler(promoteSignal, (d) => void controlsByAction.promote(d));
-  setHandler(controlUpdate, (action, d) => {
-    const apply = controlsByAction[action];
-    if (!apply) throw ApplicationFailure.nonRetryable(`unknown action ${JSON.stringify(action)}`, 'DecisionRefused');
-    const refused = apply(d);
-    if (refused) throw ApplicationFailure.nonRetryable(refused, 'DecisionRefused');
-    return `${action}: accepted from ${normalizePerson(d.by)}`;
-  });
+  setHandler(pauseSignal, viaSignal('pause'));
+  setHandler(resumeSignal, viaSignal('resume'));
+  setHandler(abortSignal, viaSignal('abort'));
+  setHandler(promoteSignal, viaSignal('promote'));
+  // The update (the CLI): its validator refuses at once, before anything is written to the history.
+  setHandler(
+    controlUpdate,
+    (action, d) => {
+      // Updates accepted before v0.4 had no validator and refused in the handler: replay them the same way.
+      const refused = controls.refusal(action, d);
+      recordControl(action, d, refused);
+      if (refused) throw ApplicationFailure.nonRetryable(refused, 'DecisionRefused');
+      apply(action, d);
+      return `${action}: accepted from ${normalizePerson(d.by)}`;
+    },
+    {
+      validator: (action, d) => {
+        if (!['pause', 'resume', 'abort', 'promote'].includes(action)) throw new Error(`unknown action ${JSON.stringify(action)}`);
+        // Validators must not write to the history, so the approver check here is the desk's own (no patch marker).
+        const refused = controls.refusal(action, d, (kind, decision) => desk.refuseDecider(kind, decision));
+        if (refused) throw ApplicationFailure.nonRetryable(refused, 'DecisionRefused');
+      },
+    },
+  );
 }
 
 /** Markdown for the Temporal UI's details panel once the run has ended. */

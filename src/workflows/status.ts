@@ -1,4 +1,5 @@
-import type { Evaluation, LiveComparison } from '../activities/contracts.js';
+import type { CanaryEvidence, Evaluation, LiveComparison } from '../activities/contracts.js';
+import type { EvidenceKind, MetricResult } from './canary/judge.js';
 
 /** Stages a pipeline passes through; also the values of the RetrainStage search attribute. */
 export type Stage =
@@ -45,10 +46,40 @@ export interface PipelineStatus {
   gates: GateResult[];
   approvalReasons: string[];
   traffic: { challengerWeight: number; shadow: boolean; paused: boolean };
-  /** Each canary analysis with the live numbers it judged (cumulative since its step began). */
-  analyses: Array<{ at: string; step: number; weight: number; verdict: 'pass' | 'fail' | 'inconclusive'; detail: string; live?: LiveComparison }>;
+  /**
+   * Each analysis with what it judged, cumulative since its step began: `metrics` and `evidence`
+   * (the lake's numbers) from v0.4; `live` (the gateway's in-memory numbers) in older runs.
+   */
+  analyses: Array<{
+    at: string;
+    step: number;
+    weight: number;
+    stage?: 'shadow' | 'canary';
+    verdict: 'pass' | 'fail' | 'inconclusive';
+    detail: string;
+    metrics?: MetricResult[];
+    evidence?: CanaryEvidence;
+    live?: LiveComparison;
+  }>;
+  /** Each shadow or canary step as the workflow judged it (from v0.4). */
+  steps?: StepRecord[];
   decisions: DecisionRecord[];
   outcome?: { result: 'promoted' | 'rejected' | 'rolled_back' | 'failed' | 'cancelled'; reason: string };
   /** The run's HTML report, once written (`retrain serve-reports` serves it). */
   reportUrl?: string;
+}
+
+/** One step of the rollout: how long it ran, its verdict and the evidence the verdict rests on. */
+export interface StepRecord {
+  step: number;
+  stage: 'shadow' | 'canary';
+  weight: number;
+  startedAt: string;
+  endedAt?: string;
+  bake: string;
+  analyses: number;
+  /** pass: judged good; fail: rolled back on failures; inconclusive: not judged in time; approved: not judged, a person let it go on. */
+  verdict?: 'pass' | 'fail' | 'inconclusive' | 'approved' | 'aborted' | 'promoted_early';
+  reason?: string;
+  evidence?: EvidenceKind[];
 }

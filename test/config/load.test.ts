@@ -47,7 +47,12 @@ describe('config: defaults follow DESIGN.md', () => {
       { weight: 25, duration: '48h' },
       { weight: 100 },
     ]);
-    assert.equal(m.rollout.rollbackOn.maxAccuracyDrop, 0.05);
+    assert.deepEqual(
+      m.rollout.analysis.metrics.map((x) => x.kind),
+      ['error_rate', 'latency', 'accuracy_drop', 'estimated_accuracy_drop', 'shadow_agreement'],
+    );
+    assert.equal(m.rollout.analysis.metrics.find((x) => x.kind === 'accuracy_drop')?.maxDrop, 0.05);
+    assert.deepEqual([m.rollout.analysis.interval, m.rollout.analysis.minSamples, m.rollout.analysis.confidence, m.rollout.analysis.onInconclusive], ['15m', 200, 0.95, 'rollback']);
     assert.equal(m.trainer.backend, 'builtin');
     assert.equal(m.monitor.every, '1h');
   });
@@ -56,7 +61,7 @@ describe('config: defaults follow DESIGN.md', () => {
     const demo = parseConfig(`timeProfile: demo\n${MINIMAL}`).models[0];
     assert.deepEqual(demo.rollout.steps, [{ weight: 5, duration: '1m' }, { weight: 25, duration: '2m' }, { weight: 100 }]);
     assert.equal(demo.monitor.every, '1m');
-    assert.equal(demo.rollout.analysisInterval, '15s');
+    assert.equal(demo.rollout.analysis.interval, '15s');
     assert.equal(demo.approval.sla, '10m');
     assert.equal(demo.data.lookback, '2d');
     assert.equal(parseConfig(MINIMAL).models[0].rollout.steps[1].duration, '48h');
@@ -109,6 +114,31 @@ describe('config: bad input gets one clear line per problem', () => {
     assert.match(problems, /models\[0\]\.gates\.slices\[0\]\.feature: expected one of the model's features, got "nope"/);
     assert.match(problems, /models\[0\]\.rollout\.steps\[1\]\.weight: expected a weight above the previous step/);
     assert.match(problems, /models\[1\]\.name: duplicate model "churn"/);
+  });
+
+  it('the rollout analysis: declared metrics with their conditions; old spellings map onto it; mixing both or a metric of the other task is refused', () => {
+    const declared = parseConfig(
+      MINIMAL + `    rollout:\n      analysis:\n        interval: 5m\n        labelWait: 4d\n        onInconclusive: ask\n        metrics: [{ kind: accuracy_drop, maxDrop: 0.01 }, { kind: latency, maxRatio: 1.5, name: slow }]\n`,
+    ).models[0].rollout.analysis;
+    assert.deepEqual([declared.interval, declared.labelWait, declared.onInconclusive, declared.minSamples], ['5m', '4d', 'ask', 200]);
+    assert.deepEqual(declared.metrics, [
+      { kind: 'accuracy_drop', maxDrop: 0.01 },
+      { kind: 'latency', name: 'slow', quantile: 'p99', maxRatio: 1.5, minMarginMs: 5 },
+    ]);
+    // A file written before rollout.analysis: its limits become the metrics', the rest keep their defaults.
+    const old = parseConfig(MINIMAL + `    rollout: { analysisInterval: 10m, minSamples: 50, failureLimit: 3, rollbackOn: { maxAccuracyDrop: 0.02, maxP99LatencyMs: 250 } }\n`).models[0].rollout;
+    assert.deepEqual([old.analysis.interval, old.analysis.minSamples, old.analysis.failureLimit], ['10m', 50, 3]);
+    assert.equal(old.analysis.metrics.find((m) => m.kind === 'accuracy_drop')?.maxDrop, 0.02);
+    assert.equal(old.analysis.metrics.find((m) => m.kind === 'latency')?.maxMs, 250);
+    assert.equal(old.analysis.metrics.find((m) => m.kind === 'error_rate')?.max, 0.02);
+    assert.equal('analysisInterval' in old, false);
+
+    assert.match(problemsOf(MINIMAL + `    rollout: { minSamples: 50, analysis: { interval: 5m } }\n`).join('\n'), /rollout\.minSamples: expected minSamples inside rollout\.analysis/);
+    assert.match(problemsOf(MINIMAL + `    rollout: { analysis: { metrics: [{ kind: p95 }] } }\n`).join('\n'), /rollout\.analysis\.metrics\[0\]\.kind: expected a metric kind: error_rate, latency/);
+    const wrongTask = problemsOf(MINIMAL + `    rollout: { analysis: { metrics: [{ kind: error_increase }] } }\n`).join('\n');
+    assert.match(wrongTask, /rollout\.analysis\.metrics\[0\]\.kind: error_increase judges regression models; this model is binary_classification/);
+    const regression = parseConfig(MINIMAL.replace('binary_classification', 'regression')).models[0].rollout.analysis.metrics.map((m) => m.kind);
+    assert.deepEqual(regression, ['error_rate', 'latency', 'error_increase', 'shadow_agreement']);
   });
 
   it('says when the file is missing, and loading changes nothing on disk', () => {

@@ -19,7 +19,7 @@ describe('timeProfile: demo', () => {
     assert.equal(spec.triggers.cooldown, '2m');
     assert.equal(spec.approval.sla, '10m');
     assert.deepEqual(spec.rollout.steps.map((s) => s.duration), ['1m', '2m', undefined]);
-    assert.equal(spec.rollout.analysisInterval, '15s');
+    assert.equal(spec.rollout.analysis.interval, '15s');
   });
 
   it('never lengthens what the file already has shorter', () => {
@@ -31,7 +31,7 @@ describe('timeProfile: demo', () => {
     assert.equal(spec.label.delay, '2s');
     assert.equal(spec.triggers.cooldown, '30s');
     assert.deepEqual(spec.rollout.steps.map((s) => s.duration), ['20s', undefined]);
-    assert.equal(spec.rollout.analysisInterval, '5s');
+    assert.equal(spec.rollout.analysis.interval, '5s');
   });
 
   it('production leaves the file as written', () => {

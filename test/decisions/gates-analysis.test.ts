@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyseCanary } from '../../src/workflows/analysis.js';
 import { evaluateGates, flaggedForApproval, rejectingFailures } from '../../src/workflows/gates.js';
-import { healthyLive, testModel } from '../helpers/scripted-activities.js';
+import { testModel } from '../helpers/scripted-activities.js';
 
 describe('evaluation gates', () => {
   const evaluation = (challenger: Record<string, number>, champion?: Record<string, number>) => ({
@@ -49,48 +48,5 @@ describe('evaluation gates', () => {
   it('a missing metric rejects with a clear reason', () => {
     const [only] = evaluateGates(testModel().gates, evaluation({ f1: 0.9 }));
     assert.deepEqual(only, { name: 'metric_present', passed: false, severity: 'reject', detail: 'the evaluation has no finite accuracy for the challenger' });
-  });
-});
-
-describe('canary analysis', () => {
-  const rollout = testModel().rollout;
-  it('passes healthy traffic, fails an accuracy drop, an error spike and slow p99', () => {
-    assert.equal(analyseCanary(healthyLive(), rollout).verdict, 'pass');
-    const drop = healthyLive();
-    drop.challenger.accuracy = 0.85;
-    assert.match(analyseCanary(drop, rollout).detail, /drop 8\.00% > 5\.00%/);
-    const errors = healthyLive();
-    errors.challenger.errors = 500;
-    assert.match(analyseCanary(errors, rollout).detail, /error rate 10\.00% > 2\.00%/);
-    const slow = healthyLive();
-    slow.challenger.p99LatencyMs = 300;
-    assert.equal(analyseCanary(slow, testModel('rollout: { rollbackOn: { maxP99LatencyMs: 100 } }').rollout).verdict, 'fail');
-  });
-
-  it('too few requests is inconclusive; unmatured labels leave accuracy unjudged, not failed', () => {
-    assert.equal(analyseCanary(healthyLive(50), rollout).verdict, 'inconclusive');
-    const unlabelled = healthyLive();
-    unlabelled.challenger.labelledSamples = 10;
-    unlabelled.challenger.accuracy = 0.1;
-    const result = analyseCanary(unlabelled, rollout);
-    assert.equal(result.verdict, 'pass');
-    assert.match(result.detail, /accuracy not judged yet \(10 matured labels, needs 200\)/);
-  });
-
-  it('a drop past the limit fails only when the labels confirm it (95% one-sided bound)', () => {
-    const live = (accuracy: number, labels: number) => {
-      const l = healthyLive();
-      l.challenger = { ...l.challenger, accuracy, labelledSamples: labels };
-      l.champion = { ...l.champion, accuracy: 0.8, labelledSamples: 3 * labels };
-      return l;
-    };
-    // 74% vs 80% on 100 challenger labels: a 6-point drop, but ±7 points of noise.
-    const noisy = analyseCanary(live(0.74, 100), { ...rollout, minSamples: 80 });
-    assert.equal(noisy.verdict, 'inconclusive');
-    assert.match(noisy.detail, /drop 6\.00% > 5\.00%, not yet significant on 100 challenger labels \(95% lower bound -2\.15%\)/);
-    // The same drop on 20,000 labels is beyond doubt.
-    assert.equal(analyseCanary(live(0.74, 20_000), { ...rollout, minSamples: 80 }).verdict, 'fail');
-    // A challenger that is wrong on every label fails on the first 80.
-    assert.equal(analyseCanary(live(0.05, 80), { ...rollout, minSamples: 80 }).verdict, 'fail');
   });
 });

@@ -1,4 +1,4 @@
-import type { LiveComparison, Metrics, Notification, PipelineActivities } from '../../src/activities/contracts.js';
+import type { CanaryEvidence, LiveComparison, Metrics, Notification, PipelineActivities, VariantEvidence } from '../../src/activities/contracts.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ModelSpec } from '../../src/config/schema.js';
 
@@ -13,8 +13,8 @@ export interface Script {
   monthlyCapUsd?: number;
   championMetrics?: Metrics;
   challengerMetrics?: Metrics;
-  /** Live numbers per analysis, given the challenger's current weight. */
-  live?: (weight: number, call: number) => LiveComparison;
+  /** The evidence of each analysis, given the challenger's current weight and the step's window (workflow time). */
+  evidence?: (weight: number, call: number, window: { stage: 'shadow' | 'canary'; fromMs: number; asOfMs: number }) => CanaryEvidence;
   /** Evaluate as a model's first training: no champion. */
   noChampion?: boolean;
   /** Makes training fail this many times before succeeding. */
@@ -31,10 +31,25 @@ export interface Recorder {
   currentWeight: number;
 }
 
+/** What the gateway's in-memory numbers looked like (runs whose canary began before v0.4). */
 export const healthyLive = (requests = 5_000): LiveComparison => ({
   champion: { requests: requests * 4, errors: 2, p50LatencyMs: 3, p99LatencyMs: 12, labelledSamples: 2_000, accuracy: 0.93 },
   challenger: { requests, errors: 1, p50LatencyMs: 3, p99LatencyMs: 13, labelledSamples: 2_000, accuracy: 0.94 },
 });
+
+/** A step's durable evidence where everything is fine: enough traffic, labels matured, close scores. */
+export function healthyEvidence(requests = 5_000, overrides: { champion?: Partial<VariantEvidence>; challenger?: Partial<VariantEvidence> } & Partial<Omit<CanaryEvidence, 'champion' | 'challenger'>> = {}): CanaryEvidence {
+  const { champion, challenger, ...rest } = overrides;
+  return {
+    stage: 'canary',
+    from: '2026-01-01T00:00:00.000Z',
+    asOf: '2026-01-01T01:00:00.000Z',
+    champion: { version: '1', requests: requests * 4, errors: 2, p50LatencyMs: 3, p99LatencyMs: 12, labelled: 2_000, accuracy: 0.93, estimatedAccuracy: 0.92, ...champion },
+    challenger: { version: '2', requests, errors: 1, p50LatencyMs: 3, p99LatencyMs: 13, labelled: 2_000, accuracy: 0.94, estimatedAccuracy: 0.93, holdoutAccuracy: 0.94, ...challenger },
+    scoreDistance: 0.05,
+    ...rest,
+  };
+}
 
 export function scriptedActivities(script: Script = {}): { activities: PipelineActivities; recorder: Recorder } {
   const recorder: Recorder = { calls: [], notifications: [], weights: [], promoted: [], discarded: [], spend: new Map(), currentWeight: 0 };
@@ -86,7 +101,13 @@ export function scriptedActivities(script: Script = {}): { activities: PipelineA
     },
     async liveMetrics(input) {
       note('liveMetrics', input);
-      return (script.live ?? (() => healthyLive()))(recorder.currentWeight, analyses++);
+      return healthyLive();
+    },
+    async canaryEvidence(input) {
+      note('canaryEvidence', input);
+      const window = { stage: input.stage, fromMs: Date.parse(input.fromIso), asOfMs: Date.parse(input.asOfIso) };
+      const evidence = (script.evidence ?? (() => healthyEvidence()))(recorder.currentWeight, analyses++, window);
+      return { ...evidence, stage: input.stage, from: input.fromIso, asOf: input.asOfIso };
     },
     async promote(input) {
       note('promote', input);

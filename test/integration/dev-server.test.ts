@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { listRuns, startPipeline } from '../../src/client.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { healthyLive, scriptedActivities, testModel } from '../helpers/scripted-activities.js';
+import { healthyEvidence, scriptedActivities, testModel } from '../helpers/scripted-activities.js';
 import { freePort } from '../helpers/fraud-model.js';
 import { eventually, uniqueQueue, useDevServer, workflowBundle } from '../helpers/temporal.js';
 
@@ -13,7 +13,7 @@ describe('on the Temporal dev server', () => {
   it('a run waits in awaiting_approval (found by visibility), is approved through the CLI, ramps and is promoted', async () => {
     const settings = { taskQueues: { control: uniqueQueue('control'), training: uniqueQueue('training') } };
     const spec = testModel(`approval: { when: always, approvers: [alice], sla: 1h }\nrollout: { steps: [{ weight: 5, duration: 2s }, { weight: 100 }], analysisInterval: 1s }`);
-    const { activities, recorder } = scriptedActivities({ live: () => healthyLive() });
+    const { activities, recorder } = scriptedActivities({ evidence: () => healthyEvidence() });
     const workers = await createWorkers({ connection: env().nativeConnection, namespace: 'default', settings, activities, workflowBundle: await workflowBundle() });
     const running = runWorkers(workers);
     try {

@@ -149,7 +149,13 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     const html = readFileSync(path.join(dataDir, 'reports', relative), 'utf8');
     assert.match(html, /promoted/);
     assert.match(html, /<svg/);
-    assert.ok(outcome.status.analyses.every((a) => a.live && a.live.challenger.requests >= 0), 'each analysis keeps the numbers it judged');
+    assert.ok(outcome.status.analyses.every((a) => a.evidence && a.evidence.challenger.requests >= 0 && a.metrics?.length), 'each analysis keeps the numbers it judged, from the lake');
+    // The passing steps rest on served traffic and matured labels of both versions, read from the lake.
+    const steps = outcome.status.steps ?? [];
+    assert.ok(steps.length > 0 && steps.every((s) => s.verdict === 'pass' && s.evidence?.includes('labels')), JSON.stringify(steps));
+    const last = outcome.status.analyses.at(-1)!.evidence!;
+    assert.equal(last.challenger.version, String(outcome.candidateVersion));
+    assert.ok(last.challenger.labelled >= 1 && last.champion.labelled >= 1, JSON.stringify(last));
   });
 
   it('a challenger that is wrong on live traffic is rolled back; the champion keeps all traffic', async () => {

@@ -28,7 +28,7 @@ describe('pipeline approval (time-skipping server)', () => {
       const promote = recorder.calls.find((c) => c.name === 'promote')?.input as { actor: string };
       assert.equal(promote.actor, 'alice');
       // 24h at 5% and 48h at 25%, analysed every 15 minutes: 96 + 192 analyses.
-      assert.equal(recorder.calls.filter((c) => c.name === 'liveMetrics').length, 288);
+      assert.equal(recorder.calls.filter((c) => c.name === 'canaryEvidence').length, 288);
       const accepted = outcome.status.decisions.map((d) => [d.kind, d.by, d.accepted]);
       assert.deepEqual(accepted, [
         ['approve', 'mallory', false],

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { control, decide, DecisionRefusedError, pipelineStatus, startPipeline } from '../../src/client.js';
-import { healthyLive, notified, testModel } from '../helpers/scripted-activities.js';
+import type { CanaryEvidence } from '../../src/activities/contracts.js';
+import { healthyEvidence, notified, testModel } from '../helpers/scripted-activities.js';
 import { result, useTimeSkipping, withPipeline } from './pipeline-harness.js';
 
 const HISTORIES = path.resolve('test/fixtures/histories');
@@ -20,30 +21,34 @@ describe('pipeline canary (time-skipping server)', () => {
       assert.deepEqual(recorder.weights, [5, 25, 100]);
       assert.equal(outcome.status.analyses.length, 96 + 192);
       assert.ok(outcome.status.analyses.every((a) => a.verdict === 'pass'));
+      // Each step as the workflow judged it, with the evidence its verdict rests on.
+      assert.deepEqual(
+        outcome.status.steps?.map((s) => [s.weight, s.verdict, s.analyses, s.evidence]),
+        [
+          [5, 'pass', 96, ['traffic', 'labels']],
+          [25, 'pass', 192, ['traffic', 'labels']],
+        ],
+      );
       const history = await env().client.workflow.getHandle(workflowId).fetchHistory();
       const events = history.events?.length ?? 0;
       assert.ok(events < 5_000, `a 72h rollout with 15-minute analysis took ${events} events`);
-      const fixture = path.join(HISTORIES, 'pipeline-promoted.json');
-      if (process.env.RETRAIN_RECORD_HISTORIES === '1' || !existsSync(fixture)) {
-        const { historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
-        writeFileSync(fixture, historyToJSON(history));
-      }
     });
   });
 
   it('rolls back automatically after consecutive failed analyses; the champion keeps all traffic', async () => {
     const spec = testModel();
-    const worse = () => ({ ...healthyLive(), challenger: { ...healthyLive().challenger, accuracy: 0.85 } });
-    await withPipeline(env(), spec, { live: worse }, async ({ recorder, workflowId }) => {
+    const worse = () => healthyEvidence(5_000, { challenger: { accuracy: 0.85 } });
+    await withPipeline(env(), spec, { evidence: worse }, async ({ recorder, workflowId }) => {
       const outcome = await result(env(), workflowId);
       assert.equal(outcome.outcome, 'rolled_back');
-      assert.match(outcome.reason, /2 consecutive failed analyses at 5%: accuracy 85\.00% vs champion 93\.00%: drop 8\.00% > 5\.00%/);
+      assert.match(outcome.reason, /2 consecutive failed analyses at 5%: accuracy 85\.00% vs champion 93\.00% on 2000\/2000 labels: drop 8\.00% > 5\.00% \(95% lower bound 6\.39%\)/);
       assert.deepEqual(recorder.weights, [5, 0]);
       assert.equal(recorder.currentWeight, 0);
       assert.deepEqual(recorder.discarded, [2]);
       assert.deepEqual(recorder.promoted, []);
-      // Kept per workflow version: v0.1 carried the spec in its input, v0.3 names a model and revision.
-      const fixture = path.join(HISTORIES, 'pipeline-rolled-back-spec-ref.json');
+      assert.deepEqual(outcome.status.steps?.map((s) => [s.verdict, s.evidence]), [['fail', ['labels']]]);
+      // Kept per workflow version: v0.1 carried the spec in its input, v0.3 names a model and revision, v0.4 judges durable evidence.
+      const fixture = path.join(HISTORIES, 'pipeline-rolled-back-durable-evidence.json');
       if (process.env.RETRAIN_RECORD_HISTORIES === '1' || !existsSync(fixture)) {
         const { historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
         writeFileSync(fixture, historyToJSON(await env().client.workflow.getHandle(workflowId).fetchHistory()));
@@ -52,14 +57,99 @@ describe('pipeline canary (time-skipping server)', () => {
   });
 
   it('treats too little traffic as inconclusive, extends the step, then rolls back instead of passing', async () => {
-    const spec = testModel(`rollout: { steps: [{ weight: 5, duration: 1h }, { weight: 100 }], analysisInterval: 15m, minSamples: 200 }`);
-    await withPipeline(env(), spec, { live: () => healthyLive(40) }, async ({ recorder, workflowId }) => {
+    const spec = testModel(`rollout: { steps: [{ weight: 5, duration: 1h }, { weight: 100 }], analysis: { interval: 15m, minSamples: 200 } }`);
+    await withPipeline(env(), spec, { evidence: () => healthyEvidence(40) }, async ({ recorder, workflowId }) => {
       const outcome = await result(env(), workflowId);
       assert.equal(outcome.outcome, 'rolled_back');
-      assert.match(outcome.reason, /not enough live traffic to judge the 5% step within 2h/);
+      assert.match(outcome.reason, /the 5% step could not be judged within 2h: 40 challenger requests \(needs 200\)/);
       assert.equal(outcome.status.analyses.length, 8, 'one hour of bake plus one hour of extension');
       assert.ok(outcome.status.analyses.every((a) => a.verdict === 'inconclusive'));
       assert.deepEqual(recorder.weights, [5, 0]);
+    });
+  });
+
+  describe('with a 3-day label delay and the default 24h / 48h bakes', () => {
+    const DELAY_MS = 3 * 86_400_000;
+    /** A test model whose labels arrive three days after each prediction (as the shipped fraud model's). */
+    const delayedModel = (overrides = '') => {
+      const spec = testModel(overrides);
+      spec.label.delay = '3d';
+      return spec;
+    };
+    /**
+     * The lake as it would be: 200 challenger requests an hour per 5% of traffic, no errors, and a
+     * label for each prediction three days after it was made. Accuracy as given; the label-free
+     * estimate says nothing is wrong (it cannot see a concept change).
+     */
+    const delayedLabels = (challengerAccuracy: number) => (weight: number, _call: number, w: { fromMs: number; asOfMs: number }): CanaryEvidence => {
+      const hours = (w.asOfMs - w.fromMs) / 3_600_000;
+      const requests = Math.round(hours * 40 * weight);
+      const labelledHours = Math.max(0, (w.asOfMs - w.fromMs - DELAY_MS) / 3_600_000);
+      const labelled = Math.round(labelledHours * 40 * weight);
+      const champion = Math.round(labelledHours * 40 * (100 - weight));
+      return healthyEvidence(requests, {
+        champion: { requests: Math.round(hours * 40 * (100 - weight)), labelled: champion, accuracy: champion > 0 ? 0.9 : undefined },
+        challenger: { requests, errors: 0, labelled, accuracy: labelled > 0 ? challengerAccuracy : undefined },
+      });
+    };
+
+    it('a better challenger waits for its labels at each step, then is promoted on them', async () => {
+      const spec = delayedModel();
+      await withPipeline(env(), spec, { evidence: delayedLabels(0.92) }, async ({ recorder, workflowId }) => {
+        const outcome = await result(env(), workflowId);
+        assert.equal(outcome.outcome, 'promoted', outcome.reason);
+        assert.deepEqual(recorder.weights, [5, 25, 100]);
+        const [five, twentyFive] = outcome.status.steps!;
+        // Nothing is judged on the bake alone: each step ran until its first labels matured (3 days + an interval or so).
+        for (const step of [five, twentyFive]) {
+          const ran = Date.parse(step.endedAt!) - Date.parse(step.startedAt);
+          assert.ok(ran > DELAY_MS && ran <= DELAY_MS + 2 * 3_600_000, `step ${step.weight}% ran ${ran / 3_600_000} h`);
+          assert.deepEqual([step.verdict, step.evidence], ['pass', ['traffic', 'labels']]);
+        }
+        const beforeLabels = outcome.status.analyses.filter((a) => a.step === 1 && Date.parse(a.at) - Date.parse(five.startedAt) < DELAY_MS);
+        assert.ok(beforeLabels.length > 90 && beforeLabels.every((a) => a.verdict === 'inconclusive' && /accuracy not judged yet/.test(a.detail)));
+      });
+    });
+
+    it('a worse challenger is never promoted on its error rate alone: it is rolled back once its labels say so', async () => {
+      const spec = delayedModel();
+      await withPipeline(env(), spec, { evidence: delayedLabels(0.8) }, async ({ recorder, workflowId }) => {
+        const outcome = await result(env(), workflowId);
+        assert.equal(outcome.outcome, 'rolled_back');
+        assert.match(outcome.reason, /consecutive failed analyses at 5%: accuracy 80\.00% vs champion 90\.00%/);
+        assert.deepEqual(recorder.weights, [5, 0]);
+        assert.deepEqual(recorder.promoted, []);
+      });
+    });
+
+    it('labels that never come: the step waits label.delay past its bake, then rolls back, or asks a person when the policy says so', async () => {
+      const never = (weight: number, call: number, w: { fromMs: number; asOfMs: number }) => delayedLabels(0.92)(weight, call, { ...w, asOfMs: Math.min(w.asOfMs, w.fromMs + DELAY_MS) });
+      const spec = delayedModel();
+      await withPipeline(env(), spec, { evidence: never }, async ({ workflowId }) => {
+        const outcome = await result(env(), workflowId);
+        assert.equal(outcome.outcome, 'rolled_back');
+        assert.match(outcome.reason, /the 5% step could not be judged within 4d: accuracy not judged yet/);
+      });
+      // Asked: nobody answers within the SLA, so the policy's timeout action answers (approve here, then reject).
+      const asking = delayedModel(`approval: { when: never, approvers: [alice], onTimeout: approve }\nrollout: { analysis: { onInconclusive: ask } }`);
+      await withPipeline(env(), asking, { evidence: never }, async ({ recorder, workflowId }) => {
+        const outcome = await result(env(), workflowId);
+        assert.equal(outcome.outcome, 'promoted', outcome.reason);
+        assert.deepEqual(outcome.status.steps?.map((s) => [s.verdict, s.reason]), [
+          ['approved', 'not judged within 4d; continued by policy:onTimeout=approve'],
+          ['approved', 'not judged within 5d; continued by policy:onTimeout=approve'],
+        ]);
+        const asked = recorder.notifications.filter((n) => n.kind === 'approval_requested');
+        assert.equal(asked.length, 2);
+        assert.match(String((asked[0].details as { reasons: string[] }).reasons), /the 5% step could not be judged within 4d: accuracy not judged yet/);
+      });
+      const refusing = delayedModel(`approval: { when: never, approvers: [alice], onTimeout: reject }\nrollout: { analysis: { onInconclusive: ask } }`);
+      await withPipeline(env(), refusing, { evidence: never }, async ({ recorder, workflowId }) => {
+        const outcome = await result(env(), workflowId);
+        assert.equal(outcome.outcome, 'rolled_back');
+        assert.match(outcome.reason, /the 5% step could not be judged within 4d and policy:onTimeout=reject did not approve going on/);
+        assert.deepEqual(recorder.weights, [5, 0]);
+      });
     });
   });
 
@@ -96,13 +186,14 @@ describe('pipeline canary (time-skipping server)', () => {
     });
   });
 
-  it('pause stops the bake clock until resume; signals outside the canary are refused and recorded', async () => {
+  it('pause stops the bake clock until resume; refusals come back to the caller (updates) or are recorded (signals)', async () => {
     const spec = testModel(`approval: { when: always, approvers: [alice] }`);
     await withPipeline(env(), spec, {}, async ({ recorder, workflowId }) => {
       await notified(recorder, 'approval_requested');
       await assert.rejects(control(env().client, spec.name, 'promote', { by: 'alice' }), (err: Error) => err instanceof DecisionRefusedError && /promote does not apply in stage awaiting_approval/.test(err.message));
+      // The update's validator refused it at once: nothing was written to the history.
       let status = await pipelineStatus(env().client, spec.name);
-      assert.deepEqual(status.decisions.at(-1), { ...status.decisions.at(-1)!, kind: 'promote', accepted: false, detail: 'promote does not apply in stage awaiting_approval' });
+      assert.deepEqual(status.decisions, []);
       await env().client.workflow.getHandle(workflowId).signal('approve', { by: 'alice' });
       await notified(recorder, 'rollout_step');
       // A second approval during the canary is refused back to the caller and recorded; nothing moves.
@@ -112,7 +203,8 @@ describe('pipeline canary (time-skipping server)', () => {
       await assert.rejects(control(env().client, spec.name, 'promote', { by: 'mallory' }), (err: Error) => err instanceof DecisionRefusedError && /mallory is not an approver of this model \(approvers: alice\)/.test(err.message));
       await env().client.workflow.getHandle(workflowId).signal('abort', { by: 'mallory' });
       status = await pipelineStatus(env().client, spec.name);
-      assert.deepEqual(status.decisions.slice(-2).map((d) => [d.kind, d.by, d.accepted]), [['promote', 'mallory', false], ['abort', 'mallory', false]]);
+      // A signal cannot be answered, so its refusal is recorded; the refused update is not.
+      assert.deepEqual(status.decisions.slice(-2).map((d) => [d.kind, d.by, d.accepted]), [['approve', 'alice', false], ['abort', 'mallory', false]]);
       // Names compare normalised, and the decision records the client identity it came through.
       await control(env().client, spec.name, 'pause', { by: '  Alice ' });
       const paused = (await pipelineStatus(env().client, spec.name)).decisions.at(-1)!;

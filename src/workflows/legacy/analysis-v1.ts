@@ -1,5 +1,17 @@
-import type { RolloutSpec } from '../config/schema.js';
-import type { LiveComparison } from '../activities/contracts.js';
+import type { LiveComparison } from '../../activities/contracts.js';
+
+/**
+ * The canary analysis of runs that reached their canary before v0.4 (before `rollout.analysis`):
+ * kept unchanged so their histories replay. New runs use ../canary/.
+ */
+export interface LegacyRolloutSpec {
+  shadow?: { duration: string };
+  steps: Array<{ weight: number; duration?: string }>;
+  analysisInterval: string;
+  minSamples: number;
+  failureLimit: number;
+  rollbackOn: { maxAccuracyDrop: number; maxErrorRate: number; maxP99LatencyMs?: number };
+}
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
 
@@ -28,7 +40,7 @@ function dropLowerBound(champion: { accuracy: number; n: number }, challenger: {
  * and a drop fails only when it exceeds the limit with 95% confidence (a drop past the limit that
  * the samples cannot yet confirm is inconclusive: the step waits for more labels).
  */
-export function analyseCanary(live: LiveComparison, rollout: Pick<RolloutSpec, 'minSamples' | 'rollbackOn'>): AnalysisResult {
+export function analyseCanary(live: LiveComparison, rollout: Pick<LegacyRolloutSpec, 'minSamples' | 'rollbackOn'>): AnalysisResult {
   const { champion, challenger } = live;
   const rules = rollout.rollbackOn;
   if (challenger.requests < rollout.minSamples) {

@@ -1,12 +1,12 @@
 import { condition, log } from '@temporalio/workflow';
-import type { RolloutSpec } from '../config/schema.js';
-import { durationMs, formatDuration } from '../config/duration.js';
-import type { LiveComparison, Notification, RunRef } from '../activities/contracts.js';
-import { analyseCanary, type Verdict } from './analysis.js';
-import type { PipelineStatus } from './status.js';
+import { durationMs, formatDuration } from '../../config/duration.js';
+import type { LiveComparison, Notification, RunRef } from '../../activities/contracts.js';
+import { analyseCanary, type LegacyRolloutSpec, type Verdict } from './analysis-v1.js';
+import type { PipelineStatus } from '../status.js';
 
 /**
- * The canary: shadow (optional), then each step's weight held for its bake time while live
+ * The canary of runs that reached it before v0.4, kept unchanged so their histories replay (new
+ * runs: ../canary/). Shadow (optional), then each step's weight held for its bake time while live
  * analysis runs every interval. Consecutive failures up to the limit roll back; signals may pause
  * the clock, abort (roll back now) or promote (skip the remaining steps).
  */
@@ -27,7 +27,7 @@ export interface RolloutDeps {
 
 export type RolloutOutcome = { result: 'completed'; reason: string } | { result: 'rolled_back'; reason: string };
 
-export async function runRollout(spec: RolloutSpec, status: PipelineStatus, controls: RolloutControls, deps: RolloutDeps, run: RunRef): Promise<RolloutOutcome> {
+export async function runRollout(spec: LegacyRolloutSpec, status: PipelineStatus, controls: RolloutControls, deps: RolloutDeps, run: RunRef): Promise<RolloutOutcome> {
   const interrupted = () => controls.abort !== undefined || controls.promoteNow !== undefined;
 
   if (spec.shadow) {
