@@ -1,3 +1,5 @@
+// The command modules load their heavy dependencies (Temporal, DuckDB, webpack, Fastify, zod) inside
+// their actions: `--help` and the local commands start without them.
 import { Command } from 'commander';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerCodecServerCommand } from './commands/codec-server.js';
@@ -12,7 +14,6 @@ import { registerBacktestCommand } from './commands/backtest.js';
 import { registerProcessCommands } from './commands/serve-temporal.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSimulateCommand } from './commands/simulate.js';
-import { exitCodeFor } from './output.js';
 
 const program = new Command('retrain')
   .description('Durable retraining pipelines for production ML models, on Temporal')
@@ -43,6 +44,8 @@ try {
     // commander has already printed help or the usage error.
     process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help' ? 0 : 2;
   } else {
+    // Loaded on failure only: it knows every error class, the Temporal client's among them.
+    const { exitCodeFor } = await import('./output.js');
     const { code: exit, message } = exitCodeFor(err);
     process.stderr.write(`retrain: ${message}\n`);
     process.exitCode = exit;

@@ -9,10 +9,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `retrain` command in a child process. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): Promise<CliResult> {
+/**
+ * Runs the real `retrain` command in a child process; `bin` runs another entry (a copy of the bin,
+ * dist/cli/main.js) and `nodeArgs` go to node before it.
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string; bin?: string; nodeArgs?: string[] } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RETRAIN_BIN, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.bin ?? RETRAIN_BIN, ...args], {
       cwd: options.cwd ?? process.cwd(),
       env: { ...process.env, NODE_OPTIONS: '', RETRAIN_LOG_PRETTY: '0', ...env },
     });

@@ -1,9 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { connectClient } from '../../runtime/connection.js';
-import { desiredSchedules, reconcileSchedules } from '../../schedules/reconcile.js';
-import { emit } from '../output.js';
 import { configOption } from '../options.js';
 
 const MARK = { create: '+', update: '~', delete: '-', unchanged: '=' } as const;
@@ -15,6 +10,12 @@ export function registerApplyCommand(program: Command): void {
     .option('--dry-run', 'show the diff, change nothing')
     .option('--no-prune', 'keep managed schedules of models no longer in the file')
     .action(async (opts: { dryRun?: boolean; prune: boolean }) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { connectClient } = await import('../../runtime/connection.js');
+      const { desiredSchedules, reconcileSchedules } = await import('../../schedules/reconcile.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const config = loadConfig(options.config);
       const client = await connectClient(undefined, '4s');

@@ -1,18 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { openBackends } from '../../activities/backends.js';
-import { backtest } from '../../activities/backtest.js';
-import { ConfigError, findModel, loadConfig } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { renderBacktestReport } from '../../reports/backtest-report.js';
-import { createLogger } from '../../runtime/logger.js';
-import { emit } from '../output.js';
 import { configOption } from '../options.js';
 
-function time(value: string, flag: string): Date {
+async function time(value: string, flag: string): Promise<Date> {
   const t = new Date(value);
-  if (Number.isNaN(t.getTime())) throw new ConfigError(flag, [`${flag} "${value}": expected a time such as 2026-03-01 or 2026-03-01T12:00:00Z`]);
+  if (Number.isNaN(t.getTime())) {
+    const { ConfigError } = await import('../../config/load.js');
+    throw new ConfigError(flag, [`${flag} "${value}": expected a time such as 2026-03-01 or 2026-03-01T12:00:00Z`]);
+  }
   return t;
 }
 
@@ -30,6 +26,14 @@ export function registerBacktestCommand(program: Command): void {
     .option('--every <duration>', 'time between checks', '1h')
     .option('--set <path=value>', 'override a setting of the model, e.g. triggers.drift.action=retrain (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .action(async (modelName: string, opts: { from: string; to: string; every: string; set: string[] }) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { openBackends } = await import('../../activities/backends.js');
+      const { backtest } = await import('../../activities/backtest.js');
+      const { findModel, loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { renderBacktestReport } = await import('../../reports/backtest-report.js');
+      const { createLogger } = await import('../../runtime/logger.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const config = loadConfig(options.config);
       const spec = findModel(config, modelName);
@@ -38,8 +42,8 @@ export function registerBacktestCommand(program: Command): void {
       const tty = Boolean(process.stderr.isTTY) && !options.json;
       try {
         const result = await backtest(backends, spec, {
-          from: time(opts.from, '--from'),
-          to: time(opts.to, '--to'),
+          from: await time(opts.from, '--from'),
+          to: await time(opts.to, '--to'),
           every: opts.every,
           set: opts.set,
           onProgress: tty ? (done, total) => process.stderr.write(`\rreplaying check ${done} of ${total}…`) : undefined,

@@ -1,9 +1,4 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { createLogger, setLogger } from '../../runtime/logger.js';
-import { startCodecServer } from '../../security/codec-server.js';
-import { payloadCodecFromEnv } from '../../security/payload-codec.js';
 
 /**
  * `retrain codec-server`: decrypts payloads for the Temporal web UI and `temporal --codec-endpoint`,
@@ -17,6 +12,12 @@ export function registerCodecServerCommand(program: Command): void {
     .option('--host <host>', 'address to bind; anything but loopback needs RETRAIN_CODEC_TOKEN', '127.0.0.1')
     .option('--ui-origin <origin>', 'origin of the Temporal web UI allowed to call it (repeatable; default http://localhost:$RETRAIN_UI_PORT)', (value: string, previous: string[] = []) => [...previous, value])
     .action(async (opts: { port?: string; host: string; uiOrigin?: string[] }) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { ConfigError } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { createLogger, setLogger } = await import('../../runtime/logger.js');
+      const { startCodecServer } = await import('../../security/codec-server.js');
+      const { payloadCodecFromEnv } = await import('../../security/payload-codec.js');
       const settings = runtimeSettings();
       const port = opts.port === undefined ? settings.codecPort : Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError('--port', [`expected a port number 0-65535, got "${opts.port}"`]);

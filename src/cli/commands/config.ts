@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
-import { configPath, loadConfig } from '../../config/load.js';
-import { emit } from '../output.js';
 import { configOption } from '../options.js';
 
 export function registerConfigCommands(program: Command): void {
   program
     .command('validate')
     .description('check the model file and print what it declares')
-    .action(() => {
+    .action(async () => {
+      // Loaded on use, not at every start (see main.ts).
+      const { configPath, loadConfig } = await import('../../config/load.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const config = loadConfig(options.config);
       emit(options, config, () =>

@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { createLakeBackend } from '../../backends/data/lake/backend.js';
-import { DataInputError, LAKE_KINDS, type LakeKind } from '../../backends/data/types.js';
-import { ConfigError, findModel, loadConfig } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { emit } from '../output.js';
+import { DataInputError, IMPORT_KINDS, type ImportKind, type LakeKind } from '../../backends/data/types.js';
 import { configOption } from '../options.js';
 
 /** `retrain data import`: CSV, Parquet or JSON Lines into the lake, checked against the model's features. */
@@ -13,10 +9,15 @@ export function registerDataCommands(program: Command): void {
     .description('the Parquet lake')
     .command('import <model> <file>')
     .description('append a CSV, Parquet or JSON Lines file to the lake; a file that does not match the features is refused whole')
-    .requiredOption('--kind <kind>', `what the file holds: ${LAKE_KINDS.join(', ')}`)
+    .requiredOption('--kind <kind>', `what the file holds: ${IMPORT_KINDS.join(', ')}`)
     .action(async (model: string, file: string, opts: { kind: string }) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { createLakeBackend } = await import('../../backends/data/lake/backend.js');
+      const { ConfigError, findModel, loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
-      if (!LAKE_KINDS.includes(opts.kind as LakeKind)) throw new ConfigError('--kind', [`expected ${LAKE_KINDS.join(', ')}, got "${opts.kind}"`]);
+      if (!IMPORT_KINDS.includes(opts.kind as ImportKind)) throw new ConfigError('--kind', [`expected ${IMPORT_KINDS.join(', ')}, got "${opts.kind}"`]);
       const spec = findModel(loadConfig(options.config), model);
       const lake = createLakeBackend({ dataDir: runtimeSettings().dataDir });
       try {

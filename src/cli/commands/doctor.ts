@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { connectClient, temporalTarget } from '../../runtime/connection.js';
-import { resolveTemporalTool, type TemporalTool } from '../../runtime/temporal-binaries.js';
-import { emit } from '../output.js';
+import type { TemporalTool } from '../../runtime/temporal-binaries.js';
 import { configOption } from '../options.js';
 
 export function registerDoctorCommand(program: Command): void {
@@ -10,6 +8,10 @@ export function registerDoctorCommand(program: Command): void {
     .description('show which Temporal binaries and server this machine would use, and whether the server answers')
     .option('--no-install', 'do not install the pinned binaries when they are missing')
     .action(async (opts: { install: boolean }) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { connectClient, temporalTarget } = await import('../../runtime/connection.js');
+      const { resolveTemporalTool } = await import('../../runtime/temporal-binaries.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const tools = (['cli', 'test-server'] as TemporalTool[]).map((tool) => {
         try {

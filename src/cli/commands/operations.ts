@@ -1,15 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { SqliteRegistry } from '../../backends/registry/sqlite.js';
-import { RegistryError } from '../../backends/registry/types.js';
-import { GatewayClient } from '../../backends/serving/gateway-client.js';
-import { findModel, loadConfig } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { specRevision } from '../../config/revision.js';
-import { connectClient } from '../../runtime/connection.js';
 import type { MonitorInput, MonitorResult } from '../../workflows/monitor.js';
-import { emit, RefusedError } from '../output.js';
 import { configOption } from '../options.js';
 
 /** `retrain check` (a monitor check now) and `retrain rollback` (back to the previous champion). */
@@ -18,6 +10,12 @@ export function registerOperationCommands(program: Command): void {
     .command('check <model>')
     .description('run a monitor check now (drift, performance, volume, age) and start a pipeline if a trigger fires')
     .action(async (model: string) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { findModel, loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { specRevision } = await import('../../config/revision.js');
+      const { connectClient } = await import('../../runtime/connection.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const spec = findModel(loadConfig(options.config), model);
       const client = await connectClient(undefined, '4s');
@@ -50,6 +48,12 @@ export function registerOperationCommands(program: Command): void {
     .option('--as <name>', 'who', process.env.RETRAIN_USER ?? os.userInfo().username)
     .option('--reason <text>', 'why', 'manual rollback')
     .action(async (model: string, opts: { as: string; reason: string }) => {
+      const { SqliteRegistry } = await import('../../backends/registry/sqlite.js');
+      const { RegistryError } = await import('../../backends/registry/types.js');
+      const { GatewayClient } = await import('../../backends/serving/gateway-client.js');
+      const { findModel, loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { emit, RefusedError } = await import('../output.js');
       const options = configOption(program);
       const config = loadConfig(options.config);
       const spec = findModel(config, model);

@@ -4,21 +4,20 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DataInputError } from '../../backends/data/types.js';
 import { timeProblem } from '../../backends/data/row-rules.js';
-import { ARTIFACT_FILES, loadModel, ModelLoadError } from '../../backends/models/index.js';
-import { ledgerEntries, listModels, showModel } from '../../backends/registry/queries.js';
+import { ARTIFACT_FILES } from '../../backends/models/load.js';
 import { RegistryError, type LedgerEntry, type ModelVersion } from '../../backends/registry/types.js';
-import { SqliteRegistry } from '../../backends/registry/sqlite.js';
+import type { SqliteRegistry } from '../../backends/registry/sqlite.js';
 import { GatewayClient, ServingError } from '../../backends/serving/gateway-client.js';
-import { evaluate, TrainingError } from '../../backends/training/index.js';
-import { buildModelReference, readExternalData, type ExternalData } from '../../backends/training/reference.js';
-import { ConfigError, findModel, loadConfig } from '../../config/load.js';
+import type { ExternalData } from '../../backends/training/reference.js';
 import type { ModelSpec } from '../../config/schema.js';
-import { runtimeSettings } from '../../config/settings.js';
 import type { DriftProfile, ModelImportance } from '../../drift/profile.js';
-import { emit, EXIT, RefusedError } from '../output.js';
 import { configOption } from '../options.js';
 
-function withRegistry<T>(use: (registry: SqliteRegistry) => T): T {
+async function withRegistry<T>(use: (registry: SqliteRegistry) => T): Promise<T> {
+  // Loaded on use, not at every start (see main.ts).
+  const { SqliteRegistry } = await import('../../backends/registry/sqlite.js');
+  const { runtimeSettings } = await import('../../config/settings.js');
+  const { RefusedError } = await import('../output.js');
   const registry = new SqliteRegistry({ path: path.join(runtimeSettings().dataDir, 'registry.db') });
   try {
     return use(registry);
@@ -48,9 +47,11 @@ export function registerRegistryCommands(program: Command): void {
   models
     .command('list')
     .description('every model with its champion, challenger and previous versions')
-    .action(() => {
+    .action(async () => {
+      const { listModels } = await import('../../backends/registry/queries.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
-      const rows = withRegistry((r) => listModels(r));
+      const rows = await withRegistry((r) => listModels(r));
       emit(options, rows, () =>
         rows.length === 0
           ? 'no models registered yet'
@@ -60,9 +61,11 @@ export function registerRegistryCommands(program: Command): void {
   models
     .command('show <model> [version]')
     .description('versions of a model (or one version) with metrics, dataset, cost and who made it')
-    .action((model: string, version?: string) => {
+    .action(async (model: string, version?: string) => {
+      const { showModel } = await import('../../backends/registry/queries.js');
+      const { emit, RefusedError } = await import('../output.js');
       const options = configOption(program);
-      const detail = withRegistry((r) => {
+      const detail = await withRegistry((r) => {
         // The profile itself stays out (it is large); its importances come along.
         const shown = showModel(r, model);
         const importance = new Map(r.listVersions(model).map((v) => [v.version, (v.referenceProfile as DriftProfile | null)?.importance ?? null]));
@@ -96,6 +99,8 @@ export function registerRegistryCommands(program: Command): void {
     .option('--as <name>', 'who promotes, for the ledger', process.env.RETRAIN_USER ?? os.userInfo().username)
     .option('--reason <text>', 'why, for the ledger')
     .action(async (model: string, opts: RegisterOptions) => {
+      const { findModel, loadConfig } = await import('../../config/load.js');
+      const { emit, EXIT } = await import('../output.js');
       const options = configOption(program);
       const spec = findModel(loadConfig(options.config), model);
       const result = await registerExternal(spec, opts);
@@ -108,9 +113,11 @@ export function registerRegistryCommands(program: Command): void {
     .command('ledger [model]')
     .description('the append-only promotion ledger: every alias move, who, why, metrics before and after')
     .option('--limit <n>', 'entries', (v) => Number.parseInt(v, 10), 50)
-    .action((model: string | undefined, opts: { limit: number }) => {
+    .action(async (model: string | undefined, opts: { limit: number }) => {
+      const { ledgerEntries } = await import('../../backends/registry/queries.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
-      const entries = withRegistry((r) => ledgerEntries(r, { model, limit: opts.limit }));
+      const entries = await withRegistry((r) => ledgerEntries(r, { model, limit: opts.limit }));
       emit(options, entries, () =>
         entries.length === 0
           ? 'the ledger is empty'
@@ -145,13 +152,10 @@ interface RegisterResult {
   warnings: string[];
 }
 
-/** Bad input: one line naming the flag (and file), exit code 2. */
-const badInput = (where: string, problem: string) => new ConfigError(where, [problem]);
-
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /** --trained-at: an ISO-8601 date or time (UTC unless it carries an offset) that has passed. */
-function parseTrainedAt(text: string, now: Date): Date {
+function parseTrainedAt(text: string, now: Date, badInput: (where: string, problem: string) => Error): Date {
   const trimmed = text.trim();
   if (!ISO_TIME.test(trimmed)) throw badInput('--trained-at', `expected an ISO-8601 time such as 2025-03-01T12:00:00Z, got ${JSON.stringify(text)}`);
   const iso = trimmed.replace(' ', 'T');
@@ -169,9 +173,19 @@ function parseTrainedAt(text: string, now: Date): Date {
 }
 
 async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise<RegisterResult> {
+  const { loadModel, ModelLoadError } = await import('../../backends/models/index.js');
+  const { SqliteRegistry } = await import('../../backends/registry/sqlite.js');
+  const { evaluate, TrainingError } = await import('../../backends/training/index.js');
+  const { buildModelReference, readExternalData } = await import('../../backends/training/reference.js');
+  const { ConfigError } = await import('../../config/load.js');
+  const { runtimeSettings } = await import('../../config/settings.js');
+  const { RefusedError } = await import('../output.js');
+  /** Bad input: one line naming the flag (and file), exit code 2. */
+  const badInput = (where: string, problem: string) => new ConfigError(where, [problem]);
+
   const settings = runtimeSettings();
   const now = new Date();
-  const trainedAt = opts.trainedAt === undefined ? undefined : parseTrainedAt(opts.trainedAt, now);
+  const trainedAt = opts.trainedAt === undefined ? undefined : parseTrainedAt(opts.trainedAt, now, badInput);
   const warnings: string[] = [];
 
   // Every check first: a refusal registers nothing.
@@ -275,6 +289,7 @@ async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise
  * updated.
  */
 async function promote(spec: ModelSpec, registry: SqliteRegistry, version: ModelVersion, opts: RegisterOptions, warnings: string[]): Promise<NonNullable<RegisterResult['promotion']>> {
+  const { runtimeSettings } = await import('../../config/settings.js');
   const url = spec.serving.url ?? `http://127.0.0.1:${runtimeSettings().gatewayPort}`;
   const gateway = new GatewayClient(url, process.env.RETRAIN_ADMIN_TOKEN);
   let state: 'deployed' | 'unreachable' = 'deployed';

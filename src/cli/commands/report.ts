@@ -1,11 +1,4 @@
 import type { Command } from 'commander';
-import { monitorActivities } from '../../activities/monitor.js';
-import { openBackends } from '../../activities/backends.js';
-import { ConfigError, findModel, loadConfig } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { createLogger } from '../../runtime/logger.js';
-import { buildReportServer } from '../../reports/server.js';
-import { emit } from '../output.js';
 import { configOption } from '../options.js';
 
 /**
@@ -17,6 +10,13 @@ export function registerReportCommands(program: Command): void {
     .command('report <model>')
     .description("measure drift, performance and label shift now and write the HTML report (no Temporal needed)")
     .action(async (modelName: string) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { monitorActivities } = await import('../../activities/monitor.js');
+      const { openBackends } = await import('../../activities/backends.js');
+      const { findModel, loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { createLogger } = await import('../../runtime/logger.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const config = loadConfig(options.config);
       const spec = findModel(config, modelName);
@@ -47,6 +47,9 @@ export function registerReportCommands(program: Command): void {
     .option('--port <port>', 'port (default $RETRAIN_REPORTS_PORT or 8092)')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .action(async (opts: { port?: string; host: string }) => {
+      const { ConfigError } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { buildReportServer } = await import('../../reports/server.js');
       const settings = runtimeSettings();
       const port = opts.port === undefined ? settings.reportsPort : Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError('--port', [`expected a port number 0-65535, got "${opts.port}"`]);

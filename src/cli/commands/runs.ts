@@ -1,11 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { control, decide, listRuns, pipelineStatus, startPipeline, type ControlAction } from '../../client.js';
-import { findModel, loadConfig } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { connectClient } from '../../runtime/connection.js';
+import type { ControlAction } from '../../client.js';
 import type { PipelineStatus } from '../../workflows/status.js';
-import { emit } from '../output.js';
 import { configOption } from '../options.js';
 
 const whoami = () => process.env.RETRAIN_USER ?? os.userInfo().username;
@@ -18,6 +14,12 @@ export function registerRunCommands(program: Command): void {
     .option('--reason <text>', 'why, for the history and the ledger', 'manual trigger')
     .option('--as <name>', 'who is asking', whoami())
     .action(async (model: string, opts: { reason: string; as: string }) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { startPipeline } = await import('../../client.js');
+      const { findModel, loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { connectClient } = await import('../../runtime/connection.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const spec = findModel(loadConfig(options.config), model);
       const client = await connectClient(undefined, '4s');
@@ -35,6 +37,9 @@ export function registerRunCommands(program: Command): void {
       .requiredOption('--as <name>', 'your name, as listed in the model\'s approvers')
       .option('--comment <text>', 'why')
       .action(async (model: string, opts: { as: string; comment?: string }) => {
+        const { decide } = await import('../../client.js');
+        const { connectClient } = await import('../../runtime/connection.js');
+        const { emit } = await import('../output.js');
         const options = configOption(program);
         const client = await connectClient(undefined, '4s');
         try {
@@ -59,6 +64,9 @@ export function registerRunCommands(program: Command): void {
       .option('--as <name>', 'who', whoami())
       .option('--comment <text>', 'why')
       .action(async (model: string, opts: { as: string; comment?: string }) => {
+        const { control, pipelineStatus } = await import('../../client.js');
+        const { connectClient } = await import('../../runtime/connection.js');
+        const { emit } = await import('../output.js');
         const options = configOption(program);
         const client = await connectClient(undefined, '4s');
         try {
@@ -75,6 +83,9 @@ export function registerRunCommands(program: Command): void {
     .command('status <model>')
     .description('stage, traffic, gates and decisions of the model\'s latest run')
     .action(async (model: string) => {
+      const { pipelineStatus } = await import('../../client.js');
+      const { connectClient } = await import('../../runtime/connection.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const client = await connectClient(undefined, '4s');
       try {
@@ -95,6 +106,9 @@ export function registerRunCommands(program: Command): void {
     .option('--trigger <trigger>')
     .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 20)
     .action(async (opts: { model?: string; stage?: string; trigger?: string; limit: number }) => {
+      const { listRuns } = await import('../../client.js');
+      const { connectClient } = await import('../../runtime/connection.js');
+      const { emit } = await import('../output.js');
       const options = configOption(program);
       const client = await connectClient(undefined, '4s');
       try {

@@ -1,16 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { runDemo } from '../../demo/run-demo.js';
 import { writeFile } from 'node:fs/promises';
-import { startGateway } from '../../serving/index.js';
-import { bundleWorkflows } from '../../worker.js';
-import { buildReportServer } from '../../reports/server.js';
-import { startCodecServer } from '../../security/codec-server.js';
-import { payloadCodecFromEnv } from '../../security/payload-codec.js';
-import { ConfigError } from '../../config/load.js';
-import { onShutdownSignal, processContext, startWorkerProcess } from '../../processes.js';
-import { externalServerConfigured, temporalTarget } from '../../runtime/connection.js';
-import { startDevServer, type RunningDevServer } from '../../runtime/dev-server.js';
+import type { RunningDevServer } from '../../runtime/dev-server.js';
 import { configOption, type GlobalOptions } from '../options.js';
 
 /** `retrain dev` (what `npm run dev` runs) and `retrain worker`. */
@@ -26,9 +17,12 @@ export function registerProcessCommands(program: Command): void {
     .description('run the worker against the Temporal server named by TEMPORAL_ADDRESS / the envconfig profile')
     .option('--queues <queues>', 'task queues to serve: control, training or both', 'control,training')
     .action(async (opts: { queues: string }) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { ConfigError } = await import('../../config/load.js');
       const queues = opts.queues.split(',').map((q) => q.trim());
       const unknown = queues.filter((q) => q !== 'control' && q !== 'training');
       if (unknown.length > 0 || queues.length === 0) throw new ConfigError('--queues', [`expected control, training or both, got "${opts.queues}"`]);
+      const { onShutdownSignal, processContext, startWorkerProcess } = await import('../../processes.js');
       const ctx = processContext({ configFile: configOption(program).config, name: 'worker' });
       const { workers, done } = await startWorkerProcess(ctx, undefined, queues as Array<'control' | 'training'>);
       onShutdownSignal(async () => {
@@ -42,6 +36,7 @@ export function registerProcessCommands(program: Command): void {
     .command('bundle <file>')
     .description('build the workflow bundle ahead; workers given RETRAIN_WORKFLOW_BUNDLE=<file> then start without bundling')
     .action(async (file: string) => {
+      const { bundleWorkflows } = await import('../../worker.js');
       const bundle = await bundleWorkflows();
       await writeFile(file, bundle.code);
       process.stdout.write(`wrote ${file} (${Math.round(bundle.code.length / 1024)} KiB); start workers with RETRAIN_WORKFLOW_BUNDLE=${file}\n`);
@@ -49,6 +44,14 @@ export function registerProcessCommands(program: Command): void {
 }
 
 async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
+  const { runDemo } = await import('../../demo/run-demo.js');
+  const { startGateway } = await import('../../serving/index.js');
+  const { buildReportServer } = await import('../../reports/server.js');
+  const { startCodecServer } = await import('../../security/codec-server.js');
+  const { payloadCodecFromEnv } = await import('../../security/payload-codec.js');
+  const { onShutdownSignal, processContext, startWorkerProcess } = await import('../../processes.js');
+  const { externalServerConfigured, temporalTarget } = await import('../../runtime/connection.js');
+  const { startDevServer } = await import('../../runtime/dev-server.js');
   const ctx = processContext({ configFile: options.config, name: 'dev' });
   let server: RunningDevServer | undefined;
   let target = temporalTarget();

@@ -1,8 +1,4 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { createLogger, setLogger } from '../../runtime/logger.js';
-import { startGateway } from '../../serving/gateway.js';
 import { configOption } from '../options.js';
 
 /** `retrain serve`: the inference gateway, until Ctrl-C (which flushes the prediction log and exits 0). */
@@ -13,6 +9,11 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (default $RETRAIN_GATEWAY_PORT or 8080)')
     .option('--host <host>', 'address to bind (0.0.0.0 to serve other hosts)', '127.0.0.1')
     .action(async (opts: { port?: string; host: string }) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { ConfigError, loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { createLogger, setLogger } = await import('../../runtime/logger.js');
+      const { startGateway } = await import('../../serving/gateway.js');
       const options = configOption(program);
       const config = loadConfig(options.config);
       const settings = runtimeSettings();

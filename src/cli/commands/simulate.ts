@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import { LakeDataBackend } from '../../backends/data/lake/backend.js';
-import { durationMs } from '../../config/duration.js';
-import { ConfigError, findModel, loadConfig } from '../../config/load.js';
-import { runtimeSettings } from '../../config/settings.js';
-import { DRIFT_KINDS, createGenerator, driftPlan, formatProgress, runSimulation, writeHistory, type DriftKind } from '../../serving/simulator/index.js';
-import { emit } from '../output.js';
+import { DRIFT_KINDS, type DriftKind } from '../../serving/simulator/drift.js';
 import { configOption } from '../options.js';
 
 interface SimulateOptions {
@@ -46,6 +41,13 @@ export function registerSimulateCommand(program: Command): void {
     .option('--history <days>', 'instead of traffic: append N days of labelled history to the lake\'s training table')
     .option('--rows-per-day <n>', 'with --history: rows per day', '2000')
     .action(async (modelName: string, opts: SimulateOptions) => {
+      // Loaded on use, not at every start (see main.ts).
+      const { LakeDataBackend } = await import('../../backends/data/lake/backend.js');
+      const { ConfigError, findModel, loadConfig } = await import('../../config/load.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { createGenerator, driftPlan, formatProgress, runSimulation, writeHistory } = await import('../../serving/simulator/index.js');
+      const { emit } = await import('../output.js');
+      const { duration, number, int } = await flagParsers();
       const options = configOption(program);
       const spec = findModel(loadConfig(options.config), modelName);
       const seed = int(opts.seed, '--seed', -(2 ** 31), 2 ** 32);
@@ -110,23 +112,31 @@ export function registerSimulateCommand(program: Command): void {
     });
 }
 
-function duration(value: string, flag: string, allowZero = false): number {
-  if (allowZero && /^0+(ms|s|m|h|d|w)?$/.test(value.trim())) return 0;
-  try {
-    return durationMs(value);
-  } catch {
-    throw new ConfigError(flag, [`expected a duration such as 30s, 10m or 1h, got "${value}"`]);
+/** The flag parsers; what they use (zod, the config loader) is loaded on use, like the action's modules. */
+async function flagParsers() {
+  const { durationMs } = await import('../../config/duration.js');
+  const { ConfigError } = await import('../../config/load.js');
+
+  function duration(value: string, flag: string, allowZero = false): number {
+    if (allowZero && /^0+(ms|s|m|h|d|w)?$/.test(value.trim())) return 0;
+    try {
+      return durationMs(value);
+    } catch {
+      throw new ConfigError(flag, [`expected a duration such as 30s, 10m or 1h, got "${value}"`]);
+    }
   }
-}
 
-function number(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(flag, [`expected a number from ${min} to ${max}, got "${value}"`]);
-  return n;
-}
+  function number(value: string, flag: string, min: number, max: number): number {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(flag, [`expected a number from ${min} to ${max}, got "${value}"`]);
+    return n;
+  }
 
-function int(value: string, flag: string, min: number, max: number): number {
-  const n = number(value, flag, min, max);
-  if (!Number.isInteger(n)) throw new ConfigError(flag, [`expected a whole number, got "${value}"`]);
-  return n;
+  function int(value: string, flag: string, min: number, max: number): number {
+    const n = number(value, flag, min, max);
+    if (!Number.isInteger(n)) throw new ConfigError(flag, [`expected a whole number, got "${value}"`]);
+    return n;
+  }
+
+  return { duration, number, int };
 }
