@@ -210,6 +210,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
             return evidence;
           },
           notify,
+          analysed: () => setCurrentDetails(describeRun(status, spec.gates.metric)),
           ask: async (reasons) => {
             const answer = await askForApproval(reasons);
             return { approved: answer.approved, by: answer.by };
@@ -340,7 +341,11 @@ function describeRun(s: PipelineStatus, metric: string): string {
   const e = s.evaluation;
   const fmt = (x: number | undefined) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
   if (e) lines.push(`- holdout ${metric}: challenger ${fmt(e.challenger.metrics[metric])}${e.champion ? ` vs champion ${fmt(e.champion.metrics[metric])}` : ''}`);
-  if (s.analyses.length) lines.push(`- canary: ${s.analyses.length} analyses, last ${s.analyses[s.analyses.length - 1].verdict}`);
+  for (const step of s.steps ?? []) {
+    const where = step.stage === 'shadow' ? 'shadow' : `${step.weight}%`;
+    lines.push(`- ${where}: ${step.verdict ?? 'running'}${step.evidence?.length ? ` on ${step.evidence.join(' + ')}` : ''} (${step.analyses} analyses)${step.reason ? ` — ${step.reason}` : ''}`);
+  }
+  if (s.analyses.length && !s.steps) lines.push(`- canary: ${s.analyses.length} analyses, last ${s.analyses[s.analyses.length - 1].verdict}`);
   if (s.reportUrl) lines.push(`- [report](${s.reportUrl})`);
   return lines.join('\n');
 }

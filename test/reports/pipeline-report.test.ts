@@ -88,4 +88,31 @@ describe('renderPipelineReport', () => {
     assert.deepEqual(steps.map((s) => [s.step, s.weight, s.analyses, s.verdict, s.live?.challenger.requests]), [[1, 5, 2, 'pass', 137], [2, 25, 1, 'pass', 1444]]);
     assert.deepEqual(steps[0].verdicts, { pass: 1, fail: 0, inconclusive: 1 });
   });
+
+  it('uses the step records of the workflow (v0.4) and says what each verdict rests on, from the lake evidence', async () => {
+    const evidence = (requests: number, labelled: number) => ({
+      stage: 'canary' as const,
+      from: '2026-11-01T10:00:00.000Z',
+      asOf: '2026-11-04T11:00:00.000Z',
+      champion: { version: '6', requests: requests * 19, errors: 0, p50LatencyMs: 1.2, p99LatencyMs: 4.5, labelled: labelled * 19, accuracy: 0.9 },
+      challenger: { version: '7', requests, errors: 1, p50LatencyMs: 1.3, p99LatencyMs: 4.9, labelled, accuracy: 0.92 },
+      scoreDistance: 0.12,
+    });
+    const input: PipelineReportInput = {
+      ...pipelineInput(),
+      analyses: [
+        { at: '2026-11-02T10:00:00.000Z', step: 1, weight: 5, stage: 'canary', verdict: 'inconclusive', detail: 'accuracy not judged yet', evidence: evidence(4_000, 0) },
+        { at: '2026-11-04T11:00:00.000Z', step: 1, weight: 5, stage: 'canary', verdict: 'pass', detail: 'accuracy 92.00% vs champion 90.00%', evidence: evidence(12_000, 300) },
+      ],
+      steps: [{ step: 1, stage: 'canary', weight: 5, startedAt: '2026-11-01T10:00:00.000Z', endedAt: '2026-11-04T11:00:00.000Z', bake: '24h', analyses: 2, verdict: 'pass', reason: 'accuracy 92.00% vs champion 90.00%', evidence: ['traffic', 'labels'] }],
+    };
+    const steps = canarySteps(input.analyses!, input.steps);
+    assert.deepEqual(steps.map((s) => [s.verdict, s.evidence, s.live?.challenger.labelled]), [['pass', ['traffic', 'labels'], 300]]);
+    const canary = part(await renderPipelineReport(input), 'Canary');
+    const body = rows(canary.slice(0, canary.indexOf('<h3>')));
+    assert.deepEqual(body[0].slice(0, 3), ['1', '5%', 'champion']);
+    assert.equal(body[0].at(-1), 'on traffic + labels');
+    assert.equal(body[1].at(-1), 'accuracy 92.00% vs champion 90.00%');
+    assert.ok(body[1].includes('300') && body[1].includes('92.00%'), JSON.stringify(body[1]));
+  });
 });

@@ -136,6 +136,11 @@ function describeStatus(s: PipelineStatus): string {
   for (const g of s.gates) lines.push(`  gate ${g.passed ? '✔' : '✘'} ${g.name}: ${g.detail}`);
   if (s.approvalReasons.length) lines.push(`  approval: ${s.approvalReasons.join('; ')}`);
   lines.push(`  traffic: challenger ${s.traffic.challengerWeight}%${s.traffic.shadow ? ' (+shadow)' : ''}${s.traffic.paused ? ' (paused)' : ''}`);
+  for (const step of s.steps ?? []) {
+    const where = step.stage === 'shadow' ? 'shadow' : `${step.weight}%`;
+    const verdict = step.verdict ? `${step.verdict}${step.evidence?.length ? ` on ${step.evidence.join(' + ')}` : ''}` : 'running';
+    lines.push(`  step ${step.step} (${where}, bake ${step.bake}): ${verdict} after ${step.analyses} analyses${step.reason ? ` — ${step.reason}` : ''}`);
+  }
   for (const a of s.analyses.slice(-3)) lines.push(`  analysis step ${a.step} @${a.weight}%: ${a.verdict} — ${a.detail}`);
   for (const d of s.decisions.slice(-5)) lines.push(`  ${d.accepted ? '✔' : '✘'} ${d.kind} by ${d.by}${d.detail ? `: ${d.detail}` : ''}`);
   return lines.join('\n');

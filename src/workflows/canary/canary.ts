@@ -22,8 +22,10 @@ export interface CanaryDeps {
   setTraffic(weight: number, shadow?: boolean): Promise<void>;
   evidence(stage: 'shadow' | 'canary', fromIso: string, asOfIso: string): Promise<CanaryEvidence>;
   notify(n: Omit<Notification, 'model'>): Promise<void>;
-  /** Asks an approver whether an unjudged step may go on; resolves to who said yes, or undefined for no. */
+  /** Asks an approver whether an unjudged step may go on, and who answered. */
   ask(reasons: string[]): Promise<{ approved: boolean; by: string }>;
+  /** Called after each analysis (the pipeline refreshes the run's details in the UI). */
+  analysed?(): void;
 }
 
 export type CanaryOutcome = { result: 'completed'; reason: string } | { result: 'rolled_back'; reason: string };
@@ -90,6 +92,9 @@ export async function runCanary(plan: RolloutPlan, labelDelay: string, status: P
       judgement = judgeStep(analysis, evidence);
       record.analyses++;
       status.analyses.push({ at: asOf, step: record.step, weight, stage, verdict: judgement.verdict, detail: judgement.detail, metrics: judgement.metrics, evidence });
+      record.verdict = undefined;
+      record.reason = `${judgement.verdict}: ${judgement.detail}`;
+      deps.analysed?.();
       consecutiveFailures = judgement.verdict === 'fail' ? consecutiveFailures + 1 : 0;
       if (consecutiveFailures >= analysis.failureLimit) {
         const reason = `${consecutiveFailures} consecutive failed analyses ${stage === 'shadow' ? 'in the shadow stage' : `at ${weight}%`}: ${judgement.detail}`;
