@@ -68,6 +68,30 @@ describe('pipeline canary (time-skipping server)', () => {
     });
   });
 
+  it('a shadow stage is judged like a step: mirrored answers that disagree with the champion roll back before any live traffic', async () => {
+    const shadowed = `rollout: { shadow: { duration: 1h }, steps: [{ weight: 50, duration: 1h }, { weight: 100 }] }`;
+    const mirrored = (agreed: number) => (_w: number, _c: number, window: { stage: 'shadow' | 'canary' }) =>
+      window.stage === 'shadow' ? healthyEvidence(5_000, { stage: 'shadow', shadowPairs: { paired: 5_000, agreed } }) : healthyEvidence();
+    const disagreeing = testModel(shadowed);
+    await withPipeline(env(), disagreeing, { evidence: mirrored(3_000) }, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'rolled_back');
+      assert.match(outcome.reason, /2 consecutive failed analyses in the shadow stage: agreement with the champion 60\.00% < 80\.00% on 5000 mirrored requests/);
+      assert.deepEqual(outcome.status.steps?.map((s) => [s.stage, s.verdict, s.evidence]), [['shadow', 'fail', ['shadow']]]);
+      // Only the mirror was ever on; the rollback restores the champion alone.
+      assert.deepEqual(recorder.weights, [0, 0]);
+      const evidenceCalls = recorder.calls.filter((c) => c.name === 'canaryEvidence').map((c) => (c.input as { stage: string }).stage);
+      assert.deepEqual([...new Set(evidenceCalls)], ['shadow']);
+    });
+    const agreeing = testModel(shadowed);
+    await withPipeline(env(), agreeing, { evidence: mirrored(4_900) }, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'promoted');
+      assert.deepEqual(outcome.status.steps?.map((s) => [s.stage, s.weight, s.verdict]), [['shadow', 0, 'pass'], ['canary', 50, 'pass']]);
+      assert.deepEqual(recorder.weights, [0, 0, 50, 100]);
+    });
+  });
+
   describe('with a 3-day label delay and the default 24h / 48h bakes', () => {
     const DELAY_MS = 3 * 86_400_000;
     /** A test model whose labels arrive three days after each prediction (as the shipped fraud model's). */
