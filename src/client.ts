@@ -13,6 +13,9 @@ import {
 import { pipelineWorkflowId, type PipelineInput, type PipelineResult } from './workflows/pipeline.js';
 import { RetrainModel, RetrainStage, RetrainTrigger } from './workflows/search-attributes.js';
 import type { PipelineStatus } from './workflows/status.js';
+import { DecisionRefusedError, RunNotFoundError } from './client-errors.js';
+
+export { DecisionRefusedError, RunNotFoundError };
 
 /** Typed operations on pipelines, shared by the CLI, the monitor's starter and the tests. */
 
@@ -52,17 +55,8 @@ export async function startPipeline(
   }
 }
 
-export class RunNotFoundError extends Error {
-  override readonly name = 'RunNotFoundError';
-}
-
 function handleFor(client: Client, model: string) {
   return client.workflow.getHandle<(input: PipelineInput) => Promise<PipelineResult>>(pipelineWorkflowId(model));
-}
-
-/** A decision the workflow refused: not an approver, self-approval, or not waiting for one. */
-export class DecisionRefusedError extends Error {
-  override readonly name = 'DecisionRefusedError';
 }
 
 /** Approve or reject through an update, so a refusal (not an approver, wrong stage) comes back at once. */

@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/load.js';
-import { DecisionRefusedError, RunNotFoundError } from '../client.js';
+import { DecisionRefusedError, RunNotFoundError } from '../client-errors.js';
 import { TemporalBinaryError } from '../runtime/temporal-binaries.js';
 
 /** Exit codes scripts can rely on. */

@@ -1,6 +1,6 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../security/payload-codec.js';
 
 /**
@@ -31,6 +31,8 @@ export async function connectClient(target: TemporalTarget = temporalTarget(), c
 }
 
 export async function connectWorker(target: TemporalTarget = temporalTarget()): Promise<NativeConnection> {
+  // Loaded here, not at the top: every client command imports this module and needs no worker.
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect(target.connectionOptions);
 }
 

@@ -9,8 +9,9 @@ import { LinearScorer } from './linear-scorer.js';
 import { OnnxScorer } from './onnx-scorer.js';
 import type { LoadedModel, ModelFormat, ModelTask } from './scorer.js';
 
-/** File names a trainer writes into its output directory, in the order they are looked for. */
-export const ARTIFACT_FILES = { 'retrain-linear/v1': 'model.json', onnx: 'model.onnx' } as const;
+import { ARTIFACT_FILES } from './artifact-files.js';
+
+export { ARTIFACT_FILES };
 
 export interface LoadModelOptions {
   /** The model spec this artifact must serve: its task, and features present with the same types. */

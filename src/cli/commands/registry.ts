@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DataInputError } from '../../backends/data/types.js';
 import { timeProblem } from '../../backends/data/row-rules.js';
-import { ARTIFACT_FILES } from '../../backends/models/load.js';
+import { ARTIFACT_FILES } from '../../backends/models/artifact-files.js';
 import { RegistryError, type LedgerEntry, type ModelVersion } from '../../backends/registry/types.js';
 import type { SqliteRegistry } from '../../backends/registry/sqlite.js';
 import { GatewayClient, ServingError } from '../../backends/serving/gateway-client.js';
