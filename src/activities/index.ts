@@ -11,7 +11,7 @@ export { openBackends, type Backends } from './backends.js';
 /** The activity implementations the worker registers, each a thin adapter over one backend. */
 export function buildActivities(b: Backends): PipelineActivities & MonitorActivities {
   return {
-    ...notifyActivities(b.notifier),
+    ...notifyActivities(b),
     ...pipelineActivities(b),
     ...trainingActivities(b),
     ...servingActivities(b),

@@ -17,7 +17,7 @@ export interface WrittenReport {
   url: string;
 }
 
-export function reportWriter(b: Pick<Backends, 'settings' | 'logger'>) {
+export function reportWriter(b: Pick<Backends, 'settings' | 'logger' | 'specs'>) {
   const store = new ReportStore(b.settings.dataDir);
   const written = (file: string): WrittenReport => ({ path: file, url: `${b.settings.reportsUrl}/${store.relativeUrl(file)}` });
 
@@ -48,7 +48,9 @@ export function reportWriter(b: Pick<Backends, 'settings' | 'logger'>) {
 
     async pipeline(input: PipelineReportInput): Promise<WrittenReport | undefined> {
       try {
-        const file = await store.writePipeline(input.model, input.workflowId, await renderPipelineReportOffThread(input), input.runId);
+        // Runbook links come from the worker's own config, whatever the payload says.
+        const report = { ...input, runbooks: b.specs.require(input.model).spec.runbooks };
+        const file = await store.writePipeline(input.model, input.workflowId, await renderPipelineReportOffThread(report), input.runId);
         return written(file);
       } catch (err) {
         b.logger.warn({ model: input.model, workflowId: input.workflowId, err }, 'Could not write the pipeline report');

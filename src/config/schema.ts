@@ -118,6 +118,35 @@ export const monitor = z
   .refine((m) => !(m.every && m.cron), { error: 'expected either every or cron, not both' })
   .transform((m) => (m.every || m.cron ? m : { ...m, every: '1h' }));
 
+/** Every kind of notification runs and monitors send (NotificationKind in activities/contracts.ts). */
+export const NOTIFICATION_KINDS = [
+  'gates_failed',
+  'approval_requested',
+  'approval_escalated',
+  'approval_timed_out',
+  'approved',
+  'rejected',
+  'rollout_step',
+  'rolled_back',
+  'promoted',
+  'budget_warning',
+  'retraining_not_paying',
+  'failed',
+] as const;
+export type RunbookKind = (typeof NOTIFICATION_KINDS)[number];
+
+// A record keyed by plain strings, checked here, so a misspelt kind is named with the kinds that exist.
+const runbooks = z
+  .record(z.string(), z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of the runbook' }))
+  .superRefine((map, ctx) => {
+    for (const kind of Object.keys(map)) {
+      if (!(NOTIFICATION_KINDS as readonly string[]).includes(kind)) {
+        ctx.addIssue({ code: 'custom', path: [kind], message: `"${kind}" is not a notification kind; expected one of ${NOTIFICATION_KINDS.join(', ')}` });
+      }
+    }
+  })
+  .transform((map) => map as Partial<Record<RunbookKind, string>>);
+
 export const model = z
   .object({
     name: modelName.describe('Unique name; becomes the workflow id retrain-<name> and the lake folder'),
@@ -134,6 +163,9 @@ export const model = z
     approval: approval.prefault({}),
     budget: budget.prefault({}),
     rollout: rollout.prefault({}),
+    runbooks: runbooks
+      .optional()
+      .describe(`What to do when a notification arrives: notification kind (${NOTIFICATION_KINDS.join(', ')}) → runbook URL. Sent with each notification of that kind and listed in the run report.`),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -168,7 +200,11 @@ export const model = z
 
 export const notify = z
   .object({
-    webhookUrl: z.string().url().optional().describe('Slack-compatible incoming webhook; notifications are always logged as well.'),
+    webhookUrl: z.string().url().optional().describe('Webhook every notification is POSTed to (with an Idempotency-Key header, the same on retries); notifications are always logged as well.'),
+    format: z
+      .enum(['slack', 'json'], { error: 'expected slack or json' })
+      .default('slack')
+      .describe('slack: a Slack-compatible incoming-webhook message ({"text": ..., "blocks": [...]}); json: the whole notification object, for your own receiver.'),
   })
   .strict();
 

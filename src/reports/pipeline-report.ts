@@ -8,6 +8,7 @@
  */
 import type { CanaryEvidence, Evaluation, LiveComparison } from '../activities/contracts.js';
 import { LOWER_IS_BETTER, type MetricName } from '../config/policies.js';
+import type { RunbookKind } from '../config/schema.js';
 import type { DecisionRecord, GateResult, StepRecord } from '../workflows/status.js';
 import { chart, smallMultiplesSpec, type BarPanel } from './charts.js';
 import {
@@ -68,6 +69,8 @@ export interface PipelineReportInput {
   analyses?: CanaryAnalysis[];
   /** Each step as the workflow judged it (PipelineStatus.steps, v0.4 on); older runs' steps are rebuilt from the analyses. */
   steps?: StepRecord[];
+  /** The model's runbooks by notification kind (filled by the worker from its config, never from the run). */
+  runbooks?: Partial<Record<RunbookKind, string>>;
 }
 
 const lowerIsBetter = (metric: string) => LOWER_IS_BETTER.has(metric as MetricName);
@@ -274,10 +277,18 @@ function outcomeBlock(input: PipelineReportInput): SafeHtml {
   return callout(tone === 'warn' ? 'neutral' : tone, o.result.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()), o.reason);
 }
 
-/** Renders the pipeline report as one self-contained HTML document (inline CSS and SVG, no scripts, no URLs). */
+/** The model's runbooks as links named by notification kind; only http(s) links, whatever the input holds. */
+function runbookLinks(input: PipelineReportInput): SafeHtml | undefined {
+  const links = Object.entries(input.runbooks ?? {}).filter(([, url]) => typeof url === 'string' && /^https?:\/\//i.test(url));
+  if (links.length === 0) return undefined;
+  return html`${links.map(([kind, url], i) => html`${i > 0 ? ', ' : ''}<a href="${url}" rel="noreferrer">${kind.replace(/_/g, ' ')}</a>`)}`;
+}
+
+/** Renders the pipeline report as one self-contained HTML document (inline CSS and SVG, no scripts, nothing fetched; the only links are the model's runbooks). */
 export async function renderPipelineReport(input: PipelineReportInput): Promise<string> {
   const ev = input.evaluation;
   const result = input.outcome?.result ?? input.stage ?? 'in_progress';
+  const runbooks = runbookLinks(input);
   const body = html`<h1>Retraining run: ${input.model} ${badge(result)}</h1>
 <p class="sub">Started ${fmtTime(input.startedAt)}${input.endedAt ? html`, ended ${fmtTime(input.endedAt)} (${fmtDuration(input.startedAt, input.endedAt)})` : ''}</p>
 ${facts([
@@ -289,6 +300,7 @@ ${facts([
     ['Dataset', input.datasetId ?? null],
     ['Workflow', input.workflowId],
     ['Run', input.runId],
+    ...(runbooks ? [['Runbooks', runbooks] as [string, SafeHtml]] : []),
   ])}
 ${outcomeBlock(input)}
 ${input.trigger.reasons.length > 0 ? html`<h2>Why this run</h2><ul>${input.trigger.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}

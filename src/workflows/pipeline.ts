@@ -67,6 +67,13 @@ const control = proxyActivities<PipelineActivities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
 });
 
+// A dead webhook must not hold a run: seconds per try (the activity gives up on a silent receiver
+// after 10s), five tries in all. Activity options are not part of replay, so older runs replay as before.
+const notifying = proxyActivities<Pick<PipelineActivities, 'notify'>>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
+});
+
 // The report is a by-product: a few quick tries, and a run never waits long or fails for it.
 const reporting = proxyActivities<Pick<PipelineActivities, 'writeRunReport'>>({
   startToCloseTimeout: '2m',
@@ -115,7 +122,16 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   // Undo steps registered as effects happen (the saga sample's pattern); run on rollback, failure or cancellation.
   const compensations = new Compensations();
 
-  const notify = (n: Omit<Notification, 'model'>) => control.notify({ ...n, model: spec.name, workflowId: run.workflowId });
+  /** Notifications never decide a run: one that cannot be delivered is logged (runs before v0.4 failed on it, hence the patch). */
+  const deliver = async (n: Notification): Promise<void> => {
+    try {
+      await notifying.notify(n);
+    } catch (err) {
+      if (isCancellation(err) || !patched('notify-best-effort')) throw err;
+      log.warn('A notification could not be delivered', { kind: n.kind, error: (err as Error).message });
+    }
+  };
+  const notify = (n: Omit<Notification, 'model'>) => deliver({ ...n, model: spec.name, workflowId: run.workflowId });
   const enter = (stage: Stage) => {
     status.stage = stage;
     upsertSearchAttributes([{ key: RetrainStage, value: stage }]);
@@ -237,10 +253,23 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     await notify({ kind: 'promoted', title: `${spec.name} v${candidate.version} is the champion`, details: { by: actor } });
     return await finish('promoted', rollout.reason);
   } catch (err) {
+    const failedAt = status.stage;
     await compensations.run(isCancellation(err) ? 'run cancelled' : `run failed: ${(err as Error).message}`);
     enter(isCancellation(err) ? 'cancelled' : 'failed');
     status.outcome = { result: status.stage as 'cancelled' | 'failed', reason: (err as Error).message };
     await CancellationScope.nonCancellable(writeReport);
+    // People hear about a failed run (a cancelled one was someone's decision). Added after v0.4:
+    // histories recorded before replay without it.
+    if (!isCancellation(err) && patched('notify-failed-run')) {
+      let cause = err as Error;
+      while (cause.cause instanceof Error) cause = cause.cause;
+      // A webhook that is down too must not replace the run's own error.
+      await notify({
+        kind: 'failed',
+        title: `${spec.name}: run failed at ${failedAt.replace(/_/g, ' ')}: ${cause.message.split('\n')[0].slice(0, 200)}`,
+        details: { stage: failedAt, error: cause.message, candidateVersion: status.candidateVersion, report: status.reportUrl },
+      }).catch((notifyErr: unknown) => log.warn('Could not notify the failed run', { error: (notifyErr as Error).message }));
+    }
     throw err;
   }
 
@@ -265,7 +294,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   async function askForApproval(reasons: string[]): Promise<ApprovalOutcome> {
     status.approvalReasons = reasons;
     enter('awaiting_approval');
-    const outcome = await desk.await(reasons, (n) => control.notify(n), spec.name);
+    const outcome = await desk.await(reasons, deliver, spec.name);
     await notify({ kind: outcome.approved ? 'approved' : 'rejected', title: `${spec.name}: ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}` });
     return outcome;
   }

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { CanaryEvidence, LiveComparison, Metrics, Notification, PipelineActivities, VariantEvidence } from '../../src/activities/contracts.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ModelSpec } from '../../src/config/schema.js';
@@ -19,6 +20,8 @@ export interface Script {
   noChampion?: boolean;
   /** Makes training fail this many times before succeeding. */
   trainingFailures?: number;
+  /** Notifications of these kinds are recorded, then refused for good, as by a webhook answering 400. */
+  failingNotifications?: Notification['kind'][];
 }
 
 export interface Recorder {
@@ -93,6 +96,7 @@ export function scriptedActivities(script: Script = {}): { activities: PipelineA
     async notify(input) {
       note('notify', input);
       recorder.notifications.push(input);
+      if (script.failingNotifications?.includes(input.kind)) throw ApplicationFailure.nonRetryable('webhook refused the notification with 400 (scripted)', 'NotifyRejected');
     },
     async setTraffic(input) {
       note('setTraffic', input);
