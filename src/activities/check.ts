@@ -2,7 +2,7 @@ import { durationMs } from '../config/duration.js';
 import { LOWER_IS_BETTER } from '../config/policies.js';
 import type { ModelSpec } from '../config/schema.js';
 import type { DataBackend } from '../backends/data/types.js';
-import type { ModelVersion, Registry } from '../backends/registry/types.js';
+import type { ModelVersion, Registry, ViolationInput, ViolationStatistic } from '../backends/registry/types.js';
 import { taskMetrics } from '../backends/training/index.js';
 import { compareToProfile, type DriftProfile, type DriftReport, type DriftThresholds, type FeatureDrift, type FeatureThresholds } from '../drift/index.js';
 import { adjustPValues, applyCalibration, arlThreshold, createDetector, decideDriftImpact, estimatePerformance, update, type SequentialState } from '../drift/decisions/index.js';
@@ -124,6 +124,37 @@ export async function measureCheck(ctx: CheckContext, spec: ModelSpec, now: Date
   }
   if (spec.task === 'binary_classification' && baseline !== undefined) result.sequential = await feedDetector(ctx, spec, champion, baseline, now);
   return { result, drift, labelShift, unavailable: profile ? undefined : `champion v${champion.version} has no reference profile` };
+}
+
+/**
+ * The check's drifted features as violations for the registry's knowledge base, each with the
+ * check's own verdict: worth a retrain when the drift is material under the drift policy and the
+ * feature is one that matters, reported only otherwise. Whether a pipeline then started is decided
+ * in the monitor workflow; the start activity settles it (see monitor.ts).
+ */
+export function checkViolations(spec: ModelSpec, result: CheckResult): ViolationInput[] {
+  const { impact } = result.drift;
+  return result.drift.drifted
+    .filter((f) => Number.isFinite(f.score))
+    .map((f) => {
+      const matters = impact?.importantDriftedFeatures.includes(f.feature) ?? false;
+      const verdict: Pick<ViolationInput, 'decision' | 'decisionReason'> = !spec.triggers.drift.enabled
+        ? { decision: 'reported_only', decisionReason: 'the drift trigger is disabled: reported only' }
+        : !impact
+          ? { decision: 'reported_only', decisionReason: 'no drift impact was measured: reported only' }
+          : impact.material && !matters
+            ? { decision: 'reported_only', decisionReason: `importance below ${(100 * spec.triggers.drift.minImportance).toFixed(0)}%: reported only; ${impact.reason}` }
+            : { decision: impact.material ? 'retrain_warranted' : 'reported_only', decisionReason: impact.reason };
+      return {
+        feature: f.feature,
+        statistic: f.metric as ViolationStatistic,
+        score: f.score,
+        threshold: f.threshold,
+        importanceShare: f.importanceShare ?? null,
+        championVersion: result.champion?.version ?? null,
+        ...verdict,
+      };
+    });
 }
 
 interface ImportanceRecord {

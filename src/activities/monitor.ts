@@ -1,6 +1,9 @@
 import { recentPipelineRuns, startPipeline } from '../client.js';
+import { lastDays } from '../backends/registry/queries.js';
+import type { ModelSpec } from '../config/schema.js';
+import type { CheckReportInput } from '../reports/check-report.js';
 import type { Backends } from './backends.js';
-import { measureCheck, registryDetectorStore } from './check.js';
+import { checkViolations, measureCheck, registryDetectorStore } from './check.js';
 import type { CheckResult, MonitorActivities } from './contracts.js';
 import { reportWriter } from './reports.js';
 import { refOf } from './spec-catalog.js';
@@ -16,6 +19,37 @@ async function history(b: Backends, model: string): Promise<{ lastRetrainAt?: st
   return { lastRetrainAt: times.length > 0 ? new Date(Math.max(...times)).toISOString() : undefined, recentRuns };
 }
 
+/** Where the start activity finds the check it acts on: the model's last check (monitor state). */
+const LAST_CHECK = 'last-check';
+const RECURRENCE_DAYS = 30;
+
+/**
+ * Keeps the check's drift violations in the registry (a retried check records nothing new) and
+ * returns each drifted feature's recurrence over the last 30 days, this check included, for the report.
+ */
+function recordViolations(b: Backends, spec: ModelSpec, result: CheckResult): CheckReportInput['driftRecurrence'] {
+  const checkedAt = new Date(result.checkedAt);
+  const violations = checkViolations(spec, result);
+  if (violations.length > 0) b.registry.recordViolations(spec.name, checkedAt, violations);
+  b.registry.saveMonitorState(spec.name, LAST_CHECK, { checkedAt: result.checkedAt });
+  if (violations.length === 0) return undefined;
+  const since = lastDays(checkedAt, RECURRENCE_DAYS);
+  const recurrence = b.registry.violationRecurrence({ model: spec.name, since, until: checkedAt });
+  return { windowDays: RECURRENCE_DAYS, features: recurrence.map((r) => ({ feature: r.feature, days: r.days })) };
+}
+
+/**
+ * The monitor's decision reaches an activity only when it starts a pipeline: the violations of the
+ * model's last check then say the retrain started, or was held by a pipeline already running.
+ * Cooldown and back-off holds stay in the workflow; those violations keep the check's verdict.
+ */
+function settleViolations(b: Backends, model: string, outcome: { started: boolean; workflowId: string }, reasons: string[]): void {
+  const last = b.registry.monitorState(model, LAST_CHECK) as { checkedAt: string } | undefined;
+  if (!last) return;
+  if (outcome.started) b.registry.settleViolations(model, last.checkedAt, 'retrain_started', `started ${outcome.workflowId}: ${reasons.join('; ')}`);
+  else b.registry.settleViolations(model, last.checkedAt, 'held', `a pipeline is already running (${outcome.workflowId}); nothing started`);
+}
+
 export function monitorActivities(b: Backends): MonitorActivities {
   const reports = reportWriter(b);
   return {
@@ -27,7 +61,11 @@ export function monitorActivities(b: Backends): MonitorActivities {
       const spec = b.specs.resolve(refOf(input));
       const asOf = input.asOf;
       const { result, drift, labelShift, unavailable } = await measureCheck({ data: b.data, registry: b.registry, detectors: registryDetectorStore(b.registry), ...(await history(b, spec.name)) }, spec, new Date(asOf));
-      const report = await reports.check(spec, result, { drift, labelShift, unavailable });
+      const driftRecurrence = recordViolations(b, spec, result);
+      // The report writer spreads the result into the report's input: the recurrence rides along
+      // there, and stays out of the result the workflow records.
+      const forReport: CheckResult & Pick<CheckReportInput, 'driftRecurrence'> = { ...result, driftRecurrence };
+      const report = await reports.check(spec, forReport, { drift, labelShift, unavailable });
       if (report) Object.assign(result, { reportPath: report.path, reportUrl: report.url });
       return result;
     },
@@ -38,6 +76,7 @@ export function monitorActivities(b: Backends): MonitorActivities {
       const { kinds, reasons, requestedBy } = input;
       if (!b.client) throw new Error('the worker has no Temporal client for starting pipelines');
       const outcome = await startPipeline(b.client, b.settings, spec, { kinds, reasons, requestedBy }, ref.revision);
+      settleViolations(b, spec.name, { started: outcome.started, workflowId: outcome.workflowId }, reasons);
       return outcome.started ? { started: true, workflowId: outcome.workflowId, runId: outcome.runId } : { started: false, workflowId: outcome.workflowId, runId: outcome.alreadyRunning };
     },
   };

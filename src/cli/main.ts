@@ -14,6 +14,7 @@ import { registerBacktestCommand } from './commands/backtest.js';
 import { registerProcessCommands } from './commands/serve-temporal.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSimulateCommand } from './commands/simulate.js';
+import { registerViolationsCommand } from './commands/violations.js';
 
 const program = new Command('retrain')
   .description('Durable retraining pipelines for production ML models, on Temporal')
@@ -30,6 +31,7 @@ registerRunCommands(program);
 registerOperationCommands(program);
 registerRegistryCommands(program);
 registerReportCommands(program);
+registerViolationsCommand(program);
 registerBacktestCommand(program);
 registerDataCommands(program);
 registerServeCommand(program);

@@ -42,6 +42,11 @@ export interface CheckReportInput {
   triggerNote?: string;
   /** Earlier checks, any order; the current check is added when it is not in there. */
   history: CheckHistoryPoint[];
+  /**
+   * How often each drifted feature drifted before, from the registry's violations (this check
+   * included): distinct UTC days with a violation among the last `windowDays`.
+   */
+  driftRecurrence?: { windowDays: number; features: Array<{ feature: string; days: number }> };
 }
 
 interface MetricInfo { name: string; test: boolean }
@@ -105,7 +110,15 @@ function overallVerdict(drift: DriftReport | null): 'drift' | 'ok' | 'insufficie
   return drift.driftedFeatures > 0 ? 'drift' : 'ok';
 }
 
-function summaryTable(features: FeatureDrift[], index: Map<FeatureDrift, number>): SafeHtml {
+/** "drifted on 9 of the last 30 days" for a drifted feature, when the check was given its recurrence. */
+function recurrence(input: CheckReportInput, f: FeatureDrift): string | undefined {
+  const r = input.driftRecurrence;
+  const days = f.verdict === 'drift' ? r?.features.find((x) => x.feature === f.feature)?.days : undefined;
+  return r && days !== undefined ? `drifted on ${days} of the last ${r.windowDays} day${r.windowDays === 1 ? '' : 's'}` : undefined;
+}
+
+function summaryTable(features: FeatureDrift[], index: Map<FeatureDrift, number>, input: CheckReportInput): SafeHtml {
+  const withRecurrence = input.driftRecurrence !== undefined;
   const rows: Cell[][] = features.map((f) => [
     html`<a href="#feature-${index.get(f)}">${f.feature}</a>`,
     f.type,
@@ -116,9 +129,10 @@ function summaryTable(features: FeatureDrift[], index: Map<FeatureDrift, number>
     fmtPct(f.missingRate),
     fmtPct(f.referenceMissingRate),
     `${fmtInt(f.count)} / ${fmtInt(f.referenceCount)}`,
+    ...(withRecurrence ? [recurrence(input, f) ?? ''] : []),
   ]);
   return table(
-    ['Feature', 'Type', 'Metric', 'Score', 'Drift when', 'Verdict', 'Missing (current)', 'Missing (reference)', 'Values (current / reference)'],
+    ['Feature', 'Type', 'Metric', 'Score', 'Drift when', 'Verdict', 'Missing (current)', 'Missing (reference)', 'Values (current / reference)', ...(withRecurrence ? ['Recurrence'] : [])],
     rows,
     { numeric: [3, 6, 7, 8], rowClass: (i) => (features[i].verdict === 'drift' ? 'bad' : features[i].verdict === 'insufficient_data' ? 'neutral' : undefined) },
   );
@@ -163,10 +177,12 @@ async function distributionFigure(f: FeatureDrift, names?: [string, string]): Pr
   return chart(spec, `${f.feature}: ${names?.[0] ?? 'reference'} vs ${names?.[1] ?? 'current'} distribution`);
 }
 
-async function featureSection(f: FeatureDrift, i: number): Promise<SafeHtml> {
+async function featureSection(f: FeatureDrift, i: number, input: CheckReportInput): Promise<SafeHtml> {
+  const recurred = recurrence(input, f);
   return html`<section class="feature" id="feature-${i}">
 <h3>${f.feature} ${f.verdict === 'insufficient_data' ? badge(f.verdict, 'insufficient data') : badge(f.verdict)} <span class="note">${f.type}</span></h3>
 ${scoreLine(f)}
+${recurred ? html`<p>Recurrence: ${recurred} (<code>retrain violations ${input.model} --feature ${f.feature}</code>).</p>` : ''}
 <div class="cols"><div>${await distributionFigure(f)}</div><div>${f.type === 'numerical' ? numericalStats(f) : categoricalNotes(f)}</div></div>
 </section>`;
 }
@@ -269,7 +285,7 @@ export async function renderCheckReport(input: CheckReportInput): Promise<string
   const features = d ? orderFeatures(d.features) : [];
   const index = new Map(features.map((f, i) => [f, i]));
   const sections: SafeHtml[] = [];
-  for (const [i, f] of features.entries()) sections.push(await featureSection(f, i));
+  for (const [i, f] of features.entries()) sections.push(await featureSection(f, i, input));
 
   const body = html`<h1>Drift check: ${input.model} ${verdict === 'insufficient_data' ? badge(verdict, 'insufficient data') : badge(verdict)}</h1>
 <p class="sub">Checked ${fmtTime(input.checkedAt)}</p>
@@ -284,7 +300,7 @@ ${facts([
 ${statusBlock(input)}
 ${evidenceBlock(input)}
 ${triggersBlock(input)}
-${features.length > 0 ? html`<h2>Features</h2>${summaryTable(features, index)}<p class="note">Scores compare the current window with the champion's reference profile. Distances (PSI, Jensen–Shannon, Wasserstein) drift above their threshold, p-values (KS, χ²) below it. Missing rate counts null, NaN and infinite values.</p>` : ''}
+${features.length > 0 ? html`<h2>Features</h2>${summaryTable(features, index, input)}<p class="note">Scores compare the current window with the champion's reference profile. Distances (PSI, Jensen–Shannon, Wasserstein) drift above their threshold, p-values (KS, χ²) below it. Missing rate counts null, NaN and infinite values.</p>` : ''}
 ${await performanceSection(input, points)}
 ${await labelShiftSection(input)}
 ${await historySection(points, d)}

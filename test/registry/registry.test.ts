@@ -206,7 +206,7 @@ describe('SQLite registry', () => {
     assert.equal(registry.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.ok(existsSync(`${dbPath}-wal`));
     assert.equal(registry.schemaVersion, SCHEMA_VERSION);
-    assert.equal(SCHEMA_VERSION, 3, 'versions, aliases, ledger, spend; config revisions; monitor state');
+    assert.equal(SCHEMA_VERSION, 4, 'versions, aliases, ledger, spend; config revisions; monitor state; drift violations');
     const before = { versions: registry.listVersions('fraud'), ledger: registry.ledger(), aliases: registry.aliases('fraud') };
     registry.close();
     registry = new SqliteRegistry({ path: dbPath, now });

@@ -1,5 +1,7 @@
-/** The model registry: versions, aliases with their ledger, spend. */
+/** The model registry: versions, aliases with their ledger, spend, drift violations. */
 export { MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations.js';
-export { ledgerEntries, listModels, showModel, type ModelDetail } from './queries.js';
+export {
+  daysTouched, lastDays, ledgerEntries, listModels, recurrenceText, showModel, violationSummary, type ModelDetail, type ViolationSummary,
+} from './queries.js';
 export { monthKey, SqliteRegistry, type SqliteRegistryOptions } from './sqlite.js';
 export * from './types.js';

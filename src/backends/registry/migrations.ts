@@ -120,6 +120,31 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'drift violations',
+    // Every drifted feature of every check, so recurring drift can be found: one row per model,
+    // check time, feature and statistic (a retried check writes nothing new). The decision starts as
+    // the check's own verdict and is settled when the monitor starts (or finds running) a pipeline.
+    sql: `
+      CREATE TABLE drift_violations (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        checked_at TEXT NOT NULL,
+        feature TEXT NOT NULL,
+        statistic TEXT NOT NULL CHECK (statistic IN ('psi', 'ks', 'wasserstein', 'jensen_shannon', 'chi_square')),
+        score REAL NOT NULL,
+        threshold REAL NOT NULL,
+        importance_share REAL,
+        champion_version INTEGER,
+        decision TEXT NOT NULL CHECK (decision IN ('reported_only', 'retrain_warranted', 'retrain_started', 'held')),
+        decision_reason TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        UNIQUE (model, checked_at, feature, statistic)
+      );
+      CREATE INDEX drift_violations_feature ON drift_violations (model, feature, checked_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

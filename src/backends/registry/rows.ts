@@ -1,5 +1,5 @@
 import type { ModelFormat } from '../models/scorer.js';
-import type { AliasName, LedgerAction, LedgerEntry, ModelVersion } from './types.js';
+import type { AliasName, LedgerAction, LedgerEntry, ModelVersion, Violation, ViolationDecision, ViolationStatistic } from './types.js';
 
 /** SQLite rows ↔ the registry's plain objects (JSON columns parsed, snake_case mapped). */
 export interface VersionRow {
@@ -33,6 +33,20 @@ export interface LedgerRow {
   run_id: string | null;
   idempotency_key: string | null;
   at: string;
+}
+
+export interface ViolationRow {
+  model: string;
+  checked_at: string;
+  feature: string;
+  statistic: ViolationStatistic;
+  score: number;
+  threshold: number;
+  importance_share: number | null;
+  champion_version: number | null;
+  decision: ViolationDecision;
+  decision_reason: string;
+  decided_at: string;
 }
 
 export function versionFromRow(row: VersionRow, aliases: Map<number, AliasName[]>): ModelVersion {
@@ -70,5 +84,21 @@ export function ledgerFromRow(row: LedgerRow): LedgerEntry {
     runId: row.run_id,
     idempotencyKey: row.idempotency_key,
     at: row.at,
+  };
+}
+
+export function violationFromRow(row: ViolationRow): Violation {
+  return {
+    model: row.model,
+    checkedAt: row.checked_at,
+    feature: row.feature,
+    statistic: row.statistic,
+    score: row.score,
+    threshold: row.threshold,
+    importanceShare: row.importance_share,
+    championVersion: row.champion_version,
+    decision: row.decision,
+    decisionReason: row.decision_reason,
+    decidedAt: row.decided_at,
   };
 }

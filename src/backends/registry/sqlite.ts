@@ -7,10 +7,11 @@ import { ModelLoadError } from '../models/errors.js';
 import { artifactPath, artifactUri, loadModel, type LoadModelOptions, resolveArtifact, sha256File } from '../models/load.js';
 import type { LoadedModel } from '../models/scorer.js';
 import { migrate } from './migrations.js';
-import { ledgerFromRow, type LedgerRow, versionFromRow, type VersionRow } from './rows.js';
+import { ledgerFromRow, type LedgerRow, versionFromRow, type VersionRow, violationFromRow, type ViolationRow } from './rows.js';
 import {
   ALIASES, type AliasName, type LedgerAction, type LedgerEntry, type MetricValues, type ModelSummary, type ModelVersion, type MoveContext,
   type RegisterVersionInput, type Registry, RegistryError, type SpendInput, type VersionRef,
+  type FeatureRecurrence, type Violation, VIOLATION_DECISIONS, VIOLATION_STATISTICS, type ViolationInput, type ViolationQuery, type ViolationStatistic,
 } from './types.js';
 
 export interface SqliteRegistryOptions {
@@ -286,6 +287,60 @@ export class SqliteRegistry implements Registry {
       .run(model, name, JSON.stringify(state), this.now().toISOString());
   }
 
+  recordViolations(model: string, checkedAt: Date | string, violations: ViolationInput[]): { recorded: number } {
+    requireText(model, 'model');
+    const at = isoTime(checkedAt, 'checkedAt');
+    violations.forEach(checkViolation);
+    const decidedAt = this.now().toISOString();
+    const insert = this.db.prepare(
+      `INSERT INTO drift_violations (model, checked_at, feature, statistic, score, threshold, importance_share, champion_version, decision, decision_reason, decided_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model, checked_at, feature, statistic) DO NOTHING`,
+    );
+    return this.db.transaction(() => {
+      let recorded = 0;
+      for (const v of violations) {
+        recorded += insert.run(model, at, v.feature, v.statistic, v.score, v.threshold, v.importanceShare ?? null, v.championVersion ?? null, v.decision, v.decisionReason, decidedAt).changes;
+      }
+      return { recorded };
+    }).immediate();
+  }
+
+  settleViolations(model: string, checkedAt: Date | string, decision: 'retrain_started' | 'held', reason: string): { settled: number } {
+    requireText(model, 'model');
+    requireText(reason, 'reason');
+    if (decision !== 'retrain_started' && decision !== 'held') throw new RegistryError('invalid_input', `a check's violations settle as retrain_started or held, got ${JSON.stringify(decision)}`);
+    const result = this.db
+      .prepare(
+        `UPDATE drift_violations SET decision = ?, decision_reason = ?, decided_at = ?
+         WHERE model = ? AND checked_at = ? AND decision IN ('reported_only', 'retrain_warranted')`,
+      )
+      .run(decision, reason, this.now().toISOString(), model, isoTime(checkedAt, 'checkedAt'));
+    return { settled: result.changes };
+  }
+
+  violations(query: ViolationQuery): Violation[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM drift_violations WHERE ${VIOLATION_FILTER}
+         ORDER BY checked_at DESC, feature, statistic LIMIT @limit`,
+      )
+      .all({ ...violationParams(query), limit: query.limit ?? -1 }) as ViolationRow[];
+    return rows.map(violationFromRow);
+  }
+
+  violationRecurrence(query: ViolationQuery & { since: Date }): FeatureRecurrence[] {
+    // checked_at is always toISOString() (UTC), so its first 10 characters are the UTC day.
+    const rows = this.db
+      .prepare(
+        `SELECT feature, count(DISTINCT substr(checked_at, 1, 10)) AS days, count(DISTINCT checked_at) AS checks,
+           min(checked_at) AS firstAt, max(checked_at) AS lastAt, group_concat(DISTINCT statistic) AS statistics
+         FROM drift_violations WHERE ${VIOLATION_FILTER}
+         GROUP BY feature ORDER BY days DESC, lastAt DESC, feature`,
+      )
+      .all(violationParams(query)) as Array<Omit<FeatureRecurrence, 'statistics'> & { statistics: string }>;
+    return rows.map((r) => ({ ...r, statistics: r.statistics.split(',').sort() as ViolationStatistic[] }));
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -367,6 +422,43 @@ export function monthKey(date: Date): string {
 
 function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+const VIOLATION_FILTER = `model = @model AND (@feature IS NULL OR feature = @feature)
+  AND (@since IS NULL OR checked_at >= @since) AND (@until IS NULL OR checked_at <= @until)`;
+
+function violationParams(query: ViolationQuery): Record<string, string | null> {
+  requireText(query.model, 'model');
+  return {
+    model: query.model,
+    feature: query.feature ?? null,
+    since: query.since === undefined ? null : isoTime(query.since, 'since'),
+    until: query.until === undefined ? null : isoTime(query.until, 'until'),
+  };
+}
+
+/** A valid time as the ISO text the store compares and groups by (UTC, so the day is its first 10 characters). */
+function isoTime(value: Date | string, what: string): string {
+  const at = value instanceof Date ? value : new Date(value);
+  if (!Number.isFinite(at.getTime())) throw new RegistryError('invalid_input', `${what} must be a valid time, got ${JSON.stringify(value)}`);
+  return at.toISOString();
+}
+
+function checkViolation(v: ViolationInput): void {
+  requireText(v.feature, 'violation feature');
+  if (!(VIOLATION_STATISTICS as readonly string[]).includes(v.statistic)) {
+    throw new RegistryError('invalid_input', `violation statistic must be one of ${VIOLATION_STATISTICS.join(', ')}, got ${JSON.stringify(v.statistic)}`);
+  }
+  for (const [key, value] of [['score', v.score], ['threshold', v.threshold]] as const) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new RegistryError('invalid_input', `violation ${key} of ${v.feature} must be a finite number, got ${JSON.stringify(value)}`);
+  }
+  if (v.importanceShare != null && !(Number.isFinite(v.importanceShare) && v.importanceShare >= 0 && v.importanceShare <= 1)) {
+    throw new RegistryError('invalid_input', `violation importanceShare of ${v.feature} must be between 0 and 1, got ${JSON.stringify(v.importanceShare)}`);
+  }
+  if (!(VIOLATION_DECISIONS as readonly string[]).includes(v.decision)) {
+    throw new RegistryError('invalid_input', `violation decision must be one of ${VIOLATION_DECISIONS.join(', ')}, got ${JSON.stringify(v.decision)}`);
+  }
+  requireText(v.decisionReason, 'violation decisionReason');
 }
 
 function requireText(value: unknown, what: string): void {

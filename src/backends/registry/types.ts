@@ -102,6 +102,60 @@ export interface ModelSummary {
   lastChangeAt: string | null;
 }
 
+/** The drift statistics a violation can be measured with (the drift module's metrics). */
+export const VIOLATION_STATISTICS = ['psi', 'ks', 'wasserstein', 'jensen_shannon', 'chi_square'] as const;
+export type ViolationStatistic = (typeof VIOLATION_STATISTICS)[number];
+
+/**
+ * What happened because of a check's violations. The check records its own verdict
+ * (`retrain_warranted` when the drift is material under the drift policy, else `reported_only`);
+ * the monitor's start activity later settles it to `retrain_started` or `held` (a pipeline was
+ * already running). Holds by cooldown or back-off are decided in the workflow, so they keep the
+ * check's verdict.
+ */
+export const VIOLATION_DECISIONS = ['reported_only', 'retrain_warranted', 'retrain_started', 'held'] as const;
+export type ViolationDecision = (typeof VIOLATION_DECISIONS)[number];
+
+/** One drifted feature of one check, as the check measured it. */
+export interface ViolationInput {
+  feature: string;
+  statistic: ViolationStatistic;
+  score: number;
+  threshold: number;
+  /** The feature's share of the model's importance, when the champion's profile has one. */
+  importanceShare?: number | null;
+  championVersion?: number | null;
+  decision: ViolationDecision;
+  decisionReason: string;
+}
+
+export interface Violation extends Required<ViolationInput> {
+  model: string;
+  checkedAt: string;
+  /** When the decision was last set (the check, or the start that settled it). */
+  decidedAt: string;
+}
+
+export interface ViolationQuery {
+  model: string;
+  feature?: string;
+  /** Checks at or after this time. */
+  since?: Date;
+  /** Checks at or before this time. */
+  until?: Date;
+  limit?: number;
+}
+
+/** How often one feature drifted in a window: distinct UTC days with a violation, and checks. */
+export interface FeatureRecurrence {
+  feature: string;
+  days: number;
+  checks: number;
+  firstAt: string;
+  lastAt: string;
+  statistics: ViolationStatistic[];
+}
+
 export type RegistryErrorCode =
   | 'unknown_model'
   | 'unknown_version'
@@ -157,6 +211,18 @@ export interface Registry {
   /** State a monitor keeps between checks (JSON), by model and name; undefined when none was saved. */
   monitorState(model: string, name: string): unknown;
   saveMonitorState(model: string, name: string, state: unknown): void;
+
+  /** Records a check's violations once per (model, check time, feature, statistic): a retried check records nothing new. */
+  recordViolations(model: string, checkedAt: Date | string, violations: ViolationInput[]): { recorded: number };
+  /**
+   * Settles the decision of a check's violations once the monitor acted on it; only the check's own
+   * verdicts are replaced, so a retried start cannot overwrite what the first attempt recorded.
+   */
+  settleViolations(model: string, checkedAt: Date | string, decision: 'retrain_started' | 'held', reason: string): { settled: number };
+  /** Violations, newest check first (then by feature). */
+  violations(query: ViolationQuery): Violation[];
+  /** Per feature (most days first): distinct UTC days with a violation between `since` and `until`. */
+  violationRecurrence(query: ViolationQuery & { since: Date }): FeatureRecurrence[];
 
   close(): void;
 }
