@@ -240,9 +240,15 @@ async function feedDetector(ctx: CheckContext, spec: ModelSpec, champion: ModelV
   const p = spec.triggers.performance;
   const baselineError = Math.min(0.9, Math.max(0.001, 1 - accuracy));
   let detector = ctx.detectors.load(spec.name);
-  if (!detector || detector.championVersion !== champion.version || detector.state.config.baseline !== baselineError || detector.state.config.tolerance !== p.tolerance) {
-    const tolerance = Math.min(p.tolerance, 0.98 - baselineError);
-    const detectableShift = Math.max(0.01, Math.min(tolerance, 0.99 - baselineError - tolerance));
+  // The test's null sits at half the tolerance, its alternative at one and a half: a champion worse
+  // by less than half the tolerance drifts the statistic down and never fires (the false-alarm bound
+  // holds there), one worse by more than the tolerance pushes it up ~1.7× faster than a null at the
+  // tolerance edge would (which could only ever confirm losses well past the tolerance). In between,
+  // a loss that is close to paying for a retrain may fire, late.
+  const tolerance = Math.min(p.tolerance, 0.98 - baselineError);
+  const nullMargin = tolerance / 2;
+  if (!detector || detector.championVersion !== champion.version || detector.state.config.baseline !== baselineError || detector.state.config.tolerance !== nullMargin) {
+    const detectableShift = Math.max(0.01, Math.min(tolerance, 0.99 - baselineError - nullMargin));
     detector = {
       championVersion: champion.version,
       // From the champion's start; a check as of a time before the version existed (a backtest of a
@@ -250,7 +256,7 @@ async function feedDetector(ctx: CheckContext, spec: ModelSpec, champion: ModelV
       fedThrough: Date.parse(champion.createdAt) <= now.getTime() ? champion.createdAt : new Date(now.getTime() - durationMs(spec.data.monitorWindow) - durationMs(spec.label.delay)).toISOString(),
       // falseAlarmRate: the chance of a false alarm within 100,000 matured predictions at the
       // tolerance edge, i.e. an average run length of 100,000 / rate there (see arlThreshold).
-      state: createDetector({ baseline: baselineError, tolerance, detectableShift, threshold: arlThreshold({ baseline: baselineError, tolerance, detectableShift, arl: 100_000 / p.falseAlarmRate }) }),
+      state: createDetector({ baseline: baselineError, tolerance: nullMargin, detectableShift, threshold: arlThreshold({ baseline: baselineError, tolerance: nullMargin, detectableShift, arl: 100_000 / p.falseAlarmRate }) }),
     };
   }
   const maturedBy = new Date(now.getTime() - durationMs(spec.label.delay));
@@ -269,7 +275,7 @@ async function feedDetector(ctx: CheckContext, spec: ModelSpec, champion: ModelV
     statistic: result.statistic,
     threshold: result.threshold,
     baselineError,
-    tolerance: detector.state.config.tolerance,
+    tolerance,
     samples: result.samples,
     newSamples: fed,
     errorRate: result.estimate.errorRate ?? undefined,

@@ -72,7 +72,7 @@ export const triggers = z
           .default('champion')
           .describe("champion: retrain when the matured error rate is worse than the champion's own validated error by more than the tolerance, by a sequential test across checks; sla: when the windowed metric is past `threshold`."),
         tolerance: z.number().min(0).max(0.5).default(0.02).describe('How much worse than its validated baseline a champion may get before a retrain pays (error-rate points).'),
-        falseAlarmRate: probability('a probability').default(0.01).describe('Bound on the chance of a false alarm per 100,000 matured predictions while the model is within the tolerance.'),
+        falseAlarmRate: probability('a probability').default(0.01).describe('Bound on the chance of a false alarm per 100,000 matured predictions while the model is worse than its baseline by at most half the tolerance.'),
         threshold: z.number().optional().describe('The contractual SLA (baseline: sla): retrain when the metric falls below this (above, for losses).'),
         minLabels: positiveInt('a label count').default(200).describe('Report (and, with baseline: sla, judge) the windowed metric only with at least this many matured labels'),
       })
