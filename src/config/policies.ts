@@ -1,21 +1,12 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { positiveInt, probability } from './fields.js';
 import { normalizePerson, personNameProblem } from './people.js';
 
 /**
  * The decision policies of a model: when to retrain, what a challenger must prove, who approves,
  * what it may cost and how it reaches traffic. Defaults follow the numbers in DESIGN.md.
  */
-
-const probability = (what: string) =>
-  z.number({ error: `expected ${what} as a number from 0 to 1` }).min(0, { error: `expected ${what} from 0 to 1` }).max(1, {
-    error: `expected ${what} from 0 to 1`,
-  });
-
-const positiveInt = (what: string) =>
-  z.number({ error: `expected ${what} as a whole number` }).int({ error: `expected ${what} as a whole number` }).min(1, {
-    error: `expected ${what} of at least 1`,
-  });
 
 export const metricName = z.enum(['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'mae', 'rmse'], {
   error: 'expected one of accuracy, precision, recall, f1, roc_auc, log_loss, mae, rmse',

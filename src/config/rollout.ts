@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { positiveInt, probability } from './fields.js';
 
 /**
  * How a challenger reaches traffic, in two declarations as Argo Rollouts has them: the plan
@@ -9,16 +10,6 @@ import { duration } from './duration.js';
  * `failureLimit` and `rollbackOn` are mapped onto it by `normalizeRollout`, which the running
  * workflow also uses for specs recorded in older histories.
  */
-
-const probability = (what: string) =>
-  z.number({ error: `expected ${what} as a number from 0 to 1` }).min(0, { error: `expected ${what} from 0 to 1` }).max(1, {
-    error: `expected ${what} from 0 to 1`,
-  });
-
-const positiveInt = (what: string) =>
-  z.number({ error: `expected ${what} as a whole number` }).int({ error: `expected ${what} as a whole number` }).min(1, {
-    error: `expected ${what} of at least 1`,
-  });
 
 export const rolloutStep = z
   .object({

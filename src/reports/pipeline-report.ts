@@ -6,7 +6,7 @@
  * decisions, analyses, evaluation, candidateVersion, datasetId, outcome), so a caller can spread
  * the status in and add the run's identity, trigger and times.
  */
-import type { CanaryEvidence, Evaluation, LiveComparison } from '../activities/contracts.js';
+import type { CanaryEvidence, Evaluation, LiveComparison, VariantEvidence } from '../activities/contracts.js';
 import { LOWER_IS_BETTER, type MetricName } from '../config/policies.js';
 import type { RunbookKind } from '../config/schema.js';
 import type { DecisionRecord, GateResult, StepRecord } from '../workflows/status.js';
@@ -30,14 +30,7 @@ export interface CanaryAnalysis {
 }
 
 /** One variant's numbers as the report shows them, from either kind of record. */
-interface VariantView {
-  requests: number;
-  errors: number;
-  p50LatencyMs: number | null;
-  p99LatencyMs: number | null;
-  labelled: number;
-  accuracy?: number;
-}
+type VariantView = Pick<VariantEvidence, 'requests' | 'errors' | 'p50LatencyMs' | 'p99LatencyMs' | 'labelled' | 'accuracy'>;
 type ComparisonView = Record<'champion' | 'challenger', VariantView>;
 
 function viewOf(a: CanaryAnalysis): ComparisonView | undefined {

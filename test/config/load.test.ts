@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { problemsOf } from '../helpers/config.js';
 
 const MINIMAL = `
 models:
@@ -12,16 +13,6 @@ models:
     features: [{ name: tenure, type: numerical }, { name: plan, type: categorical }]
     label: { name: churned }
 `;
-
-function problemsOf(text: string): string[] {
-  try {
-    parseConfig(text, 'models.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-    return err.message.split('\n');
-  }
-  assert.fail('expected the config to be refused');
-}
 
 describe('config: defaults follow DESIGN.md', () => {
   it('fills every policy from a minimal model', () => {

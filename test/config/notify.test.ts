@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { problemsOf } from '../helpers/config.js';
 
 const MODEL = `
 models:
@@ -9,16 +10,6 @@ models:
     features: [{ name: tenure, type: numerical }]
     label: { name: churned }
 `;
-
-function problemsOf(text: string): string[] {
-  try {
-    parseConfig(text, 'models.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-    return err.message.split('\n');
-  }
-  assert.fail('expected the config to be refused');
-}
 
 describe('config: notifications', () => {
   it('notify.format is slack unless the file says json; anything else is one line naming the field', () => {
