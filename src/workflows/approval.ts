@@ -76,7 +76,7 @@ export class ApprovalDesk {
   }
 
   /** Waits for a decision under the SLA, escalating once, then applies the timeout action. */
-  async await(reasons: string[], notify: (n: Notification) => Promise<void>, model: string): Promise<ApprovalOutcome> {
+  async await(reasons: string[], notify: (n: Notification) => Promise<void>, model: string, reportUrl?: string): Promise<ApprovalOutcome> {
     // A run may ask more than once (to train, then whether an unjudged canary step may go on).
     this.outcome = undefined;
     this.waiting = true;
@@ -86,7 +86,7 @@ export class ApprovalDesk {
       model,
       title: `${model}: approval needed (${reasons.join('; ')})`,
       audience: this.policy.approvers,
-      details: { reasons, sla: this.policy.sla, approveWith: `npx retrain approve ${model} --as <name>` },
+      details: { reasons, sla: this.policy.sla, approveWith: `npx retrain approve ${model} --as <name>`, ...(reportUrl ? { report: reportUrl } : {}) },
       workflowId,
     });
     if (await condition(() => this.outcome !== undefined, this.policy.sla, { summary: `approval SLA ${this.policy.sla}` })) return this.outcome!;

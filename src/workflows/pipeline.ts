@@ -274,7 +274,8 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   }
 
   /** The run's HTML report, linked from the workflow's details in the UI. Added after v0.1: patched. */
-  async function writeReport(): Promise<void> {
+  /** The run's report: final when the run ends, interim (no end time) while an approver decides. */
+  async function writeReport(interim = false): Promise<void> {
     if (!patched('pipeline-report')) return;
     const report = await reporting
       .writeRunReport({
@@ -283,7 +284,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
         runId: run.runId,
         trigger,
         startedAt: new Date(info.startTime).toISOString(),
-        endedAt: new Date().toISOString(),
+        endedAt: interim ? undefined : new Date().toISOString(),
         metric: spec.gates.metric,
       })
       .catch((err: unknown) => log.warn('No run report', { error: (err as Error).message }));
@@ -294,7 +295,10 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   async function askForApproval(reasons: string[]): Promise<ApprovalOutcome> {
     status.approvalReasons = reasons;
     enter('awaiting_approval');
-    const outcome = await desk.await(reasons, deliver, spec.name);
+    // The approver sees the evidence while deciding: an interim report (holdout, gates, cost,
+    // triggers) linked from the notification, `retrain status` and the UI's details. Added in v0.4.
+    if (patched('interim-report-for-approver')) await writeReport(true);
+    const outcome = await desk.await(reasons, deliver, spec.name, status.reportUrl);
     await notify({ kind: outcome.approved ? 'approved' : 'rejected', title: `${spec.name}: ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}` });
     return outcome;
   }

@@ -17,6 +17,12 @@ describe('pipeline approval (time-skipping server)', () => {
       const status = await pipelineStatus(env().client, spec.name);
       assert.equal(status.stage, 'awaiting_approval');
       assert.deepEqual(status.approvalReasons, ['policy requires approval for every run']);
+      // The approver has the evidence to look at: an interim report (no end time), linked from the request.
+      const interim = recorder.calls.find((c) => c.name === 'writeRunReport')?.input as { stage: string; endedAt?: string; evaluation?: unknown; gates: unknown[] };
+      assert.deepEqual([interim.stage, interim.endedAt, Boolean(interim.evaluation), interim.gates.length > 0], ['awaiting_approval', undefined, true, true]);
+      const asked = recorder.notifications.find((n) => n.kind === 'approval_requested')!;
+      assert.equal((asked.details as { report?: string }).report, status.reportUrl);
+      assert.match(status.reportUrl ?? '', /\/reports\/.+\/runs\/.+\.html$/);
 
       await assert.rejects(decide(env().client, spec.name, 'approve', { by: 'mallory' }), /mallory is not an approver of this model/);
       assert.equal(await decide(env().client, spec.name, 'approve', { by: 'alice', comment: 'numbers look right' }), 'approved by alice');

@@ -143,5 +143,6 @@ function describeStatus(s: PipelineStatus): string {
   }
   for (const a of s.analyses.slice(-3)) lines.push(`  analysis step ${a.step} @${a.weight}%: ${a.verdict} — ${a.detail}`);
   for (const d of s.decisions.slice(-5)) lines.push(`  ${d.accepted ? '✔' : '✘'} ${d.kind} by ${d.by}${d.detail ? `: ${d.detail}` : ''}`);
+  if (s.reportUrl) lines.push(`  report: ${s.reportUrl}${s.outcome ? '' : ' (interim, while the run goes on)'}`);
   return lines.join('\n');
 }
