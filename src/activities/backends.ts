@@ -3,7 +3,6 @@ import type { RetrainConfig } from '../config/schema.js';
 import type { RuntimeSettings } from '../config/settings.js';
 import { createLakeBackend } from '../backends/data/lake/backend.js';
 import type { DataBackend } from '../backends/data/types.js';
-import { LogAndWebhookNotifier, type Notifier } from '../backends/notify/notifier.js';
 import { SqliteRegistry } from '../backends/registry/sqlite.js';
 import type { Registry } from '../backends/registry/types.js';
 import { GatewayClient, type ServingBackend } from '../backends/serving/gateway-client.js';
@@ -19,7 +18,6 @@ export interface Backends {
   registry: Registry;
   /** The model specs this worker trusts (its own config), looked up by the name and revision a run carries. */
   specs: SpecCatalog;
-  notifier: Notifier;
   servingFor(model: string): ServingBackend;
   /** Temporal client for activities that start workflows (the monitor's pipeline start). */
   client?: Client;
@@ -36,7 +34,6 @@ export function openBackends(options: { config: RetrainConfig; settings: Runtime
     data,
     registry,
     specs,
-    notifier: new LogAndWebhookNotifier(options.logger.child({ component: 'notify' }), options.config.notify.webhookUrl),
     servingFor(model) {
       const { spec } = specs.require(model);
       const url = spec.serving.url ?? `http://127.0.0.1:${options.settings.gatewayPort}`;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { slackMessage } from '../backends/notify/notifier.js';
+import { slackMessage } from '../backends/notify/slack-message.js';
 import { canonicalJson } from '../config/revision.js';
 import type { Backends } from './backends.js';
 import type { Notification, PipelineActivities } from './contracts.js';
