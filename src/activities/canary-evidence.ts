@@ -56,6 +56,7 @@ function describe(v: ServedVariantEvidence, task: ModelSpec['task'], edges: numb
     p99LatencyMs: v.latencyMs ? round(v.latencyMs.p99, 3) : null,
     labelled: v.labelled,
   };
+  if (v.latencyMs) out.p99BoundsMs = { lower: round(v.latencyMs.p98, 3), upper: round(v.latencyMs.p995, 3) };
   if (v.labelled > 0) {
     if (task === 'binary_classification') out.accuracy = v.correct / v.labelled;
     else {

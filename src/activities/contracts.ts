@@ -105,6 +105,11 @@ export interface VariantEvidence {
   /** Latency of this variant's own answers (its scoring, not the batch's); null without answers. */
   p50LatencyMs: number | null;
   p99LatencyMs: number | null;
+  /**
+   * The p99's one-sided 95% bounds by order statistics, good from 1,000 answers on: below it the
+   * p98, above it the p99.5 (at n = 1,000 the p99's rank is 990 ± 5.2 at 95%; tighter with more).
+   */
+  p99BoundsMs?: { lower: number; upper: number };
   /** Predictions of the step with a label arrived by asOf, whatever the label's age. */
   labelled: number;
   /** Binary classification: share of labelled predictions that were right. */

@@ -217,7 +217,9 @@ export class Deployments {
     this.checkInStore(spec, ref);
     try {
       const model = await loadModel(ref.artifactUri, { spec: { task: spec.task, features: spec.features }, sha256: ref.sha256 });
-      return { version: ref.version, artifactUri: ref.artifactUri, sha256: model.sha256, model, scorer: new CoalescingScorer(model), versionJson: JSON.stringify(ref.version) };
+      const scorer = new CoalescingScorer(model);
+      await warmUp(scorer, spec);
+      return { version: ref.version, artifactUri: ref.artifactUri, sha256: model.sha256, model, scorer, versionJson: JSON.stringify(ref.version) };
     } catch (err) {
       const reason = err instanceof ModelLoadError ? err.code : 'load_failed';
       throw new HttpError(422, `artifact_${reason}`, `refused ${spec.name} v${ref.version}: ${(err as Error).message}; the current deployment keeps serving`);
@@ -274,4 +276,17 @@ export function describeDeployment(model: string, d: Deployment | undefined, res
     updatedAt: d?.updatedAt ?? null,
     ...(restoreErrors?.length ? { restoreErrors } : {}),
   };
+}
+
+/**
+ * Scores a few rows of missing values before a version takes traffic, so its first callers do not
+ * pay for cold code paths: those answers would otherwise sit in the canary's p99 of a new
+ * challenger and nowhere in its champion's. Only a warm-up: a model that cannot score such rows
+ * still loads (real requests decide, and count its errors).
+ */
+async function warmUp(scorer: CoalescingScorer, spec: ModelSpec): Promise<void> {
+  const row = Object.fromEntries(spec.features.map((f) => [f.name, null]));
+  for (let i = 0; i < 20; i++) {
+    if (!(await scorer.score(Array.from({ length: 8 }, () => row)).then(() => true, () => false))) return;
+  }
 }

@@ -110,6 +110,8 @@ describe('data lake: served evidence of a canary step', () => {
     assert.ok(Math.abs(c.latencyMs!.p99 - 95.5) < 1e-9);
     assert.equal(c.latencyMs!.p50, numpyQuantile(championLatencies, 0.5));
     assert.ok(Math.abs(c.latencyMs!.p99 - numpyQuantile(championLatencies, 0.99)) < 1e-9);
+    // The p99's bracket for the canary's confidence bounds.
+    assert.ok(Math.abs(c.latencyMs!.p98 - numpyQuantile(championLatencies, 0.98)) < 1e-9 && Math.abs(c.latencyMs!.p995 - numpyQuantile(championLatencies, 0.995)) < 1e-9);
     assert.ok(Math.abs(c.latencyMs!.mean - 130 / 6) < 1e-9);
     assert.deepEqual([c.absErrorSum, c.squaredErrorSum], [0, 0], 'binary: no regression sums');
 
@@ -123,7 +125,7 @@ describe('data lake: served evidence of a canary step', () => {
     // No version asked for the shadow: any version.
     const s = e.variants.shadow;
     assert.deepEqual([s.version, s.requests, s.errors, s.labelled, s.correct], ['v3', 4, 1, 2, 2]);
-    assert.deepEqual(s.latencyMs, { p50: 5, p99: 5, mean: 5 });
+    assert.deepEqual(s.latencyMs, { p50: 5, p99: 5, mean: 5, p98: 5, p995: 5 });
     assert.deepEqual(e.shadowPairs, { paired: 3, agreed: 2 });
   });
 

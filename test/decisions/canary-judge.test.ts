@@ -31,6 +31,12 @@ describe('canary judgement: one metric at a time, worked examples', () => {
     assert.equal(judgeMetric(latency, healthyEvidence(5_000, { champion: { p99LatencyMs: 1 }, challenger: { p99LatencyMs: 1.3 } }), analysis).verdict, 'pass');
     // 100 vs 80 ms: +25% and +20 ms: fail on the ratio (limit 96).
     assert.equal(judgeMetric(latency, healthyEvidence(5_000, { champion: { p99LatencyMs: 80 }, challenger: { p99LatencyMs: 100 } }), analysis).verdict, 'fail');
+    // The p99 by order statistics: 13.6 vs 7.6 ms looks slower, but the challenger's p99 may be as low
+    // as its p98 (9 ms) and the champion's as high as its p99.5 (12 ms): limit max(14.4, 17) = 17: pass.
+    const noisy = judgeMetric(latency, healthyEvidence(5_000, { champion: { p99LatencyMs: 7.6, p99BoundsMs: { lower: 6, upper: 12 } }, challenger: { p99LatencyMs: 13.6, p99BoundsMs: { lower: 9, upper: 30 } } }), analysis);
+    assert.deepEqual([noisy.verdict, noisy.detail], ['pass', 'p99 13.6 ms vs champion 7.6 ms (95% bounds: challenger ≥ 9.0 ms, champion ≤ 12.0 ms) (limit 17.0 ms: ×1.2, at least +5 ms)']);
+    // A whole tail that moved: the challenger's p98 is 40 ms: fail.
+    assert.equal(judgeMetric(latency, healthyEvidence(5_000, { champion: { p99BoundsMs: { lower: 10, upper: 12 } }, challenger: { p99LatencyMs: 45, p99BoundsMs: { lower: 40, upper: 50 } } }), analysis).verdict, 'fail');
     // 400 answers a side: a p99 is the 4th-slowest answer, so the medians are compared (3 vs 3 ms: pass).
     const few = judgeMetric(latency, healthyEvidence(400, { champion: { requests: 400, p99LatencyMs: 4 }, challenger: { p99LatencyMs: 30 } }), analysis);
     assert.deepEqual([few.verdict, few.detail], ['pass', 'p50 3.0 ms vs champion 3.0 ms (p50: p99 needs 1000 answers a side) (limit 8.0 ms: ×1.2, at least +5 ms)']);
@@ -117,7 +123,7 @@ describe('canary evidence from the lake rows', () => {
 
   it('accuracy from the labelled rows, MAE with the spread of the absolute errors, JS distance of the score histograms', () => {
     const ev = canaryEvidenceFrom(
-      served({ version: '1', requests: 10, labelled: 4, correct: 3, scoreHistogram: [5, 5, 0, 0], latencyMs: { p50: 2, p99: 9, mean: 3 } }, { version: '2', requests: 10, errors: 2, labelled: 5, correct: 5, scoreHistogram: [0, 0, 4, 4] }),
+      served({ version: '1', requests: 10, labelled: 4, correct: 3, scoreHistogram: [5, 5, 0, 0], latencyMs: { p50: 2, p99: 9, mean: 3, p98: 8, p995: 9.5 } }, { version: '2', requests: 10, errors: 2, labelled: 5, correct: 5, scoreHistogram: [0, 0, 4, 4] }),
       { task: 'binary_classification' },
       'canary',
       {},

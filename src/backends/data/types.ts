@@ -219,7 +219,8 @@ export interface ServedVariantEvidence {
   requests: number;
   errors: number;
   /** Over answered predictions with a logged latency (exact quantiles: DuckDB quantile_cont); null with none. */
-  latencyMs: { p50: number; p99: number; mean: number } | null;
+  /** p98 and p99.5 bracket the p99 (its 95% order-statistic bounds from 1,000 answers on). */
+  latencyMs: { p50: number; p99: number; mean: number; p98: number; p995: number } | null;
   /** Predictions with a label by asOf (one label per request id, by spec.label.revisions). */
   labelled: number;
   /** binary_classification: prediction == label (0 for regression). */

@@ -72,7 +72,7 @@ export async function servedEvidence(ctx: LakeContext, spec: ModelSpec, query: S
         version: versions.given[variant] ?? latest,
         requests: (p?.answered ?? 0) + (e?.errors ?? 0),
         errors: e?.errors ?? 0,
-        latencyMs: p && p.timed > 0 ? { p50: p.p50, p99: p.p99, mean: p.mean } : null,
+        latencyMs: p && p.timed > 0 ? { p50: p.p50, p99: p.p99, mean: p.mean, p98: p.p98, p995: p.p995 } : null,
         labelled: p?.labelled ?? 0,
         correct: p?.correct ?? 0,
         absErrorSum: p?.absErrorSum ?? 0,
@@ -102,6 +102,8 @@ interface VariantAggregate {
   timed: number;
   p50: number;
   p99: number;
+  p98: number;
+  p995: number;
   mean: number;
   labelled: number;
   correct: number;
@@ -139,6 +141,7 @@ async function predictionAggregates(
      SELECT p.variant, count(*), arg_max(p.model_version, p.ts), epoch_ms(max(p.ts))::DOUBLE,
        count(p.latency_ms), quantile_cont(p.latency_ms, 0.5), quantile_cont(p.latency_ms, 0.99), avg(p.latency_ms),
        count(l.label),
+       quantile_cont(p.latency_ms, 0.98), quantile_cont(p.latency_ms, 0.995),
        ${binary ? 'count(*) FILTER (WHERE p.prediction = l.label)' : '0'},
        ${binary ? '0' : `coalesce(sum(abs(${diff})), 0)`},
        ${binary ? '0' : `coalesce(sum(${diff} * ${diff}), 0)`},
@@ -157,11 +160,13 @@ async function predictionAggregates(
     p99: Number(r[6]),
     mean: Number(r[7]),
     labelled: Number(r[8]),
-    correct: Number(r[9]),
-    absErrorSum: Number(r[10]),
-    squaredErrorSum: Number(r[11]),
-    minScore: Number(r[12]),
-    maxScore: Number(r[13]),
+    p98: Number(r[9]),
+    p995: Number(r[10]),
+    correct: Number(r[11]),
+    absErrorSum: Number(r[12]),
+    squaredErrorSum: Number(r[13]),
+    minScore: Number(r[14]),
+    maxScore: Number(r[15]),
   }));
 }
 
