@@ -13,9 +13,9 @@ import {
 import { pipelineWorkflowId, type PipelineInput, type PipelineResult } from './workflows/pipeline.js';
 import { RetrainModel, RetrainStage, RetrainTrigger } from './workflows/search-attributes.js';
 import type { PipelineStatus } from './workflows/status.js';
-import { DecisionRefusedError, RunNotFoundError } from './client-errors.js';
+import { DecisionRefusedError, RunEndedError, RunNotFoundError } from './client-errors.js';
 
-export { DecisionRefusedError, RunNotFoundError };
+export { DecisionRefusedError, RunEndedError, RunNotFoundError };
 
 /** Typed operations on pipelines, shared by the CLI, the monitor's starter and the tests. */
 
@@ -62,7 +62,9 @@ function handleFor(client: Client, model: string) {
 /** Approve or reject through an update, so a refusal (not an approver, wrong stage) comes back at once. */
 export async function decide(client: Client, model: string, kind: 'approve' | 'reject', decision: Decision): Promise<string> {
   try {
-    return await withRun(model, () => handleFor(client, model).executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, { args: [withIdentity(client, decision)] }));
+    return await withRun(client, model, 'nothing is waiting for approval', () =>
+      handleFor(client, model).executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, { args: [withIdentity(client, decision)] }),
+    );
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefusedError(err.cause?.message ?? err.message);
     throw err;
@@ -74,7 +76,7 @@ export type { ControlAction } from './workflows/definitions.js';
 /** Pause, resume, abort or promote through an update, so a refusal comes back at once (DecisionRefusedError). */
 export async function control(client: Client, model: string, action: ControlAction, decision: Decision): Promise<string> {
   try {
-    return await withRun(model, () => handleFor(client, model).executeUpdate(controlUpdate, { args: [action, withIdentity(client, decision)] }));
+    return await withRun(client, model, `nothing to ${action}`, () => handleFor(client, model).executeUpdate(controlUpdate, { args: [action, withIdentity(client, decision)] }));
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefusedError(err.cause?.message ?? err.message);
     throw err;
@@ -88,7 +90,7 @@ function withIdentity(client: Client, decision: Decision): Decision {
 }
 
 export async function pipelineStatus(client: Client, model: string): Promise<PipelineStatus> {
-  return withRun(model, () => handleFor(client, model).query(statusQuery));
+  return withRun(client, model, 'its status could not be read', () => handleFor(client, model).query(statusQuery), { anyFailure: true });
 }
 
 /** Runs matching a visibility query, e.g. `RetrainStage = "awaiting_approval"`. */
@@ -105,12 +107,38 @@ export async function listRuns(client: Client, filter: { model?: string; stage?:
   return runs;
 }
 
-async function withRun<T>(model: string, action: () => Promise<T>): Promise<T> {
+/**
+ * Runs an operation on the model's latest run. The server answers "not found" both when there is
+ * no run and when the latest one has closed (an update needs a running workflow): the latest run's
+ * description tells the two apart, so `nothing` (what the caller could not do) is said only of the
+ * second. A query can also fail on a closed run (no worker to replay it, or it closed before its
+ * first task): with `anyFailure`, such a failure is answered the same way.
+ */
+async function withRun<T>(client: Client, model: string, nothing: string, action: () => Promise<T>, options: { anyFailure?: boolean } = {}): Promise<T> {
   try {
     return await action();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(`no pipeline run found for model "${model}"`);
-    throw err;
+    const notFound = err instanceof WorkflowNotFoundError;
+    if (!notFound && !options.anyFailure) throw err;
+    let latest: Awaited<ReturnType<ReturnType<typeof handleFor>['describe']>>;
+    try {
+      latest = await handleFor(client, model).describe();
+    } catch (describeErr) {
+      if (describeErr instanceof WorkflowNotFoundError) throw new RunNotFoundError(`${model} has no pipeline run at all; start one with \`retrain trigger ${model}\``);
+      throw describeErr;
+    }
+    if (latest.status.name === 'RUNNING') {
+      if (!notFound) throw err;
+      // Running after all: it started between the two calls.
+      throw new RunNotFoundError(`the run of ${model} could not be reached: ${(err as Error).message}`);
+    }
+    // A run that ended on its own leaves its final stage (promoted, rejected, rolled_back, failed,
+    // cancelled); one terminated or timed out from outside leaves the stage it was in.
+    const stage = latest.typedSearchAttributes.get(RetrainStage);
+    const status = latest.status.name.toLowerCase();
+    const outcome = latest.status.name === 'COMPLETED' && stage ? stage : stage && stage !== status ? `${status} in stage ${stage}` : status;
+    const cause = notFound ? '' : ` (${[(err as Error).message, ((err as Error).cause as Error | undefined)?.message].filter(Boolean).join(': ')})`;
+    throw new RunEndedError(model, outcome, latest.closeTime?.toISOString(), `${nothing}${cause}`);
   }
 }
 

@@ -1,8 +1,12 @@
 import { ConfigError } from '../config/load.js';
-import { DecisionRefusedError, RunNotFoundError } from '../client-errors.js';
+import { DecisionRefusedError, RunEndedError, RunNotFoundError } from '../client-errors.js';
 import { TemporalBinaryError } from '../runtime/temporal-binaries.js';
 
-/** Exit codes scripts can rely on. */
+/**
+ * Exit codes scripts can rely on (listed in the README's "Steering runs"): 2 also for an unknown
+ * model and for a port `retrain dev` needs that is taken; 3 the model has no run at all; 4 also
+ * when its latest run has ended, so nothing waits for the decision.
+ */
 export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, refused: 4, unavailable: 5 } as const;
 
 export class RefusedError extends Error {
@@ -23,6 +27,7 @@ export function exitCodeFor(err: unknown): { code: number; message: string } {
   if (err instanceof ConfigError) return { code: EXIT.badInput, message: err.message };
   if (err instanceof TemporalBinaryError) return { code: EXIT.unavailable, message: err.message };
   if (err instanceof RunNotFoundError) return { code: EXIT.notFound, message: err.message };
+  if (err instanceof RunEndedError) return { code: EXIT.refused, message: err.message };
   if (err instanceof RefusedError) return { code: EXIT.refused, message: err.message };
   if (err instanceof DecisionRefusedError) return { code: EXIT.refused, message: `refused: ${err.message}` };
   const e = err as Error & { code?: string | number; cause?: Error; details?: string };

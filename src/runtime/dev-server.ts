@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { RETRAIN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
@@ -66,6 +67,52 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     tool,
     stop: () => env.teardown(),
   };
+}
+
+/** A port `retrain dev` binds: what needs it, and the environment variable that moves it. */
+export interface PortNeed {
+  port: number;
+  host: string;
+  what: string;
+  envVar: string;
+  /** Another way out than moving the port, e.g. using the server already listening there. */
+  alternative?: string;
+}
+
+/** The one line a taken port gets, whether found by the check before start or by a late EADDRINUSE. */
+export function portInUseLine(need: PortNeed): string {
+  return `port ${need.port} (${need.what}) is in use: set ${need.envVar} to a free port${need.alternative ? `, or ${need.alternative}` : ''}`;
+}
+
+/** Whether host:port can be bound now: bound and let go at once, so nothing is left listening. */
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * One line per problem with the ports `dev` needs, checked before anything starts: a port two of
+ * them share, and each port something else listens on. Empty when all are free; port 0 (the
+ * system picks one, or off) is never a problem. One probe at a time, so they never collide.
+ */
+export async function portProblems(needs: PortNeed[]): Promise<string[]> {
+  const problems: string[] = [];
+  const used = needs.filter((n) => n.port > 0);
+  const checked = new Set<number>();
+  for (const need of used) {
+    if (checked.has(need.port)) continue;
+    checked.add(need.port);
+    const sharing = used.filter((n) => n.port === need.port);
+    if (sharing.length > 1) {
+      problems.push(`port ${need.port} is needed by ${sharing.map((n) => `${n.what} (${n.envVar})`).join(' and ')}: set one of them to another port`);
+    } else if (!(await portFree(need.port, need.host))) {
+      problems.push(portInUseLine(need));
+    }
+  }
+  return problems;
 }
 
 /** The time-skipping test server, for the test suite. */

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 
 async function time(value: string, flag: string): Promise<Date> {
@@ -26,17 +27,16 @@ export function registerBacktestCommand(program: Command): void {
     .option('--every <duration>', 'time between checks', '1h')
     .option('--set <path=value>', 'override a setting of the model, e.g. triggers.drift.action=retrain (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .action(async (modelName: string, opts: { from: string; to: string; every: string; set: string[] }) => {
+      // An unknown model is refused before the heavy modules load.
+      const options = configOption(program);
+      const { config, spec } = await requireModel(options, modelName);
       // Loaded on use, not at every start (see main.ts).
       const { openBackends } = await import('../../activities/backends.js');
       const { backtest } = await import('../../activities/backtest.js');
-      const { findModel, loadConfig } = await import('../../config/load.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { renderBacktestReport } = await import('../../reports/backtest-report.js');
       const { createLogger } = await import('../../runtime/logger.js');
       const { emit } = await import('../output.js');
-      const options = configOption(program);
-      const config = loadConfig(options.config);
-      const spec = findModel(config, modelName);
       const settings = runtimeSettings();
       const backends = openBackends({ config, settings, logger: createLogger({ level: 'warn', name: 'backtest' }) });
       const tty = Boolean(process.stderr.isTTY) && !options.json;

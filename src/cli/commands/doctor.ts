@@ -5,19 +5,21 @@ import { configOption } from '../options.js';
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('show which Temporal binaries and server this machine would use, and whether the server answers')
+    .description('show which Temporal binaries and server this machine would use, and whether the server answers (exit 5 if a check fails)')
     .option('--no-install', 'do not install the pinned binaries when they are missing')
     .action(async (opts: { install: boolean }) => {
       // Loaded on use, not at every start (see main.ts).
       const { connectClient, temporalTarget } = await import('../../runtime/connection.js');
       const { resolveTemporalTool } = await import('../../runtime/temporal-binaries.js');
-      const { emit } = await import('../output.js');
+      const { emit, EXIT } = await import('../output.js');
       const options = configOption(program);
+      // A tool only the SDK's download would provide is a warning: it may still work, with internet.
       const tools = (['cli', 'test-server'] as TemporalTool[]).map((tool) => {
         try {
-          return { tool, ok: true, description: resolveTemporalTool(tool, { install: opts.install }).description };
+          const resolved = resolveTemporalTool(tool, { install: opts.install });
+          return { tool, ok: true, warning: resolved.source === 'sdk-download', description: resolved.description };
         } catch (err) {
-          return { tool, ok: false, description: (err as Error).message };
+          return { tool, ok: false, warning: false, description: (err as Error).message };
         }
       });
       const target = temporalTarget();
@@ -30,9 +32,14 @@ export function registerDoctorCommand(program: Command): void {
       } catch (err) {
         server = { address: target.address, namespace: target.namespace, reachable: false, error: (err as Error).message.split('\n')[0] };
       }
+      const mark = (ok: boolean, warning = false) => (!ok ? '✘' : warning ? '!' : '✔');
       emit(options, { tools, server }, () =>
-        [...tools.map((t) => `${t.ok ? '✔' : '✘'} ${t.description}`), `${server.reachable ? '✔' : '✘'} Temporal server ${server.address} (namespace ${server.namespace})${server.error ? `: ${server.error}` : ''}`].join('\n'),
+        [
+          ...tools.map((t) => `${mark(t.ok, t.warning)} ${t.description}`),
+          `${mark(server.reachable)} Temporal server ${server.address} (namespace ${server.namespace})${server.error ? `: ${server.error}` : ''}`,
+        ].join('\n'),
       );
-      if (!tools.every((t) => t.ok)) process.exitCode = 5;
+      // Any ✘ fails the command (scripts and CI can gate on it); warnings (!) alone do not.
+      if (!tools.every((t) => t.ok) || !server.reachable) process.exitCode = EXIT.unavailable;
     });
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { MonitorInput, MonitorResult } from '../../workflows/monitor.js';
+import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 
 /** `retrain check` (a monitor check now) and `retrain rollback` (back to the previous champion). */
@@ -11,13 +12,12 @@ export function registerOperationCommands(program: Command): void {
     .description('run a monitor check now (drift, performance, volume, age) and start a pipeline if a trigger fires')
     .action(async (model: string) => {
       // Loaded on use, not at every start (see main.ts).
-      const { findModel, loadConfig } = await import('../../config/load.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { specRevision } = await import('../../config/revision.js');
       const { connectClient } = await import('../../runtime/connection.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
-      const spec = findModel(loadConfig(options.config), model);
+      const { spec } = await requireModel(options, model);
       const client = await connectClient(undefined, '4s');
       try {
         const result = await client.workflow.execute<(input: MonitorInput) => Promise<MonitorResult>>('monitorModel', {
@@ -51,12 +51,10 @@ export function registerOperationCommands(program: Command): void {
       const { SqliteRegistry } = await import('../../backends/registry/sqlite.js');
       const { RegistryError } = await import('../../backends/registry/types.js');
       const { GatewayClient } = await import('../../backends/serving/gateway-client.js');
-      const { findModel, loadConfig } = await import('../../config/load.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { emit, RefusedError } = await import('../output.js');
       const options = configOption(program);
-      const config = loadConfig(options.config);
-      const spec = findModel(config, model);
+      const { spec } = await requireModel(options, model);
       const settings = runtimeSettings();
       const registry = new SqliteRegistry({ path: path.join(settings.dataDir, 'registry.db') });
       try {

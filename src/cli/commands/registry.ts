@@ -11,6 +11,7 @@ import { GatewayClient, ServingError } from '../../backends/serving/gateway-clie
 import type { ExternalData } from '../../backends/training/reference.js';
 import type { ModelSpec } from '../../config/schema.js';
 import type { DriftProfile, ModelImportance } from '../../drift/profile.js';
+import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 
 async function withRegistry<T>(use: (registry: SqliteRegistry) => T): Promise<T> {
@@ -65,6 +66,7 @@ export function registerRegistryCommands(program: Command): void {
       const { showModel } = await import('../../backends/registry/queries.js');
       const { emit, RefusedError } = await import('../output.js');
       const options = configOption(program);
+      await requireModel(options, model);
       const detail = await withRegistry((r) => {
         // The profile itself stays out (it is large); its importances come along.
         const shown = showModel(r, model);
@@ -99,10 +101,9 @@ export function registerRegistryCommands(program: Command): void {
     .option('--as <name>', 'who promotes, for the ledger', process.env.RETRAIN_USER ?? os.userInfo().username)
     .option('--reason <text>', 'why, for the ledger')
     .action(async (model: string, opts: RegisterOptions) => {
-      const { findModel, loadConfig } = await import('../../config/load.js');
       const { emit, EXIT } = await import('../output.js');
       const options = configOption(program);
-      const spec = findModel(loadConfig(options.config), model);
+      const { spec } = await requireModel(options, model);
       const result = await registerExternal(spec, opts);
       for (const w of result.warnings) process.stderr.write(`retrain: warning: ${w}\n`);
       emit(options, result, () => registerText(result));
@@ -117,10 +118,12 @@ export function registerRegistryCommands(program: Command): void {
       const { ledgerEntries } = await import('../../backends/registry/queries.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
+      if (model !== undefined) await requireModel(options, model);
       const entries = await withRegistry((r) => ledgerEntries(r, { model, limit: opts.limit }));
+      const none = model === undefined ? 'the ledger is empty' : `the ledger has no entries for ${model} yet`;
       emit(options, entries, () =>
         entries.length === 0
-          ? 'the ledger is empty'
+          ? none
           : entries.map((e) => `${e.at} ${e.model} ${e.action} ${e.fromVersion ?? '-'} → ${e.toVersion ?? '-'} by ${e.actor}: ${e.reason}`).join('\n'),
       );
     });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 
 /**
@@ -10,16 +11,15 @@ export function registerReportCommands(program: Command): void {
     .command('report <model>')
     .description("measure drift, performance and label shift now and write the HTML report (no Temporal needed)")
     .action(async (modelName: string) => {
+      // An unknown model is refused before the heavy modules load.
+      const options = configOption(program);
+      const { config, spec } = await requireModel(options, modelName);
       // Loaded on use, not at every start (see main.ts).
       const { monitorActivities } = await import('../../activities/monitor.js');
       const { openBackends } = await import('../../activities/backends.js');
-      const { findModel, loadConfig } = await import('../../config/load.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { createLogger } = await import('../../runtime/logger.js');
       const { emit } = await import('../output.js');
-      const options = configOption(program);
-      const config = loadConfig(options.config);
-      const spec = findModel(config, modelName);
       const settings = runtimeSettings();
       const logger = createLogger({ level: 'warn', name: 'report' });
       const backends = openBackends({ config, settings, logger });

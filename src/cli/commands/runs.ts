@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { ControlAction } from '../../client.js';
 import type { PipelineStatus } from '../../workflows/status.js';
+import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 
 const whoami = () => process.env.RETRAIN_USER ?? os.userInfo().username;
@@ -16,12 +17,11 @@ export function registerRunCommands(program: Command): void {
     .action(async (model: string, opts: { reason: string; as: string }) => {
       // Loaded on use, not at every start (see main.ts).
       const { startPipeline } = await import('../../client.js');
-      const { findModel, loadConfig } = await import('../../config/load.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { connectClient } = await import('../../runtime/connection.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
-      const spec = findModel(loadConfig(options.config), model);
+      const { spec } = await requireModel(options, model);
       const client = await connectClient(undefined, '4s');
       const outcome = await startPipeline(client, runtimeSettings(), spec, { kinds: ['manual'], reasons: [opts.reason], requestedBy: opts.as });
       emit(options, outcome, () =>
@@ -41,6 +41,7 @@ export function registerRunCommands(program: Command): void {
         const { connectClient } = await import('../../runtime/connection.js');
         const { emit } = await import('../output.js');
         const options = configOption(program);
+        await requireModel(options, model);
         const client = await connectClient(undefined, '4s');
         try {
           const message = await decide(client, model, kind, { by: opts.as, comment: opts.comment });
@@ -68,6 +69,7 @@ export function registerRunCommands(program: Command): void {
         const { connectClient } = await import('../../runtime/connection.js');
         const { emit } = await import('../output.js');
         const options = configOption(program);
+        await requireModel(options, model);
         const client = await connectClient(undefined, '4s');
         try {
           const message = await control(client, model, action, { by: opts.as, comment: opts.comment });
@@ -87,6 +89,7 @@ export function registerRunCommands(program: Command): void {
       const { connectClient } = await import('../../runtime/connection.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
+      await requireModel(options, model);
       const client = await connectClient(undefined, '4s');
       try {
         const status = await pipelineStatus(client, model);
@@ -110,6 +113,7 @@ export function registerRunCommands(program: Command): void {
       const { connectClient } = await import('../../runtime/connection.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
+      if (opts.model !== undefined) await requireModel(options, opts.model);
       const client = await connectClient(undefined, '4s');
       try {
         const runs = await listRuns(client, opts);

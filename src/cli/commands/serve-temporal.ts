@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import type { RunningDevServer } from '../../runtime/dev-server.js';
+import type { RuntimeSettings } from '../../config/settings.js';
+import type { ProcessContext } from '../../processes.js';
+import type { PortNeed, RunningDevServer } from '../../runtime/dev-server.js';
 import { configOption, type GlobalOptions } from '../options.js';
 
 /** `retrain dev` (what `npm run dev` runs) and `retrain worker`. */
@@ -22,8 +24,8 @@ export function registerProcessCommands(program: Command): void {
       const queues = opts.queues.split(',').map((q) => q.trim());
       const unknown = queues.filter((q) => q !== 'control' && q !== 'training');
       if (unknown.length > 0 || queues.length === 0) throw new ConfigError('--queues', [`expected control, training or both, got "${opts.queues}"`]);
-      const { onShutdownSignal, processContext, startWorkerProcess } = await import('../../processes.js');
-      const ctx = processContext({ configFile: configOption(program).config, name: 'worker' });
+      const { onShutdownSignal, startWorkerProcess } = await import('../../processes.js');
+      const ctx = await contextOrPortError(configOption(program), 'worker');
       const { workers, done } = await startWorkerProcess(ctx, undefined, queues as Array<'control' | 'training'>);
       onShutdownSignal(async () => {
         for (const w of workers) w.shutdown();
@@ -43,20 +45,78 @@ export function registerProcessCommands(program: Command): void {
     });
 }
 
+/** The worker's Prometheus endpoint, bound as the Temporal Runtime is installed (dev and worker). */
+function metricsPort(settings: RuntimeSettings): PortNeed {
+  return { port: settings.metricsPort, host: process.env.RETRAIN_METRICS_HOST ?? '127.0.0.1', what: "the worker's Prometheus metrics", envVar: 'RETRAIN_METRICS_PORT', alternative: '0 to turn them off' };
+}
+
+/** Every port `dev` will bind, with what needs it and the variable that moves it. */
+function devPorts(settings: RuntimeSettings, options: { startsServer: boolean; encrypted: boolean }): PortNeed[] {
+  const loopback = '127.0.0.1';
+  const needs: PortNeed[] = [];
+  if (options.startsServer) {
+    needs.push(
+      {
+        port: settings.temporalPort,
+        host: loopback,
+        what: "the Temporal dev server's gRPC frontend",
+        envVar: 'RETRAIN_TEMPORAL_PORT',
+        alternative: `set TEMPORAL_ADDRESS=${loopback}:${settings.temporalPort} to use the server listening there instead of starting one`,
+      },
+      { port: settings.uiPort, host: loopback, what: 'the Temporal web UI', envVar: 'RETRAIN_UI_PORT' },
+    );
+  }
+  needs.push(
+    { port: settings.gatewayPort, host: loopback, what: 'the gateway', envVar: 'RETRAIN_GATEWAY_PORT' },
+    { port: settings.reportsPort, host: loopback, what: 'the reports server', envVar: 'RETRAIN_REPORTS_PORT' },
+    metricsPort(settings),
+  );
+  if (options.encrypted) needs.push({ port: settings.codecPort, host: loopback, what: 'the codec server', envVar: 'RETRAIN_CODEC_PORT' });
+  return needs;
+}
+
+/**
+ * The process context; the Runtime binds the Prometheus port as it is installed, and the core's
+ * "Address already in use" names neither the port nor the variable: this line does.
+ */
+async function contextOrPortError(options: GlobalOptions, name: string): Promise<ProcessContext> {
+  const { ConfigError } = await import('../../config/load.js');
+  const { runtimeSettings } = await import('../../config/settings.js');
+  const { processContext } = await import('../../processes.js');
+  try {
+    return processContext({ configFile: options.config, name });
+  } catch (err) {
+    if (!/prometheus[^]*address already in use/i.test((err as Error).message)) throw err;
+    const { portInUseLine } = await import('../../runtime/dev-server.js'); // here only: it loads the SDK's testing package
+    throw new ConfigError('environment', [portInUseLine(metricsPort(runtimeSettings()))]);
+  }
+}
+
 async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
+  // What the port check needs first, so a refusal comes before the heavy modules load.
+  const { payloadCodecFromEnv } = await import('../../security/payload-codec.js');
+  const { ConfigError } = await import('../../config/load.js');
+  const { runtimeSettings } = await import('../../config/settings.js');
+  const { externalServerConfigured, temporalTarget } = await import('../../runtime/connection.js');
+  const { portInUseLine, portProblems, startDevServer } = await import('../../runtime/dev-server.js');
+  const encrypted = payloadCodecFromEnv() !== undefined;
+  // Only TEMPORAL_ADDRESS (or a profile) attaches dev to a server it did not start. Every port is
+  // checked before anything starts: a dev server that cannot bind its port would otherwise be
+  // "started" while the SDK finds another one there, and this worker would serve that server.
+  const external = externalServerConfigured();
+  const needs = devPorts(runtimeSettings(), { startsServer: !external, encrypted });
+  const problems = await portProblems(needs);
+  if (problems.length > 0) throw new ConfigError('environment', problems);
   const { runDemo } = await import('../../demo/run-demo.js');
   const { startGateway } = await import('../../serving/index.js');
   const { buildReportServer } = await import('../../reports/server.js');
   const { startCodecServer } = await import('../../security/codec-server.js');
-  const { payloadCodecFromEnv } = await import('../../security/payload-codec.js');
-  const { onShutdownSignal, processContext, startWorkerProcess } = await import('../../processes.js');
-  const { externalServerConfigured, temporalTarget } = await import('../../runtime/connection.js');
-  const { startDevServer } = await import('../../runtime/dev-server.js');
-  const ctx = processContext({ configFile: options.config, name: 'dev' });
+  const { onShutdownSignal, startWorkerProcess } = await import('../../processes.js');
+
+  const ctx = await contextOrPortError(options, 'dev');
   let server: RunningDevServer | undefined;
   let target = temporalTarget();
-  const encrypted = payloadCodecFromEnv() !== undefined;
-  if (externalServerConfigured()) {
+  if (external) {
     ctx.logger.info({ address: target.address, namespace: target.namespace }, 'Using the Temporal server from the environment; starting none');
   } else {
     // With payload encryption on, the UI decodes through the codec server started below.
@@ -73,12 +133,36 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
     throw err;
   }
   const { workers, done, backends, client } = started;
-  // The gateway's control plane needs a token; in dev one is made up unless the user set one.
-  process.env.RETRAIN_ADMIN_TOKEN ||= randomBytes(18).toString('base64url');
-  const gateway = await startGateway({ config: ctx.config, settings: ctx.settings, logger: ctx.logger.child({ component: 'gateway' }) });
-  const reports = await buildReportServer({ dataDir: ctx.settings.dataDir });
-  const reportsUrl = `${await reports.listen({ port: ctx.settings.reportsPort, host: '127.0.0.1' })}/reports`;
-  const codec = encrypted ? await startCodecServer({ port: ctx.settings.codecPort, logger: ctx.logger, uiOrigins: server?.uiUrl ? [server.uiUrl] : undefined }) : undefined;
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  let reports: Awaited<ReturnType<typeof buildReportServer>> | undefined;
+  let codec: Awaited<ReturnType<typeof startCodecServer>> | undefined;
+  const stopDemo = new AbortController();
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      stopDemo.abort();
+      for (const w of workers) w.shutdown();
+      await done.catch(() => undefined);
+      await gateway?.close();
+      await reports?.close();
+      await codec?.close();
+      await server?.stop();
+    })());
+  let reportsUrl: string;
+  try {
+    // The gateway's control plane needs a token; in dev one is made up unless the user set one.
+    process.env.RETRAIN_ADMIN_TOKEN ||= randomBytes(18).toString('base64url');
+    gateway = await startGateway({ config: ctx.config, settings: ctx.settings, logger: ctx.logger.child({ component: 'gateway' }) });
+    reports = await buildReportServer({ dataDir: ctx.settings.dataDir });
+    reportsUrl = `${await reports.listen({ port: ctx.settings.reportsPort, host: '127.0.0.1' })}/reports`;
+    codec = encrypted ? await startCodecServer({ port: ctx.settings.codecPort, logger: ctx.logger, uiOrigins: server?.uiUrl ? [server.uiUrl] : undefined }) : undefined;
+  } catch (err) {
+    // Something bound a port after the check (a race): stop what started, so the process ends, and say which port.
+    await stopAll();
+    const code = (err as NodeJS.ErrnoException).code;
+    const need = code === 'EADDRINUSE' ? needs.find((n) => n.port === (err as { port?: number }).port) : undefined;
+    throw need ? new ConfigError('environment', [portInUseLine(need)]) : err;
+  }
   const lines = [
     '',
     '  retrain is running',
@@ -95,22 +179,10 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
     '',
   ].filter((l) => l !== '');
   process.stdout.write(`${lines.join('\n')}\n`);
-  const stopDemo = new AbortController();
   if (demo && ctx.config.timeProfile === 'demo') {
     const say = (line: string) => process.stdout.write(`» ${line}\n`);
     runDemo({ backends, client, gatewayUrl: gateway.url, say, signal: stopDemo.signal }).catch((err) => ctx.logger.error({ err }, 'The demo stopped'));
   }
-  let stopping: Promise<void> | undefined;
-  const stopAll = () =>
-    (stopping ??= (async () => {
-      stopDemo.abort();
-      for (const w of workers) w.shutdown();
-      await done.catch(() => undefined);
-      await gateway.close();
-      await reports.close();
-      await codec?.close();
-      await server?.stop();
-    })());
   onShutdownSignal(stopAll, ctx.logger);
   try {
     await done; // resolves on shutdown, rejects if a worker fails

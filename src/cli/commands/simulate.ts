@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DRIFT_KINDS, type DriftKind } from '../../serving/simulator/drift.js';
+import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 
 interface SimulateOptions {
@@ -41,15 +42,16 @@ export function registerSimulateCommand(program: Command): void {
     .option('--history <days>', 'instead of traffic: append N days of labelled history to the lake\'s training table')
     .option('--rows-per-day <n>', 'with --history: rows per day', '2000')
     .action(async (modelName: string, opts: SimulateOptions) => {
+      // An unknown model is refused before the heavy modules load.
+      const options = configOption(program);
+      const { spec } = await requireModel(options, modelName);
       // Loaded on use, not at every start (see main.ts).
       const { LakeDataBackend } = await import('../../backends/data/lake/backend.js');
-      const { ConfigError, findModel, loadConfig } = await import('../../config/load.js');
+      const { ConfigError } = await import('../../config/load.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { createGenerator, driftPlan, formatProgress, runSimulation, writeHistory } = await import('../../serving/simulator/index.js');
       const { emit } = await import('../output.js');
       const { duration, number, int } = await flagParsers();
-      const options = configOption(program);
-      const spec = findModel(loadConfig(options.config), modelName);
       const seed = int(opts.seed, '--seed', -(2 ** 31), 2 ** 32);
 
       if (opts.history !== undefined) {
