@@ -66,10 +66,10 @@ describe('an unknown model: one message and exit code 2 from every command that 
     assert.deepEqual(failures, []);
   });
 
-  it('violations (which checks through findModel) gives the same message and code, without the suggestion', async () => {
+  it('violations gives the same message and code, suggestion included', async () => {
     const { code, stderr } = await runCli(['--config', configFile, 'violations', 'fraud-detecter'], noServer);
     assert.equal(code, 2);
-    assert.equal(stderr, `retrain: config: unknown model "fraud-detecter" (known: ${known})\n`);
+    assert.equal(stderr, `retrain: config: unknown model "fraud-detecter" (known: ${known}); did you mean "fraud-detector"?\n`);
   });
 
   it('a name close to none gets no suggestion', async () => {

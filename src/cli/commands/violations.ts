@@ -48,12 +48,12 @@ export function registerViolationsCommand(program: Command): void {
       const { recurrenceText, violationSummary } = await import('../../backends/registry/queries.js');
       const { SqliteRegistry } = await import('../../backends/registry/sqlite.js');
       const { RegistryError } = await import('../../backends/registry/types.js');
-      const { findModel, loadConfig } = await import('../../config/load.js');
+      const { requireModel } = await import('../models.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { emit, RefusedError } = await import('../output.js');
       const options = configOption(program);
-      // An unknown model: the same message and exit code as the other commands that take a model.
-      findModel(loadConfig(options.config), model);
+      // An unknown model: the same message and exit code as every other command that takes one.
+      await requireModel(options, model);
       const now = new Date();
       const since = await parseSince(opts.since, now);
 
