@@ -4,12 +4,12 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LakeDataBackend } from '../../src/backends/data/lake/backend.js';
-import { Duck, sql } from '../../src/backends/data/lake/duck.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createGenerator, driftPlan, fraudReferenceModel } from '../../src/serving/simulator/index.js';
 import { startCli } from '../helpers/cli.js';
 import { fraudModelYaml, freePort } from '../helpers/fraud-model.js';
+import { predictionRowsByRequest } from '../helpers/evidence.js';
+import { eventually } from '../helpers/poll.js';
 
 /**
  * `kill -9` of a real `retrain serve` at ~1,000 requests/s, then a restart on the same data dir:
@@ -126,10 +126,10 @@ describe('the prediction journal across kill -9', () => {
     const journalDirs = readdirSync(path.join(dataDir, 'serving', 'journal'));
     assert.equal(journalDirs.length, 1, 'the killed process left its journal');
 
-    const inLakeAtKill = [...(await requestCounts(dataDir)).values()].reduce((a, b) => a + b, 0);
+    const inLakeAtKill = [...(await predictionRowsByRequest(dataDir, MODEL)).values()].reduce((a, b) => a + b, 0);
     await start();
     await stop(); // a clean stop flushes what the replay queued
-    const counts = await requestCounts(dataDir);
+    const counts = await predictionRowsByRequest(dataDir, MODEL);
     const missing = answered.filter((id) => counts.get(id) !== 1);
     const lakeRows = [...counts.values()].reduce((a, b) => a + b, 0);
     const rate = (KILL_AFTER * 1_000) / (killedAt - started);
@@ -142,30 +142,4 @@ describe('the prediction journal across kill -9', () => {
   });
 });
 
-/** request_id → number of prediction rows in the lake (every variant). */
-async function requestCounts(dataDir: string): Promise<Map<string, number>> {
-  const lake = new LakeDataBackend({ dataDir, threads: 1 });
-  const files = await lake.layout.listFiles(MODEL, 'predictions');
-  await lake.close();
-  if (files.length === 0) return new Map();
-  const duck = new Duck({ scratchDir: path.join(dataDir, 'tmp', 'duckdb'), threads: 1 });
-  try {
-    return await duck.with(async (c) => {
-      const rows = (await c.runAndReadAll(`SELECT request_id, count(*)::INTEGER FROM ${sql.parquet(files.map((f) => f.path))} GROUP BY request_id`)).getRowsJS();
-      return new Map(rows.map((r) => [String(r[0]), Number(r[1])]));
-    });
-  } finally {
-    await duck.close();
-  }
-}
 
-/** Polls `check` until it returns a value (not undefined). Local: the Temporal helpers' imports keep a process alive. */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

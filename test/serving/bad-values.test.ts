@@ -6,6 +6,7 @@ import { fraudReferenceModel } from '../../src/serving/simulator/reference-model
 import { rowObject } from '../../src/serving/lake-sink.js';
 import { query } from '../data/helpers.js';
 import { call, deploy, features, fraudSpec, predict, startTestGateway, testEnv, type Running, type TestEnv } from './helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * Issue 15, against a real gateway on loopback: one NUL byte in a category used to be accepted,
@@ -14,15 +15,6 @@ import { call, deploy, features, fraudSpec, predict, startTestGateway, testEnv, 
  * ~800 other callers went to the dead-letter folder.
  */
 const MODEL = 'fraud-detector';
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
 
 async function lakeRows(dir: string, table = 'predictions'): Promise<number> {
   const glob = path.join(dir, 'lake', MODEL, table, '*', '*.parquet');

@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { LakeDataBackend } from '../../src/backends/data/lake/backend.js';
-import { Duck, sql } from '../../src/backends/data/lake/duck.js';
 import { instanceHost, Journal, parseSegment, readJournalDir } from '../../src/serving/journal.js';
 import { LakeLog } from '../../src/serving/lake-log.js';
 import type { LakeSink, LogRow } from '../../src/serving/lake-sink.js';
 import { deploy, features, predict, quiet, startTestGateway, testEnv } from './helpers.js';
+import { predictionRowsByRequest } from '../helpers/evidence.js';
 
 const line = (json: string) => `${(crc32(json) >>> 0).toString(16).padStart(8, '0')} ${json}\n`;
 
@@ -136,7 +135,7 @@ describe('journal replay at start', () => {
     await second.close();
     assert.deepEqual(readdirSync(path.join(env.dir, 'serving', 'journal')), [], 'the orphan journal was replayed and removed');
 
-    const counts = await requestCounts(env.dir);
+    const counts = await predictionRowsByRequest(env.dir, 'fraud-detector');
     for (const id of [...ids, ...fresh]) assert.equal(counts.get(id), 1, `${id} once in the lake`);
     assert.equal(counts.has('torn'), false);
     assert.equal([...counts.values()].reduce((a, b) => a + b, 0), 302);
@@ -144,18 +143,4 @@ describe('journal replay at start', () => {
   });
 });
 
-async function requestCounts(dataDir: string): Promise<Map<string, number>> {
-  const lake = new LakeDataBackend({ dataDir, threads: 1 });
-  const files = await lake.layout.listFiles('fraud-detector', 'predictions');
-  await lake.close();
-  const duck = new Duck({ scratchDir: path.join(dataDir, 'tmp', 'duckdb'), threads: 1 });
-  try {
-    return await duck.with(async (c) => {
-      const rows = (await c.runAndReadAll(`SELECT request_id, count(*)::INTEGER FROM ${sql.parquet(files.map((f) => f.path))} GROUP BY request_id`)).getRowsJS();
-      return new Map(rows.map((r) => [String(r[0]), Number(r[1])]));
-    });
-  } finally {
-    await duck.close();
-  }
-}
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LakeDataBackend } from '../../src/backends/data/lake/backend.js';
 import { call, deploy, feedback, features, fraudSpec, predict, startTestGateway, testEnv, type TestEnv } from './helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 const spec = fraudSpec();
 const WINDOW = () => ({ from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 3_600_000) });
@@ -24,15 +25,6 @@ function predictionFiles(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
 }
 
 function metric(text: string, name: string, labels: string): number {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { nestedDeeperThan } from '../../src/serving/gateway.js';
 import { admin, call, deploy, feedback, features, predict, startTestGateway, testEnv, TOKEN, type Running, type TestEnv } from './helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 /**
  * Issue 15, as an attacker would try it against a real gateway on loopback: deeply nested JSON, a
@@ -12,15 +13,6 @@ import { admin, call, deploy, feedback, features, predict, startTestGateway, tes
  * guessing the admin token.
  */
 const MODEL = 'fraud-detector';
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
 
 describe('gateway security (issue 15)', () => {
   describe('requests', () => {
