@@ -28,6 +28,8 @@ export const DEFAULT_ROLLOUT_STEPS = [
 ];
 
 const metricName = z.string().min(1).max(60).optional().describe('Shown in verdicts and reports; defaults to the kind.');
+/** As Argo Rollouts' dryRun: judged and shown with every analysis, never deciding a step. */
+const dryRun = z.boolean().optional().describe('Judged and shown with every analysis, never deciding a step (Argo Rollouts\' dryRun).');
 
 /**
  * One analysis metric: what it measures, on which evidence, and its condition. `traffic` metrics
@@ -41,6 +43,7 @@ export const analysisMetric = z.discriminatedUnion(
       .object({
         kind: z.literal('error_rate'),
         name: metricName,
+        dryRun,
         max: probability('an error rate').default(0.02).describe('Fail above this challenger error rate (scoring failures / requests).'),
       })
       .strict(),
@@ -48,6 +51,7 @@ export const analysisMetric = z.discriminatedUnion(
       .object({
         kind: z.literal('latency'),
         name: metricName,
+        dryRun,
         quantile: z.enum(['p50', 'p99']).default('p99'),
         maxRatio: z.number().positive().default(1.2).describe("Fail when the challenger's latency quantile is above this multiple of the champion's on the same traffic."),
         minMarginMs: z.number().min(0).default(5).describe('...and above it by more than this many ms (1.0 vs 1.3 ms is noise, not a regression).'),
@@ -58,6 +62,7 @@ export const analysisMetric = z.discriminatedUnion(
       .object({
         kind: z.literal('accuracy_drop'),
         name: metricName,
+        dryRun,
         maxDrop: probability('an accuracy drop')
           .default(0.05)
           .describe("Binary classification: fail when the challenger's accuracy on labelled live predictions is below the champion's by more than this, at the analysis confidence."),
@@ -67,6 +72,7 @@ export const analysisMetric = z.discriminatedUnion(
       .object({
         kind: z.literal('error_increase'),
         name: metricName,
+        dryRun,
         maxIncrease: z.number().min(0).default(0.1).describe("Regression: fail when the challenger's mean absolute error on labelled live predictions is above the champion's by more than this fraction, at the analysis confidence."),
       })
       .strict(),
@@ -74,6 +80,7 @@ export const analysisMetric = z.discriminatedUnion(
       .object({
         kind: z.literal('estimated_accuracy_drop'),
         name: metricName,
+        dryRun,
         maxDrop: probability('an accuracy drop')
           .default(0.05)
           .describe("Label-free (binary): the challenger's accuracy on live traffic estimated from its calibrated scores (CBPE); fail when it is below its own holdout accuracy by more than this (the champion's stale calibration is no yardstick after a concept change)."),
@@ -83,6 +90,7 @@ export const analysisMetric = z.discriminatedUnion(
       .object({
         kind: z.literal('score_distance'),
         name: metricName,
+        dryRun,
         max: probability('a Jensen–Shannon distance')
           .default(0.3)
           .describe('Label-free: Jensen–Shannon distance (base 2, 10 bins) between the two versions\' score distributions on the same traffic, and above what samples of these sizes reach by chance; beyond it they disagree about most of the population (a broken challenger: wrong feature order, unscaled inputs).'),
@@ -92,6 +100,7 @@ export const analysisMetric = z.discriminatedUnion(
       .object({
         kind: z.literal('shadow_agreement'),
         name: metricName,
+        dryRun,
         min: probability('an agreement rate').default(0.8).describe('Shadow stage: fail when fewer of the mirrored requests get the same prediction (regression: within 10% of the champion\'s).'),
       })
       .strict(),
@@ -102,17 +111,16 @@ export type AnalysisMetric = z.infer<typeof analysisMetric>;
 export type AnalysisMetricKind = AnalysisMetric['kind'];
 
 /**
- * The metrics a model gets when it declares none, at the defaults above. Not score_distance: a
- * challenger retrained after a concept change scores the same traffic differently by design (the
- * demo's good challenger sat at a distance of 0.46 from its champion), so the distance is measured
- * and shown with every analysis but decides only where a model declares it.
+ * The metrics a model gets when it declares none. The label-free ones come as dry runs: judged
+ * and shown with every analysis, deciding nothing. Measured on the demo story, each rolled back a
+ * good challenger when it decided: a challenger retrained after a concept change scores the same
+ * traffic differently by design (score distance 0.46), and an isotonic calibration fitted on a few
+ * hundred validation rows put a challenger's estimate 10 points under its holdout accuracy.
  */
 export function defaultAnalysisMetrics(task: 'binary_classification' | 'regression'): AnalysisMetric[] {
-  const kinds: AnalysisMetricKind[] =
-    task === 'binary_classification'
-      ? ['error_rate', 'latency', 'accuracy_drop', 'estimated_accuracy_drop', 'shadow_agreement']
-      : ['error_rate', 'latency', 'error_increase', 'shadow_agreement'];
-  return kinds.map((kind) => analysisMetric.parse({ kind }));
+  const deciding: AnalysisMetricKind[] = task === 'binary_classification' ? ['error_rate', 'latency', 'accuracy_drop', 'shadow_agreement'] : ['error_rate', 'latency', 'error_increase', 'shadow_agreement'];
+  const dryRuns: AnalysisMetricKind[] = task === 'binary_classification' ? ['estimated_accuracy_drop', 'score_distance'] : ['score_distance'];
+  return [...deciding.map((kind) => analysisMetric.parse({ kind })), ...dryRuns.map((kind) => analysisMetric.parse({ kind, dryRun: true }))];
 }
 
 export const analysis = z
@@ -140,7 +148,7 @@ export const analysis = z
       .enum(['rollback', 'ask'])
       .default('rollback')
       .describe('When a step is still inconclusive after its waits: roll back, or ask an approver (approve continues, reject or the approval timeout rolls back).'),
-    metrics: z.array(analysisMetric).min(1, { error: 'expected at least one metric' }).optional().describe('Default: error_rate, latency, the labelled metric of the task, estimated_accuracy_drop (binary) and shadow_agreement, each at its defaults. score_distance is measured and shown always, and decides only when listed here.'),
+    metrics: z.array(analysisMetric).min(1, { error: 'expected at least one metric' }).optional().describe('Default: error_rate, latency, the labelled metric of the task and shadow_agreement, deciding; estimated_accuracy_drop (binary) and score_distance as dry runs (shown, not deciding). A list given here replaces the defaults.'),
   })
   .strict();
 

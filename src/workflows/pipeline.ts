@@ -274,12 +274,13 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   }
 
   /** The run's HTML report, linked from the workflow's details in the UI. Added after v0.1: patched. */
-  /** The run's report: final when the run ends, interim (no end time) while an approver decides. */
-  async function writeReport(interim = false): Promise<void> {
+  /** The run's report: final when the run ends, interim (no end time, the stage about to start) while an approver decides. */
+  async function writeReport(interim?: { interimAt: Stage }): Promise<void> {
     if (!patched('pipeline-report')) return;
     const report = await reporting
       .writeRunReport({
         ...status,
+        ...(interim ? { stage: interim.interimAt } : {}),
         workflowId: run.workflowId,
         runId: run.runId,
         trigger,
@@ -294,10 +295,12 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
 
   async function askForApproval(reasons: string[]): Promise<ApprovalOutcome> {
     status.approvalReasons = reasons;
-    enter('awaiting_approval');
     // The approver sees the evidence while deciding: an interim report (holdout, gates, cost,
     // triggers) linked from the notification, `retrain status` and the UI's details. Added in v0.4.
-    if (patched('interim-report-for-approver')) await writeReport(true);
+    // Written before the stage is published, so a run found awaiting approval is ready for a decision.
+    if (patched('interim-report-for-approver')) await writeReport({ interimAt: 'awaiting_approval' });
+    enter('awaiting_approval');
+    if (status.reportUrl) setCurrentDetails(describeRun(status, spec.gates.metric));
     const outcome = await desk.await(reasons, deliver, spec.name, status.reportUrl);
     await notify({ kind: outcome.approved ? 'approved' : 'rejected', title: `${spec.name}: ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}` });
     return outcome;

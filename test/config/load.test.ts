@@ -39,8 +39,8 @@ describe('config: defaults follow DESIGN.md', () => {
       { weight: 100 },
     ]);
     assert.deepEqual(
-      m.rollout.analysis.metrics.map((x) => x.kind),
-      ['error_rate', 'latency', 'accuracy_drop', 'estimated_accuracy_drop', 'shadow_agreement'],
+      m.rollout.analysis.metrics.map((x) => [x.kind, x.dryRun ?? false]),
+      [['error_rate', false], ['latency', false], ['accuracy_drop', false], ['shadow_agreement', false], ['estimated_accuracy_drop', true], ['score_distance', true]],
     );
     assert.equal(m.rollout.analysis.metrics.find((x) => x.kind === 'accuracy_drop')?.maxDrop, 0.05);
     assert.deepEqual([m.rollout.analysis.interval, m.rollout.analysis.minSamples, m.rollout.analysis.confidence, m.rollout.analysis.onInconclusive], ['15m', 200, 0.95, 'rollback']);
@@ -129,7 +129,7 @@ describe('config: bad input gets one clear line per problem', () => {
     const wrongTask = problemsOf(MINIMAL + `    rollout: { analysis: { metrics: [{ kind: error_increase }] } }\n`).join('\n');
     assert.match(wrongTask, /rollout\.analysis\.metrics\[0\]\.kind: error_increase judges regression models; this model is binary_classification/);
     const regression = parseConfig(MINIMAL.replace('binary_classification', 'regression')).models[0].rollout.analysis.metrics.map((m) => m.kind);
-    assert.deepEqual(regression, ['error_rate', 'latency', 'error_increase', 'shadow_agreement']);
+    assert.deepEqual(regression, ['error_rate', 'latency', 'error_increase', 'shadow_agreement', 'score_distance']);
   });
 
   it('says when the file is missing, and loading changes nothing on disk', () => {

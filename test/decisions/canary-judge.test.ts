@@ -71,12 +71,17 @@ describe('canary judgement: one metric at a time, worked examples', () => {
   });
 
   it('label-free signals fail a step on their own but never pass one', () => {
-    const estimate = metric('estimated_accuracy_drop');
-    const distance = metric('score_distance');
+    // Deciding versions of the two (the defaults carry them as dry runs: see below).
+    const estimate = { ...metric('estimated_accuracy_drop'), dryRun: false };
+    const distance = { ...metric('score_distance'), dryRun: false };
     const bad = healthyEvidence(5_000, { challenger: { estimatedAccuracy: 0.8, labelled: 0, accuracy: undefined }, champion: { labelled: 0, accuracy: undefined }, scoreDistance: 0.45 });
     assert.equal(judgeMetric(estimate, bad, analysis).verdict, 'fail');
     assert.equal(judgeMetric(distance, bad, analysis).verdict, 'fail');
-    const step = judgeStep({ ...analysis, metrics: [...analysis.metrics, distance] }, bad);
+    // With the defaults they are dry runs: judged and shown, deciding nothing (labels are not in: inconclusive).
+    const dry = judgeStep(analysis, bad);
+    assert.equal(dry.verdict, 'inconclusive');
+    assert.deepEqual(dry.metrics.filter((m) => m.dryRun).map((m) => [m.kind, m.verdict]), [['estimated_accuracy_drop', 'fail'], ['score_distance', 'fail']]);
+    const step = judgeStep({ ...analysis, metrics: [...analysis.metrics.filter((m) => !m.dryRun), estimate, distance] }, bad);
     assert.equal(step.verdict, 'fail');
     assert.match(step.detail, /challenger's estimated live accuracy 80\.00% vs 94\.00% on the holdout \(label-free, CBPE\): drop 14\.00% > 5\.00%; score distributions apart: Jensen–Shannon distance 0\.450 > 0\.300/);
     // The same distance between two small samples is within what chance gives: not a failure.

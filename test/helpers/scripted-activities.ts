@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CanaryEvidence, LiveComparison, Metrics, Notification, PipelineActivities, VariantEvidence } from '../../src/activities/contracts.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -153,7 +156,19 @@ ${overrides
 `;
   const spec = parseConfig(text, 'test-model.yaml').models[0];
   testSpecs.set(spec.name, spec);
+  testTexts.set(spec.name, text);
   return spec;
+}
+
+const testTexts = new Map<string, string>();
+
+/** A config file declaring a test model, for CLI commands (they refuse a model their config does not declare). */
+export function testConfigFile(spec: ModelSpec): string {
+  const text = testTexts.get(spec.name);
+  if (!text) throw new Error(`no test model named ${spec.name}`);
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'retrain-test-config-')), 'retrain.yaml');
+  writeFileSync(file, text);
+  return file;
 }
 
 /** Resolves when the scripted notify activity has sent a notification of this kind. */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { listRuns, startPipeline } from '../../src/client.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { healthyEvidence, scriptedActivities, testModel } from '../helpers/scripted-activities.js';
+import { healthyEvidence, scriptedActivities, testConfigFile, testModel } from '../helpers/scripted-activities.js';
 import { freePort } from '../helpers/fraud-model.js';
 import { eventually, uniqueQueue, useDevServer, workflowBundle } from '../helpers/temporal.js';
 
@@ -23,7 +23,7 @@ describe('on the Temporal dev server', () => {
       assert.equal(waiting.workflowId, `retrain-${spec.name}`);
       assert.deepEqual(waiting.typedSearchAttributes.getAll().find((p) => p.key.name === 'RetrainTrigger')?.value, ['drift', 'volume']);
 
-      const cliEnv = { TEMPORAL_ADDRESS: env().address, TEMPORAL_NAMESPACE: 'default' };
+      const cliEnv = { TEMPORAL_ADDRESS: env().address, TEMPORAL_NAMESPACE: 'default', RETRAIN_CONFIG: testConfigFile(spec) };
       const refused = await runCli(['approve', spec.name, '--as', 'mallory'], cliEnv);
       assert.equal(refused.code, 4, refused.stderr);
       assert.match(refused.stderr, /refused: mallory is not an approver of this model/);

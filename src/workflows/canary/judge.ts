@@ -19,6 +19,8 @@ export interface MetricResult {
   evidence: EvidenceKind;
   verdict: Verdict;
   detail: string;
+  /** Shown, never deciding (the metric's dryRun). */
+  dryRun?: boolean;
 }
 
 export interface StepJudgement {
@@ -53,7 +55,7 @@ export function metricsFor(analysis: AnalysisSpec, stage: CanaryEvidence['stage'
 }
 
 export function judgeMetric(metric: AnalysisMetric, ev: CanaryEvidence, analysis: Pick<AnalysisSpec, 'minSamples' | 'confidence'>): MetricResult {
-  const result = (verdict: Verdict, detail: string): MetricResult => ({ name: metric.name ?? metric.kind, kind: metric.kind, evidence: EVIDENCE[metric.kind], verdict, detail });
+  const result = (verdict: Verdict, detail: string): MetricResult => ({ name: metric.name ?? metric.kind, kind: metric.kind, evidence: EVIDENCE[metric.kind], verdict, detail, ...(metric.dryRun ? { dryRun: true } : {}) });
   const { champion, challenger } = ev;
   const min = analysis.minSamples;
   const z = normalQuantile(analysis.confidence);
@@ -152,13 +154,14 @@ export function judgeMetric(metric: AnalysisMetric, ev: CanaryEvidence, analysis
  * arrived is inconclusive, never a pass.
  */
 export function combineVerdicts(metrics: MetricResult[]): StepJudgement {
-  const failed = metrics.filter((m) => m.verdict === 'fail');
+  const deciding = metrics.filter((m) => !m.dryRun);
+  const failed = deciding.filter((m) => m.verdict === 'fail');
   if (failed.length > 0) return { verdict: 'fail', detail: failed.map((m) => m.detail).join('; '), metrics, awaitingLabels: false };
-  const open = metrics.filter((m) => m.verdict === 'inconclusive' && m.evidence !== 'label-free');
+  const open = deciding.filter((m) => m.verdict === 'inconclusive' && m.evidence !== 'label-free');
   if (open.length > 0) {
     return { verdict: 'inconclusive', detail: open.map((m) => m.detail).join('; '), metrics, awaitingLabels: open.every((m) => m.evidence === 'labels') };
   }
-  const passed = metrics.filter((m) => m.verdict === 'pass' && m.evidence !== 'label-free');
+  const passed = deciding.filter((m) => m.verdict === 'pass' && m.evidence !== 'label-free');
   return { verdict: 'pass', detail: passed.map((m) => m.detail).join('; ') || 'no metric objects', metrics, awaitingLabels: false };
 }
 
@@ -169,7 +172,7 @@ export function judgeStep(analysis: AnalysisSpec, ev: CanaryEvidence): StepJudge
 /** The kinds of evidence a judgement rested on, for the status and the report ("passed on traffic and labels"). */
 export function evidenceOf(judgement: StepJudgement): EvidenceKind[] {
   // A pass rests on the metrics that can pass a step; label-free ones only ever fail one.
-  const rests = (m: MetricResult) => (judgement.verdict === 'fail' ? m.verdict === 'fail' : m.verdict === 'pass' && m.evidence !== 'label-free');
+  const rests = (m: MetricResult) => !m.dryRun && (judgement.verdict === 'fail' ? m.verdict === 'fail' : m.verdict === 'pass' && m.evidence !== 'label-free');
   const kinds = new Set(judgement.metrics.filter(rests).map((m) => m.evidence));
   return EVIDENCE_ORDER.filter((k) => kinds.has(k));
 }
