@@ -23,7 +23,8 @@ function demoModel(spec: ModelSpec): ModelSpec {
     // Minutes of drifted feedback must be able to outweigh a month of history, as weeks would.
     data: { ...spec.data, monitorWindow: atMost(spec.data.monitorWindow, '5m'), lookback: atMost(spec.data.lookback, '2d') },
     monitor: spec.monitor.cron ? spec.monitor : { ...spec.monitor, every: atMost(spec.monitor.every, '1m'), catchupWindow: atMost(spec.monitor.catchupWindow, '5m') },
-    triggers: { ...spec.triggers, cooldown: atMost(spec.triggers.cooldown, '2m') },
+    // A rejected run holds its triggers for a day in production: minutes here, or the tour stalls.
+    triggers: { ...spec.triggers, cooldown: atMost(spec.triggers.cooldown, '2m'), backoff: { ...spec.triggers.backoff, initial: atMost(spec.triggers.backoff.initial, '2m'), max: atMost(spec.triggers.backoff.max, '16m') } },
     approval: { ...spec.approval, sla: atMost(spec.approval.sla, '10m'), escalationGrace: atMost(spec.approval.escalationGrace, '5m') },
     rollout: {
       ...spec.rollout,

@@ -17,6 +17,7 @@ describe('timeProfile: demo', () => {
     assert.equal(spec.label.delay, '20s');
     assert.equal(spec.monitor.every, '1m');
     assert.equal(spec.triggers.cooldown, '2m');
+    assert.deepEqual([spec.triggers.backoff.initial, spec.triggers.backoff.max], ['2m', '16m']);
     assert.equal(spec.approval.sla, '10m');
     assert.deepEqual(spec.rollout.steps.map((s) => s.duration), ['1m', '2m', undefined]);
     assert.equal(spec.rollout.analysis.interval, '15s');

@@ -55,6 +55,8 @@ function storyConfig(gatewayUrl: string): { text: string; config: RetrainConfig 
       volume: { enabled: false },
       // The seeded champion's promotion starts a cooldown too; the demo's 2 minutes would idle here.
       cooldown: '10s',
+      // A retrain on the first minutes of drift may lose to the champion on its holdout: the next may retry soon.
+      backoff: { initial: '10s', max: '1m' },
     },
     rollout: { steps: [{ weight: 25, duration: '20s' }, { weight: 100 }], analysisInterval: '4s', minSamples: 80 },
   });
