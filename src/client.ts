@@ -10,9 +10,10 @@ import {
   type ControlAction,
   type Decision,
 } from './workflows/definitions.js';
-import { pipelineWorkflowId, type PipelineInput, type PipelineResult } from './workflows/pipeline.js';
-import { RetrainModel, RetrainStage, RetrainTrigger } from './workflows/search-attributes.js';
-import type { PipelineStatus } from './workflows/status.js';
+import { PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId } from './workflows/ids.js';
+import type { PipelineInput, PipelineResult } from './workflows/pipeline.js';
+import { RetrainModel, RetrainStage, RetrainTrigger } from './domain/search-attributes.js';
+import type { PipelineStatus } from './domain/status.js';
 import { DecisionRefusedError, RunEndedError, RunNotFoundError } from './client-errors.js';
 
 export { DecisionRefusedError, RunEndedError, RunNotFoundError };
@@ -31,7 +32,7 @@ export async function startPipeline(
 ): Promise<StartOutcome> {
   const workflowId = pipelineWorkflowId(spec.name);
   try {
-    const handle = await client.workflow.start('retrainPipeline', {
+    const handle = await client.workflow.start(PIPELINE_WORKFLOW_TYPE, {
       taskQueue: settings.taskQueues.control,
       workflowId,
       // One active pipeline per model: a second trigger is answered "already running".
@@ -95,7 +96,7 @@ export async function pipelineStatus(client: Client, model: string): Promise<Pip
 
 /** Runs matching a visibility query, e.g. `RetrainStage = "awaiting_approval"`. */
 export async function listRuns(client: Client, filter: { model?: string; stage?: string; trigger?: string; limit?: number } = {}): Promise<WorkflowExecutionInfo[]> {
-  const clauses = ['WorkflowType = "retrainPipeline"'];
+  const clauses = [`WorkflowType = "${PIPELINE_WORKFLOW_TYPE}"`];
   if (filter.model) clauses.push(`RetrainModel = ${JSON.stringify(filter.model)}`);
   if (filter.stage) clauses.push(`RetrainStage = ${JSON.stringify(filter.stage)}`);
   if (filter.trigger) clauses.push(`RetrainTrigger = ${JSON.stringify(filter.trigger)}`);

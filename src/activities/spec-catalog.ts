@@ -2,13 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { model as modelSchema, type ModelSpec, type RetrainConfig } from '../config/schema.js';
 import { specRevision } from '../config/revision.js';
 import type { Registry } from '../backends/registry/types.js';
+import type { SpecRef } from '../domain/run.js';
 
-/** How a run names the rules it runs under: a model of this worker's config, at one revision. */
-export interface SpecRef {
-  model: string;
-  /** Absent: the worker's current revision (old schedules and runs carried no revision). */
-  revision?: string;
-}
+export type { SpecRef } from '../domain/run.js';
 
 /**
  * The model specs this worker trusts: its own validated config, plus the revisions it was

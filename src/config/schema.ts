@@ -118,7 +118,7 @@ export const monitor = z
   .refine((m) => !(m.every && m.cron), { error: 'expected either every or cron, not both' })
   .transform((m) => (m.every || m.cron ? m : { ...m, every: '1h' }));
 
-/** Every kind of notification runs and monitors send (NotificationKind in activities/contracts.ts). */
+/** Every kind of notification runs and monitors send (NotificationKind in domain/notification.ts). */
 export const NOTIFICATION_KINDS = [
   'gates_failed',
   'approval_requested',

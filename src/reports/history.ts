@@ -1,4 +1,4 @@
-import type { CheckResult } from '../activities/contracts.js';
+import type { CheckResult } from '../domain/check.js';
 
 /** One monitor check, as kept in `<model>/history.jsonl` for the over-time charts. */
 export interface CheckHistoryPoint {

@@ -6,10 +6,11 @@
  * decisions, analyses, evaluation, candidateVersion, datasetId, outcome), so a caller can spread
  * the status in and add the run's identity, trigger and times.
  */
-import type { CanaryEvidence, Evaluation, LiveComparison, VariantEvidence } from '../activities/contracts.js';
 import { LOWER_IS_BETTER, type MetricName } from '../config/policies.js';
 import type { RunbookKind } from '../config/schema.js';
-import type { DecisionRecord, GateResult, StepRecord } from '../workflows/status.js';
+import type { CanaryEvidence, LiveComparison, StepRecord, VariantEvidence } from '../domain/canary.js';
+import type { Evaluation, GateResult } from '../domain/evaluation.js';
+import type { DecisionRecord } from '../domain/status.js';
 import { chart, smallMultiplesSpec, type BarPanel } from './charts.js';
 import {
   badge, callout, facts, fmtDuration, fmtInt, fmtNum, fmtPct, fmtTime, html, page, table, toneOf, type Cell, type SafeHtml,

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { RETRAIN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { RETRAIN_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { missingToolMessage, resolveTemporalTool, TemporalBinaryError, type ResolvedTool } from './temporal-binaries.js';
 
 /**

@@ -1,7 +1,7 @@
 import proto from '@temporalio/proto';
 import type { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
-import { RETRAIN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { RETRAIN_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 
 const GRPC_UNIMPLEMENTED = 12;
 const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;

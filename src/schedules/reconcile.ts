@@ -3,9 +3,9 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type Schedul
 import type { ModelSpec, RetrainConfig } from '../config/schema.js';
 import type { RuntimeSettings } from '../config/settings.js';
 import { specRevision } from '../config/revision.js';
+import { RetrainModel } from '../domain/search-attributes.js';
+import { monitorWorkflowId } from '../workflows/ids.js';
 import type { MonitorInput } from '../workflows/monitor.js';
-import { monitorWorkflowId } from '../workflows/monitor.js';
-import { RetrainModel } from '../workflows/search-attributes.js';
 import { payloadCodecFromEnv } from '../security/payload-codec.js';
 
 /** Under which key a schedule's input is encrypted: turning encryption on or rotating re-creates the input. */

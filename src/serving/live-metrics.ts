@@ -1,4 +1,4 @@
-import type { VariantLiveMetrics } from '../activities/contracts.js';
+import type { VariantLiveMetrics } from '../domain/canary.js';
 import type { Variant } from '../backends/data/types.js';
 import { LatencyHistogram } from './histogram.js';
 

@@ -1,8 +1,8 @@
 import { condition, log, workflowInfo } from '@temporalio/workflow';
 import type { ApprovalSpec } from '../config/schema.js';
-import type { Notification } from '../activities/contracts.js';
+import type { Notification } from '../domain/notification.js';
 import type { Decision } from './definitions.js';
-import type { DecisionRecord } from './status.js';
+import type { DecisionRecord } from '../domain/status.js';
 import { normalizePerson, personNameProblem } from '../config/people.js';
 
 /** The client identity a decision came through (what authenticated the caller, where anything did). */

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { PipelineStatus } from './status.js';
+import type { PipelineStatus } from '../domain/status.js';
 
 /**
  * The messages a pipeline understands. The CLI, the tests and the Temporal UI all use these names.

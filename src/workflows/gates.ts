@@ -1,7 +1,6 @@
 import type { GateSpec } from '../config/schema.js';
 import { LOWER_IS_BETTER, type MetricName } from '../config/policies.js';
-import type { Evaluation } from '../activities/contracts.js';
-import type { GateResult } from './status.js';
+import type { Evaluation, GateResult } from '../domain/evaluation.js';
 
 /** Metric keys as the evaluation reports them (the drift module's names). */
 const METRIC_KEY: Record<MetricName, string> = {

@@ -1,8 +1,9 @@
 import { log, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ModelSpec } from '../config/schema.js';
-import type { CheckResult, MonitorActivities, PipelineActivities } from '../activities/contracts.js';
+import type { MonitorActivities, PipelineActivities } from '../activities/contracts.js';
+import type { CheckResult } from '../domain/check.js';
 import { durationMs } from '../config/duration.js';
-import { RetrainModel, RetrainStage } from './search-attributes.js';
+import { RetrainModel, RetrainStage } from '../domain/search-attributes.js';
 import { evaluateTriggers, type ConsideredTrigger, type FiredTrigger } from './triggers.js';
 
 export interface MonitorInput {
@@ -25,7 +26,7 @@ export interface MonitorResult {
   pipeline?: { workflowId: string; runId: string };
 }
 
-export const monitorWorkflowId = (model: string) => `retrain-monitor-${model}`;
+export { monitorWorkflowId } from './ids.js';
 
 const { checkModel, startRetrain, resolveSpec } = proxyActivities<MonitorActivities>({
   startToCloseTimeout: '10m',

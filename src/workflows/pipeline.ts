@@ -11,7 +11,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ModelSpec } from '../config/schema.js';
-import type { Evaluation, Notification, PipelineActivities, RunRef } from '../activities/contracts.js';
+import type { PipelineActivities } from '../activities/contracts.js';
+import type { Evaluation } from '../domain/evaluation.js';
+import type { Notification } from '../domain/notification.js';
+import type { RunRef } from '../domain/run.js';
 import { ApprovalDesk, approvalReasons, viaOf, type ApprovalOutcome } from './approval.js';
 import { normalizePerson } from '../config/people.js';
 import {
@@ -35,8 +38,8 @@ import { CanaryControls } from './canary/controls.js';
 import { Compensations } from './compensations.js';
 import type { LegacyRolloutSpec } from './legacy/analysis-v1.js';
 import { runRollout } from './legacy/rollout-v1.js';
-import { RetrainCandidate, RetrainModel, RetrainStage, RetrainTrigger } from './search-attributes.js';
-import type { PipelineStatus, Stage } from './status.js';
+import { RetrainCandidate, RetrainModel, RetrainStage, RetrainTrigger } from '../domain/search-attributes.js';
+import type { PipelineStatus, Stage } from '../domain/status.js';
 
 export interface PipelineInput {
   model: string;
@@ -60,7 +63,7 @@ export interface PipelineResult {
   status: PipelineStatus;
 }
 
-export const pipelineWorkflowId = (model: string) => `retrain-${model}`;
+export { pipelineWorkflowId } from './ids.js';
 
 const control = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '5m',

@@ -1,7 +1,7 @@
 import type { TriggerSpec } from '../config/schema.js';
 import { durationMs } from '../config/duration.js';
 import { LOWER_IS_BETTER } from '../config/policies.js';
-import type { CheckResult } from '../activities/contracts.js';
+import type { CheckResult } from '../domain/check.js';
 
 export type TriggerKind = 'bootstrap' | 'schedule' | 'performance' | 'drift' | 'label_shift' | 'volume' | 'max_age';
 

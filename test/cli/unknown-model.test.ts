@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { RetrainStage } from '../../src/workflows/search-attributes.js';
+import { RetrainStage } from '../../src/domain/search-attributes.js';
 import { closestName } from '../../src/cli/models.js';
 import { runCli } from '../helpers/cli.js';
 import { useDevServer } from '../helpers/temporal.js';

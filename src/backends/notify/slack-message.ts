@@ -1,4 +1,4 @@
-import type { Notification } from '../../activities/contracts.js';
+import type { Notification } from '../../domain/notification.js';
 
 /** Slack-compatible JSON: a text fallback plus a short block list people can read on a phone. */
 export function slackMessage(n: Notification): { text: string; blocks: object[] } {

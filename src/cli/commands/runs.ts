@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { ControlAction } from '../../client.js';
-import type { PipelineStatus } from '../../workflows/status.js';
+import type { PipelineStatus } from '../../domain/status.js';
 import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 

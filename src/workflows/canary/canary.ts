@@ -1,8 +1,9 @@
 import { condition, log } from '@temporalio/workflow';
 import type { RolloutPlan } from '../../config/rollout.js';
 import { durationMs, formatDuration } from '../../config/duration.js';
-import type { CanaryEvidence, Notification } from '../../activities/contracts.js';
-import type { PipelineStatus, StepRecord } from '../status.js';
+import type { CanaryEvidence, StepRecord } from '../../domain/canary.js';
+import type { Notification } from '../../domain/notification.js';
+import type { PipelineStatus } from '../../domain/status.js';
 import type { CanaryControls } from './controls.js';
 import { evidenceOf, judgeStep, type StepJudgement } from './judge.js';
 

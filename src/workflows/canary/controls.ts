@@ -1,5 +1,5 @@
 import type { ControlAction, Decision } from '../definitions.js';
-import type { Stage } from '../status.js';
+import type { Stage } from '../../domain/status.js';
 import { normalizePerson } from '../../config/people.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { AnalysisMetric, AnalysisSpec } from '../../config/rollout.js';
-import type { CanaryEvidence } from '../../activities/contracts.js';
+import type { CanaryEvidence, EvidenceKind, MetricResult, Verdict } from '../../domain/canary.js';
 import { normalQuantile } from '../../drift/decisions/common.js';
 
 /**
@@ -8,20 +8,7 @@ import { normalQuantile } from '../../drift/decisions/common.js';
  * functions of numbers, so each rule has worked examples in test/decisions/canary-judge.test.ts.
  */
 
-export type Verdict = 'pass' | 'fail' | 'inconclusive';
-
-/** What a verdict rests on: served traffic, matured labels, label-free estimates, or the shadow's pairs. */
-export type EvidenceKind = 'traffic' | 'labels' | 'label-free' | 'shadow';
-
-export interface MetricResult {
-  name: string;
-  kind: AnalysisMetric['kind'];
-  evidence: EvidenceKind;
-  verdict: Verdict;
-  detail: string;
-  /** Shown, never deciding (the metric's dryRun). */
-  dryRun?: boolean;
-}
+export type { EvidenceKind, MetricResult, Verdict } from '../../domain/canary.js';
 
 export interface StepJudgement {
   verdict: Verdict;

@@ -1,4 +1,4 @@
-import type { LiveComparison } from '../../activities/contracts.js';
+import type { LiveComparison } from '../../domain/canary.js';
 
 /**
  * The canary analysis of runs that reached their canary before v0.4 (before `rollout.analysis`):

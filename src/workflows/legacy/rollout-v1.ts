@@ -1,8 +1,10 @@
 import { condition, log } from '@temporalio/workflow';
 import { durationMs, formatDuration } from '../../config/duration.js';
-import type { LiveComparison, Notification, RunRef } from '../../activities/contracts.js';
+import type { LiveComparison } from '../../domain/canary.js';
+import type { Notification } from '../../domain/notification.js';
+import type { RunRef } from '../../domain/run.js';
 import { analyseCanary, type LegacyRolloutSpec, type Verdict } from './analysis-v1.js';
-import type { PipelineStatus } from '../status.js';
+import type { PipelineStatus } from '../../domain/status.js';
 
 /**
  * The canary of runs that reached it before v0.4, kept unchanged so their histories replay (new

@@ -1,5 +1,7 @@
-import type { CanaryEvidence, Evaluation, LiveComparison } from '../activities/contracts.js';
-import type { EvidenceKind, MetricResult } from './canary/judge.js';
+import type { CanaryEvidence, EvidenceKind, LiveComparison, MetricResult, StepRecord } from './canary.js';
+import type { Evaluation, GateResult } from './evaluation.js';
+
+/** Where a pipeline run stands: its status query's answer, its details in the UI and its report's input. */
 
 /** Stages a pipeline passes through; also the values of the RetrainStage search attribute. */
 export type Stage =
@@ -25,14 +27,6 @@ export interface DecisionRecord {
   detail: string;
   /** The client identity the decision came through, when it sent one. */
   via?: string;
-}
-
-export interface GateResult {
-  name: string;
-  passed: boolean;
-  /** Whether a failure only asks for a human instead of rejecting. */
-  severity: 'reject' | 'approval' | 'warn';
-  detail: string;
 }
 
 export interface PipelineStatus {
@@ -67,19 +61,4 @@ export interface PipelineStatus {
   outcome?: { result: 'promoted' | 'rejected' | 'rolled_back' | 'failed' | 'cancelled'; reason: string };
   /** The run's HTML report, once written (`retrain serve-reports` serves it). */
   reportUrl?: string;
-}
-
-/** One step of the rollout: how long it ran, its verdict and the evidence the verdict rests on. */
-export interface StepRecord {
-  step: number;
-  stage: 'shadow' | 'canary';
-  weight: number;
-  startedAt: string;
-  endedAt?: string;
-  bake: string;
-  analyses: number;
-  /** pass: judged good; fail: rolled back on failures; inconclusive: not judged in time; approved: not judged, a person let it go on. */
-  verdict?: 'pass' | 'fail' | 'inconclusive' | 'approved' | 'aborted' | 'promoted_early';
-  reason?: string;
-  evidence?: EvidenceKind[];
 }

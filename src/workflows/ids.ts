@@ -1,0 +1,16 @@
+/**
+ * The names by which clients start and find this folder's workflows: workflow types and the
+ * deterministic workflow ids (one active pipeline and one monitor schedule per model). Kept apart
+ * from the workflow definitions so that the CLI, the schedules and the activities can use them
+ * without loading workflow code: nothing here imports '@temporalio/workflow' or another workflow module.
+ */
+
+/** Workflow types: the names of the functions workflows/index.ts exports (test/structure checks them). */
+export const PIPELINE_WORKFLOW_TYPE = 'retrainPipeline';
+export const MONITOR_WORKFLOW_TYPE = 'monitorModel';
+
+/** The one active pipeline of a model (a second trigger is answered "already running"). */
+export const pipelineWorkflowId = (model: string) => `retrain-${model}`;
+
+/** The workflow id a model's monitor schedule starts its checks with. */
+export const monitorWorkflowId = (model: string) => `retrain-monitor-${model}`;
