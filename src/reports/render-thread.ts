@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { siblingModule, spawnModuleWorker } from '../backends/training/spawn-worker.js';
+import { siblingModule, spawnModuleWorker } from '../runtime/worker-thread.js';
 import type { CheckReportInput } from './check-report.js';
 import type { PipelineReportInput } from './pipeline-report.js';
 

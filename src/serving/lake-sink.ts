@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { ModelSpec } from '../config/schema.js';
 import { MAX_ERROR_REASON_LENGTH, type DataBackend, type FeatureValue, type LabelRow, type PredictionRow, type ServingErrorRow, type Variant } from '../backends/data/types.js';
-import { siblingModule, spawnModuleWorker } from '../backends/training/spawn-worker.js';
+import { siblingModule, spawnModuleWorker } from '../runtime/worker-thread.js';
 
 /**
  * Where logged rows go. A row travels as a flat tuple (see the codecs below) built when the

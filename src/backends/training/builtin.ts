@@ -1,7 +1,7 @@
 import { durationMs } from '../../config/duration.js';
 import { artifactUri } from '../models/load.js';
 import type { BuiltinJob, BuiltinOutcome } from './builtin-core.js';
-import { siblingModule, spawnModuleWorker } from './spawn-worker.js';
+import { siblingModule, spawnModuleWorker } from '../../runtime/worker-thread.js';
 import { costOf, type TrainContext, type TrainingBackend, TrainingError, type TrainProgress, type TrainRequest, type TrainResult } from './types.js';
 
 type WorkerMessage =
