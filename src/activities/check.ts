@@ -5,7 +5,9 @@ import type { DataBackend } from '../backends/data/types.js';
 import type { ModelVersion, Registry, ViolationInput, ViolationStatistic } from '../backends/registry/types.js';
 import { taskMetrics } from '../backends/training/index.js';
 import { compareToProfile, type DriftProfile, type DriftReport, type DriftThresholds, type FeatureDrift, type FeatureThresholds } from '../drift/index.js';
-import { adjustPValues, applyCalibration, arlThreshold, createDetector, decideDriftImpact, estimatePerformance, update, type SequentialState } from '../drift/decisions/index.js';
+import {
+  adjustPValues, applyCalibration, createMultiChart, decideDriftImpact, estimatePerformance, isMultiChart, multiChartResult, updateMultiChart, type MultiChartState,
+} from '../drift/decisions/index.js';
 import { jensenShannonNoiseFloor, psiNoiseFloor } from '../drift/noise-floor.js';
 import type { CheckResult } from './contracts.js';
 
@@ -29,7 +31,8 @@ export interface PerformanceDetector {
   championVersion: number;
   /** Predictions up to this time (ISO) have been fed. */
   fedThrough: string;
-  state: SequentialState;
+  /** Charts of an older release (one SequentialState) are replaced by a fresh set on the next check. */
+  state: MultiChartState;
 }
 
 export const registryDetectorStore = (registry: Pick<Registry, 'monitorState' | 'saveMonitorState'>): DetectorStore => ({
@@ -172,9 +175,10 @@ const isPValue = (f: FeatureDrift) => f.metric === 'ks' || f.metric === 'chi_squ
 
 /**
  * The configured thresholds, per feature where the config says so, and with `thresholds: calibrated`
- * never below what a window of this size drawn from the reference reaches by chance (99%).
+ * never below what a window of this size drawn from the reference reaches by chance (99%), plus
+ * what the reference's own cycles add for windows of the monitor's length (profile.seasonality).
  */
-function driftThresholds(spec: ModelSpec, profile: DriftProfile, window: { rowCount: number; missing: Record<string, number> }): DriftThresholds {
+export function driftThresholds(spec: ModelSpec, profile: DriftProfile, window: { rowCount: number; missing: Record<string, number> }): DriftThresholds {
   const d = spec.triggers.drift;
   const perFeature: Record<string, FeatureThresholds> = {};
   for (const feature of profile.features) {
@@ -182,11 +186,16 @@ function driftThresholds(spec: ModelSpec, profile: DriftProfile, window: { rowCo
     const n = window.rowCount - (window.missing[feature.name] ?? 0);
     // An empty window is insufficient data anyway: no floor to compute.
     if (d.thresholds === 'calibrated' && n > 0) {
+      // The reference's own cycles (a weekly pattern a day's window sees part of) on top of the
+      // sampling noise of a window this size; 0 without timestamps or cycles in the training data.
+      const seasonal = profile.seasonality?.features[feature.name];
       if (feature.type === 'numerical' && feature.histogram && own.psi === undefined) {
-        own.psi = Math.max(d.psi, psiNoiseFloor(n, feature.count, feature.histogram.counts.length));
+        const cycle = seasonal?.statistic === 'psi' ? seasonal.excess : 0;
+        own.psi = Math.max(d.psi, psiNoiseFloor(n, feature.count, feature.histogram.counts.length) + cycle);
       }
       if (feature.type === 'categorical' && own.jensenShannon === undefined) {
-        own.jensenShannon = Math.max(d.jensenShannon, jensenShannonNoiseFloor(n, feature.count, feature.categories.length + 1));
+        const cycle = seasonal?.statistic === 'jensen_shannon' ? seasonal.excess : 0;
+        own.jensenShannon = Math.max(d.jensenShannon, jensenShannonNoiseFloor(n, feature.count, feature.categories.length + 1) + cycle);
       }
     }
     if (Object.keys(own).length > 0) perFeature[feature.name] = own;
@@ -240,23 +249,26 @@ async function feedDetector(ctx: CheckContext, spec: ModelSpec, champion: ModelV
   const p = spec.triggers.performance;
   const baselineError = Math.min(0.9, Math.max(0.001, 1 - accuracy));
   let detector = ctx.detectors.load(spec.name);
-  // The test's null sits at half the tolerance, its alternative at one and a half: a champion worse
-  // by less than half the tolerance drifts the statistic down and never fires (the false-alarm bound
-  // holds there), one worse by more than the tolerance pushes it up ~1.7× faster than a null at the
-  // tolerance edge would (which could only ever confirm losses well past the tolerance). In between,
-  // a loss that is close to paying for a retrain may fire, late.
+  // The test's null sits at half the tolerance: a champion worse by less than half the tolerance
+  // drifts every statistic down and never fires (the false-alarm bound holds there). Two charts
+  // watch the stream: one tuned to a loss of one and a half tolerances (a retrain that barely
+  // pays), one to three and a half (the abrupt drifts that cost most, confirmed in about 40% fewer
+  // matured predictions than the first chart needs); either one alarming fires. In between, a loss
+  // close to paying for a retrain may fire, late.
   const tolerance = Math.min(p.tolerance, 0.98 - baselineError);
   const nullMargin = tolerance / 2;
-  if (!detector || detector.championVersion !== champion.version || detector.state.config.baseline !== baselineError || detector.state.config.tolerance !== nullMargin) {
-    const detectableShift = Math.max(0.01, Math.min(tolerance, 0.99 - baselineError - nullMargin));
+  const first = detector && isMultiChart(detector.state) ? detector.state.charts[0].config : undefined;
+  if (!detector || detector.championVersion !== champion.version || first?.baseline !== baselineError || first?.tolerance !== nullMargin) {
+    const room = 0.99 - baselineError - nullMargin;
+    const shifts = [...new Set([tolerance, 3 * tolerance].map((shift) => Math.max(0.01, Math.min(shift, room))))];
     detector = {
       championVersion: champion.version,
       // From the champion's start; a check as of a time before the version existed (a backtest of a
       // version registered later) starts with the window's own matured predictions.
       fedThrough: Date.parse(champion.createdAt) <= now.getTime() ? champion.createdAt : new Date(now.getTime() - durationMs(spec.data.monitorWindow) - durationMs(spec.label.delay)).toISOString(),
       // falseAlarmRate: the chance of a false alarm within 100,000 matured predictions at the
-      // tolerance edge, i.e. an average run length of 100,000 / rate there (see arlThreshold).
-      state: createDetector({ baseline: baselineError, tolerance: nullMargin, detectableShift, threshold: arlThreshold({ baseline: baselineError, tolerance: nullMargin, detectableShift, arl: 100_000 / p.falseAlarmRate }) }),
+      // tolerance edge, i.e. an average run length of 100,000 / rate there for the set of charts.
+      state: createMultiChart({ baseline: baselineError, tolerance: nullMargin, shifts, arl: 100_000 / p.falseAlarmRate }),
     };
   }
   const maturedBy = new Date(now.getTime() - durationMs(spec.label.delay));
@@ -265,11 +277,11 @@ async function feedDetector(ctx: CheckContext, spec: ModelSpec, champion: ModelV
     const batch = await ctx.data.maturedLabels(spec, { from: new Date(Date.parse(detector.fedThrough) + 1), to: now, asOf: now, variant: 'champion' });
     const errors = new Float64Array(batch.count);
     for (let i = 0; i < batch.count; i++) errors[i] = batch.predictions[i] === batch.labels[i] ? 0 : 1;
-    detector = { ...detector, state: update(detector.state, errors).state, fedThrough: maturedBy.toISOString() };
+    detector = { ...detector, state: updateMultiChart(detector.state, errors).state, fedThrough: maturedBy.toISOString() };
     fed = batch.count;
   }
   ctx.detectors.save(spec.name, detector);
-  const { result } = update(detector.state, { errors: 0, count: 0 });
+  const result = multiChartResult(detector.state);
   return {
     fired: result.fired,
     statistic: result.statistic,

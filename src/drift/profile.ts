@@ -135,6 +135,17 @@ export interface DriftProfile {
    * probabilities) reads calibrated scores. Absent in older profiles: the raw scores are used.
    */
   calibration?: { kind: 'isotonic'; x: number[]; y: number[]; rows: number; split: 'validation' | 'train' };
+  /**
+   * What the reference's time structure (a daily or weekly cycle a monitor window sees only part
+   * of) adds to each feature's drift distance, for windows of the monitor's length: see
+   * decisions/seasonal.ts. Absent in older profiles and for references without timestamps.
+   */
+  seasonality?: {
+    /** The monitor window's length the allowances were measured for, and the rows it held on average. */
+    windowMs: number;
+    windowRows: number;
+    features: Record<string, { statistic: 'psi' | 'jensen_shannon'; windowSize: number; contiguous: number; random: number; excess: number }>;
+  };
 }
 
 /** FNV-1a, to derive an independent sample seed per column from its name. */

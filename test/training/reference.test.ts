@@ -223,3 +223,79 @@ describe('readExternalData (training data from outside the product)', () => {
     }
   });
 });
+
+/**
+ * Seasonal allowances: 28 days of training rows, one a minute, with a weekly cycle in `weekly`
+ * (its mean follows the weekday) and in the mix of `channel`, while `steady` has none. A monitor
+ * window of a day sees one weekday, so a day's window drifts from the whole reference by the cycle
+ * alone; the profile records that, per feature, for the monitor to add to its thresholds.
+ */
+describe('buildModelReference: seasonal allowances from a time-ordered training split', () => {
+  const spec = {
+    task: 'binary_classification' as const,
+    features: [
+      { name: 'weekly', type: 'numerical' as const },
+      { name: 'steady', type: 'numerical' as const },
+      { name: 'channel', type: 'categorical' as const },
+    ],
+    label: { name: 'y' },
+    data: { monitorWindow: '1d' },
+  };
+  const model: LinearModel = {
+    format: 'retrain-linear/v1', task: 'binary_classification', label: 'y',
+    features: [
+      { name: 'weekly', type: 'numerical', mean: 0, std: 1, impute: 0 },
+      { name: 'steady', type: 'numerical', mean: 0, std: 1, impute: 0 },
+      { name: 'channel', type: 'categorical', vocabulary: ['web', 'app'] },
+    ],
+    weights: [1, 1, 0.2, -0.2, 0], bias: 0, threshold: 0.5,
+  };
+  const rowsPerDay = 1_440;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let artifact: string;
+  let trainParquet: string;
+
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('seasonal'));
+    artifact = path.join(dir, 'model.json');
+    await writeFile(artifact, JSON.stringify(model));
+    trainParquet = path.join(dir, 'train.parquet');
+    // Written in shuffled order: the allowance must come from ts, not from the file order.
+    await writeParquet(trainParquet, `
+      SELECT ts, weekly, steady, channel, (CASE WHEN ${uniform(99)} < 1 / (1 + exp(-(weekly + steady))) THEN 1 ELSE 0 END)::DOUBLE AS y
+      FROM (SELECT i, TIMESTAMP '2024-01-01' + to_minutes(i::BIGINT) AS ts,
+              2 * sin(2 * pi() * (i // ${rowsPerDay}) / 7) + ${normal(1)} AS weekly, ${normal(2)} AS steady,
+              CASE WHEN ${uniform(3)} < 0.5 + 0.4 * cos(2 * pi() * (i // ${rowsPerDay}) / 7) THEN 'web' ELSE 'app' END AS channel
+            FROM range(${28 * rowsPerDay}) t(i))
+      ORDER BY hash(i, 5)`);
+  });
+  after(() => cleanup());
+
+  test('a cycle the window sees part of gets an allowance; a feature without one gets about none', async () => {
+    const profile = await buildModelReference(spec, { artifactPath: artifact, trainParquet });
+    const s = profile.seasonality;
+    assert.ok(s, 'the profile records seasonality');
+    assert.equal(s.windowMs, 86_400_000);
+    assert.ok(Math.abs(s.windowRows - rowsPerDay) <= 2, `a day held ${s.windowRows} rows`);
+    assert.equal(s.features.weekly.statistic, 'psi');
+    assert.equal(s.features.channel.statistic, 'jensen_shannon');
+    // A day's mean sits up to 2 standard deviations from the whole reference's: PSI of several tenths.
+    assert.ok(s.features.weekly.excess > 0.5, `weekly: ${JSON.stringify(s.features.weekly)}`);
+    assert.ok(s.features.steady.excess < 0.02, `steady: ${JSON.stringify(s.features.steady)}`);
+    assert.ok(s.features.channel.excess > 0.2, `channel: ${JSON.stringify(s.features.channel)}`);
+    // Random windows carry only sampling noise, the same for both numerical features.
+    assert.ok(Math.abs(s.features.weekly.random - s.features.steady.random) < 0.02);
+  });
+
+  test('no allowance without timestamps, or when the split spans fewer than four windows', async () => {
+    const noTimes = path.join(dir, 'no-ts.parquet');
+    await writeParquet(noTimes, `SELECT * EXCLUDE (ts) FROM read_parquet('${trainParquet}')`);
+    assert.equal((await buildModelReference(spec, { artifactPath: artifact, trainParquet: noTimes })).seasonality, undefined);
+    const short = await buildModelReference({ ...spec, data: { monitorWindow: '8d' } }, { artifactPath: artifact, trainParquet });
+    assert.equal(short.seasonality, undefined, '28 days hold only 3.5 windows of 8 days');
+    const { seasonality: _, ...withWindow } = await buildModelReference(spec, { artifactPath: artifact, trainParquet });
+    const { seasonality: __, ...without } = await buildModelReference({ ...spec, data: undefined }, { artifactPath: artifact, trainParquet });
+    assert.deepEqual(withWindow, without, 'the rest of the profile does not change');
+  });
+});

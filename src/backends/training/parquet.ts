@@ -15,6 +15,8 @@ export interface DatasetColumns {
   label?: Float64Array;
   /** Rows skipped because their label was missing. */
   droppedMissingLabel: number;
+  /** The time column as epoch milliseconds (NaN where missing), when asked for and present in the file. */
+  times?: Float64Array;
 }
 
 export class DatasetError extends Error {
@@ -28,7 +30,7 @@ export async function readParquetColumns(
   file: string,
   features: readonly FeatureDef[],
   labelName?: string,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; timeColumn?: string } = {},
 ): Promise<DatasetColumns> {
   await access(file).catch(() => {
     throw new DatasetError(`dataset file not found: ${file}`);
@@ -36,7 +38,7 @@ export async function readParquetColumns(
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    return await readWith(connection, file, features, labelName, options.signal);
+    return await readWith(connection, file, features, labelName, options.signal, options.timeColumn);
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -49,6 +51,7 @@ async function readWith(
   features: readonly FeatureDef[],
   labelName: string | undefined,
   signal: AbortSignal | undefined,
+  timeColumn?: string,
 ): Promise<DatasetColumns> {
   const source = `read_parquet(${quoteString(file)})`;
   const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
@@ -97,10 +100,14 @@ async function readWith(
     selects.push(`coalesce(enum_code(CAST(CAST(${col} AS VARCHAR) AS ${typeName}))::INTEGER, -1)`);
   }
   if (labelName) selects.push(`CAST(${quoteIdent(labelName)} AS DOUBLE)`);
+  // A file without the time column (training data from elsewhere) is read without times.
+  const withTimes = timeColumn !== undefined && present.has(timeColumn);
+  if (withTimes) selects.push(`coalesce(epoch_ms(CAST(${quoteIdent(timeColumn)} AS TIMESTAMP))::DOUBLE, 'NaN'::DOUBLE)`);
 
   const numeric = features.map((f) => (f.type === 'numerical' ? new Float64Array(rowCount) : undefined));
   const codes = features.map((f) => (f.type === 'categorical' ? new Int32Array(rowCount) : undefined));
   const label = labelName ? new Float64Array(rowCount) : undefined;
+  const times = withTimes ? new Float64Array(rowCount) : undefined;
 
   const result = await connection.stream(`SELECT ${selects.join(', ')} FROM ${source} ${where}`);
   let at = 0;
@@ -112,6 +119,7 @@ async function readWith(
     if (at + n > rowCount) throw new DatasetError(`${file}: more rows than counted (the file changed while being read?)`);
     for (let c = 0; c < features.length; c++) copyVector(chunk.getColumnVector(c), (numeric[c] ?? codes[c])!, at, n);
     if (label) copyVector(chunk.getColumnVector(features.length), label, at, n);
+    if (times) copyVector(chunk.getColumnVector(features.length + (label ? 1 : 0)), times, at, n);
     at += n;
   }
   if (at !== rowCount) throw new DatasetError(`${file}: read ${at} rows, expected ${rowCount}`);
@@ -120,7 +128,7 @@ async function readWith(
   features.forEach((f, c) => {
     columns[f.name] = f.type === 'numerical' ? numeric[c]! : ({ codes: codes[c]!, dictionary: dictionaries.get(f.name)! } satisfies EncodedCategorical);
   });
-  return { rowCount, columns, label, droppedMissingLabel };
+  return { rowCount, columns, label, droppedMissingLabel, ...(times ? { times } : {}) };
 }
 
 /**

@@ -1,10 +1,12 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { durationMs } from '../../config/duration.js';
 import type { FeatureSpec, ModelSpec } from '../../config/schema.js';
 import { negativeLogLoss, negativeRmse, permutationImportance, type FeatureTable, type Metric } from '../../drift/decisions/importance.js';
 import { DriftInputError, seededRandom } from '../../drift/decisions/common.js';
 import { fitCalibration } from '../../drift/decisions/calibration.js';
+import { seasonalAllowance } from '../../drift/decisions/seasonal.js';
 import { buildProfile, type Columns, type DriftProfile, type ModelImportance } from '../../drift/profile.js';
 import { DataInputError } from '../data/types.js';
 import { formatOf } from '../data/lake/importer.js';
@@ -40,6 +42,8 @@ export interface ReferenceSpec {
   task: ModelSpec['task'];
   features: readonly FeatureSpec[];
   label: { name: string };
+  /** The monitor window, for the seasonal allowances (a ModelSpec has it). */
+  data?: { monitorWindow: string };
 }
 
 export interface ModelReferenceOptions {
@@ -53,17 +57,26 @@ export interface ModelReferenceOptions {
   seed?: number;
   /** Expected sha256 of the artifact (e.g. from the registry); a mismatch is refused. */
   sha256?: string;
+  /**
+   * The monitor window's length (default: the spec's data.monitorWindow): with it, and a training
+   * split that has timestamps, the profile records what the data's own cycles add to each
+   * feature's drift distance for windows that long.
+   */
+  monitorWindowMs?: number;
 }
 
 export async function buildModelReference(spec: ReferenceSpec, options: ModelReferenceOptions): Promise<DriftProfile> {
   const label = spec.label.name;
-  const train = await readParquetColumns(options.trainParquet, spec.features, label);
+  const train = await readParquetColumns(options.trainParquet, spec.features, label, { timeColumn: 'ts' });
   const trainColumns = decode(train.columns);
   const labels = train.label ?? new Float64Array();
-  const profile = buildProfile(
+  const built = buildProfile(
     { ...trainColumns, [label]: labels },
     { features: [...spec.features], label: { name: label, type: spec.task === 'binary_classification' ? 'binary' : 'numerical' } },
   );
+  const windowMs = options.monitorWindowMs ?? (spec.data ? durationMs(spec.data.monitorWindow) : undefined);
+  const seasonality = windowMs && train.times ? measureSeasonality(spec, trainColumns, train.times, windowMs, built.settings.bins) : undefined;
+  const profile = seasonality ? { ...built, seasonality } : built;
 
   const seed = options.seed ?? 42;
   let rows: LabelledRows = { columns: trainColumns, labels, split: 'train' };
@@ -85,6 +98,28 @@ export async function buildModelReference(spec: ReferenceSpec, options: ModelRef
   } finally {
     await model.close();
   }
+}
+
+/**
+ * Each feature's seasonal allowance (decisions/seasonal.ts) for windows of the monitor's length:
+ * the rows put in time order, windows of the rows such a span held on average. Undefined when the
+ * split spans fewer than four windows (a cycle cannot be told from a trend) or has no times.
+ */
+function measureSeasonality(spec: ReferenceSpec, columns: Columns, times: Float64Array, windowMs: number, bins: number): DriftProfile['seasonality'] {
+  const order = Array.from(times.keys()).filter((i) => Number.isFinite(times[i])).sort((a, b) => times[a] - times[b]);
+  if (order.length < 2) return undefined;
+  const span = times[order[order.length - 1]] - times[order[0]];
+  if (!(span >= 4 * windowMs)) return undefined;
+  const windowRows = Math.round((order.length * windowMs) / span);
+  if (windowRows < 30) return undefined;
+  const features: NonNullable<DriftProfile['seasonality']>['features'] = Object.create(null);
+  for (const f of spec.features) {
+    const column = columns[f.name];
+    const inTimeOrder = column instanceof Float64Array ? Float64Array.from(order, (i) => column[i]) : order.map((i) => (column as ArrayLike<unknown>)[i]);
+    const allowance = seasonalAllowance(inTimeOrder, { windowSize: windowRows, statistic: f.type === 'numerical' ? 'psi' : 'jensen_shannon', bins });
+    if (allowance) features[f.name] = allowance;
+  }
+  return { windowMs, windowRows, features };
 }
 
 interface LabelledRows {

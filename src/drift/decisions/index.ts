@@ -10,11 +10,15 @@ export {
   arlThreshold, createDetector, detectorThreshold, expectedDelay, resetDetector, resultOf, update, SEQUENTIAL_DEFAULTS,
   type ErrorBatch, type ResolvedSequentialConfig, type SequentialConfig, type SequentialResult, type SequentialState,
 } from './sequential.js';
+export {
+  createMultiChart, isMultiChart, multiChartResult, updateMultiChart, type MultiChartConfig, type MultiChartResult, type MultiChartState,
+} from './multi-chart.js';
 export { estimatePerformance, expectedRocAuc, type CbpeEstimate, type CbpeOptions, type EstimatedMetric } from './cbpe.js';
 export { applyCalibration, fitCalibration, type IsotonicCalibration } from './calibration.js';
 export {
   calibrateThreshold, type BuiltInStatistic, type CalibratedThreshold, type CustomStatistic, type Direction, type ThresholdCalibrationOptions,
 } from './calibrated-thresholds.js';
+export { seasonalAllowance, type SeasonalAllowance, type SeasonalOptions, type SeasonalStatistic } from './seasonal.js';
 export { adjustPValues, rejectAtLevel, type AdjustmentMethod } from './multiple-testing.js';
 export {
   accuracyAt, negativeLogLoss, negativeRmse, permutationImportance,
