@@ -8,6 +8,7 @@ import { compareToProfile, type DriftProfile, type DriftReport, type DriftThresh
 import {
   adjustPValues, applyCalibration, createMultiChart, decideDriftImpact, estimatePerformance, isMultiChart, multiChartResult, updateMultiChart, type MultiChartState,
 } from '../drift/decisions/index.js';
+import { assessDataQuality } from '../drift/data-quality.js';
 import { jensenShannonNoiseFloor, psiNoiseFloor } from '../drift/noise-floor.js';
 import type { CheckResult } from './contracts.js';
 
@@ -111,6 +112,8 @@ export async function measureCheck(ctx: CheckContext, spec: ModelSpec, now: Date
     };
   }
 
+  if (profile && spec.triggers.dataQuality.enabled) result.dataQuality = measureDataQuality(spec, profile, window.columns);
+
   // Matured labels by prediction age: the predictions of the window that are old enough.
   const delay = durationMs(spec.label.delay);
   const matured = await ctx.data.maturedLabels(spec, { from: new Date(from.getTime() - delay), to: now, asOf: now, variant: 'champion' });
@@ -158,6 +161,33 @@ export function checkViolations(spec: ModelSpec, result: CheckResult): Violation
         ...verdict,
       };
     });
+}
+
+function measureDataQuality(spec: ModelSpec, profile: DriftProfile, columns: Record<string, ArrayLike<unknown>>): CheckResult['dataQuality'] {
+  const q = spec.triggers.dataQuality;
+  const report = assessDataQuality(profile, columns, {
+    missingRate: q.missingRate, outOfRange: q.outOfRange, unseenCategories: q.unseenCategories, meanShift: q.meanShift, minSamples: q.minSamples,
+    keyFeatures: spec.features.filter((f) => f.key).map((f) => f.name),
+  });
+  return {
+    checked: report.findings.length,
+    violations: report.violations.map(({ feature, check, value, reference, threshold, samples }) => ({ feature, check, value, reference, threshold, samples })),
+  };
+}
+
+/** The check's data-quality violations for the knowledge base: alerts, unless the policy retrains on them. */
+export function dataQualityViolations(spec: ModelSpec, result: CheckResult): ViolationInput[] {
+  const retrains = spec.triggers.dataQuality.action === 'retrain';
+  return (result.dataQuality?.violations ?? []).map((v) => ({
+    feature: v.feature,
+    statistic: v.check,
+    score: v.value,
+    threshold: v.threshold,
+    importanceShare: null,
+    championVersion: result.champion?.version ?? null,
+    decision: retrains ? 'retrain_warranted' : 'reported_only',
+    decisionReason: retrains ? 'data quality: triggers.dataQuality.action is retrain' : 'data quality: alert only (triggers.dataQuality.action: alert)',
+  }));
 }
 
 interface ImportanceRecord {

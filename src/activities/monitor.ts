@@ -3,7 +3,7 @@ import { lastDays } from '../backends/registry/queries.js';
 import type { ModelSpec } from '../config/schema.js';
 import type { CheckReportInput } from '../reports/check-report.js';
 import type { Backends } from './backends.js';
-import { checkViolations, measureCheck, registryDetectorStore } from './check.js';
+import { checkViolations, dataQualityViolations, measureCheck, registryDetectorStore } from './check.js';
 import type { CheckResult, MonitorActivities } from './contracts.js';
 import { reportWriter } from './reports.js';
 import { refOf } from './spec-catalog.js';
@@ -21,6 +21,10 @@ async function history(b: Backends, model: string): Promise<{ lastRetrainAt?: st
 
 /** Where the start activity finds the check it acts on: the model's last check (monitor state). */
 const LAST_CHECK = 'last-check';
+interface LastCheck {
+  checkedAt: string;
+  previousAt?: string;
+}
 const RECURRENCE_DAYS = 30;
 
 /**
@@ -29,13 +33,29 @@ const RECURRENCE_DAYS = 30;
  */
 function recordViolations(b: Backends, spec: ModelSpec, result: CheckResult): CheckReportInput['driftRecurrence'] {
   const checkedAt = new Date(result.checkedAt);
-  const violations = checkViolations(spec, result);
+  const violations = [...checkViolations(spec, result), ...dataQualityViolations(spec, result)];
+  // The check before this one; a retried check finds itself as the last and reads the one it kept.
+  const last = b.registry.monitorState(spec.name, LAST_CHECK) as LastCheck | undefined;
+  const previousAt = last?.checkedAt === result.checkedAt ? last.previousAt : last?.checkedAt;
+  if (result.dataQuality) result.dataQuality.started = startedDataQualityViolations(b, spec.name, result, previousAt);
   if (violations.length > 0) b.registry.recordViolations(spec.name, checkedAt, violations);
-  b.registry.saveMonitorState(spec.name, LAST_CHECK, { checkedAt: result.checkedAt });
+  b.registry.saveMonitorState(spec.name, LAST_CHECK, { checkedAt: result.checkedAt, previousAt } satisfies LastCheck);
   if (violations.length === 0) return undefined;
   const since = lastDays(checkedAt, RECURRENCE_DAYS);
   const recurrence = b.registry.violationRecurrence({ model: spec.name, since, until: checkedAt });
   return { windowDays: RECURRENCE_DAYS, features: recurrence.map((r) => ({ feature: r.feature, days: r.days })) };
+}
+
+/**
+ * The data-quality violations this check has and the model's previous check had not: a fault is
+ * alerted once when it appears, not every hour while it lasts (the store keeps every occurrence).
+ */
+function startedDataQualityViolations(b: Backends, model: string, result: CheckResult, previousAt: string | undefined): string[] {
+  const current = (result.dataQuality?.violations ?? []).map((v) => `${v.feature}/${v.check}`);
+  if (current.length === 0 || previousAt === undefined) return current;
+  const at = new Date(previousAt);
+  const before = new Set(b.registry.violations({ model, since: at, until: at }).map((v) => `${v.feature}/${v.statistic}`));
+  return current.filter((key) => !before.has(key));
 }
 
 /**

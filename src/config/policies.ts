@@ -73,6 +73,22 @@ export const triggers = z
       })
       .prefault({}),
     drift: driftTrigger.prefault({}),
+    dataQuality: z
+      .object({
+        enabled: z.boolean().default(true),
+        action: z
+          .enum(['alert', 'retrain'], { error: 'expected alert or retrain' })
+          .default('alert')
+          .describe('alert: violations are reported, notified and kept in the violations store; retrain: they also start a retrain (a retrain on broken inputs rarely helps: fix the data first).'),
+        missingRate: probability('a share').default(0.05).describe("A feature's missing share above the reference's own by more than this is a violation."),
+        outOfRange: probability('a share').default(0.02).describe("A share of numerical values outside the reference's [min, max] above this is a violation."),
+        unseenCategories: probability('a share').default(0.05).describe('A share of categorical values the reference never saw above this is a violation.'),
+        meanShift: z.number().positive().default(3).describe('On features marked `key`: the window mean this many standard errors from the reference mean is a violation (seed 001).'),
+        minSamples: positiveInt('a sample count').default(200).describe('Fewer rows (present values) than this and a feature is not judged.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Data-quality checks of each window against the reference profile: missing values, values out of range, unseen categories, mean shift of key features.'),
     labelShift: z
       .object({ enabled: z.boolean().default(false).describe('A shift of the label distribution starts a retrain (off: reported only; its cost shows in performance).'), jensenShannon: probability('a Jensen–Shannon distance').default(0.15) })
       .strict()

@@ -23,6 +23,7 @@ export const feature = z
     name: columnName.describe('Column name in requests and in the lake'),
     type: z.enum(['numerical', 'categorical'], { error: 'expected numerical or categorical' }).describe('numerical: drift by PSI/KS/Wasserstein, standardised; categorical: drift by Jensen–Shannon/chi², one-hot'),
     categories: z.array(z.string()).optional().describe('Categories known up front (optional); unseen ones go to the unknown bucket at scoring time.'),
+    key: z.boolean().optional().describe('A feature the business watches closely: the data-quality mean-shift alarm judges it (triggers.dataQuality.meanShift).'),
     description: z.string().optional(),
   })
   .strict();
@@ -131,6 +132,7 @@ export const NOTIFICATION_KINDS = [
   'promoted',
   'budget_warning',
   'retraining_not_paying',
+  'data_quality',
   'failed',
 ] as const;
 export type RunbookKind = (typeof NOTIFICATION_KINDS)[number];

@@ -12,6 +12,13 @@ export interface CheckResult {
     /** Whether the drift is worth a retrain under the drift policy, and why (importance, estimated loss). */
     impact?: { material: boolean; policy: string; reason: string; importantDriftedFeatures: string[]; estimatedLoss: number | null };
   };
+  /** Data-quality checks against the reference: how many were judged, and the violations. */
+  dataQuality?: {
+    checked: number;
+    violations: Array<{ feature: string; check: 'missing_rate' | 'out_of_range' | 'unseen_categories' | 'mean_shift'; value: number; reference: number; threshold: number; samples: number }>;
+    /** Violations the model's previous check did not have ("feature/check"): what an alert is sent for. */
+    started?: string[];
+  };
   /** Label-free estimate (CBPE) of the champion's accuracy on the window's scores, with its 95% interval. */
   estimate?: { metric: 'accuracy'; value: number; lower: number; upper: number; samples: number; baseline?: number };
   /** The windowed metric on matured labels, beside the champion's validated value. */

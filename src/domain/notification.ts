@@ -13,6 +13,7 @@ export type NotificationKind =
   | 'promoted'
   | 'budget_warning'
   | 'retraining_not_paying'
+  | 'data_quality'
   | 'failed';
 
 export interface Notification {

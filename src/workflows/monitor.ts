@@ -48,6 +48,12 @@ export async function monitorModel(input: MonitorInput): Promise<MonitorResult> 
   ]);
   const check = await checkModel.executeWithOptions({ summary: `check ${spec.name} against its reference profile` }, [{ ref, asOf: new Date().toISOString() }]);
   const decision = evaluateTriggers(spec.triggers, check, { now: Date.now(), scheduled: input.scheduled });
+  const appeared = check.dataQuality?.violations.filter((v) => check.dataQuality?.started?.includes(`${v.feature}/${v.check}`)) ?? [];
+  // Once per fault, when it appears: the violations store keeps every check it lasts.
+  if (appeared.length > 0 && patched('data-quality-alerts')) {
+    const listed = appeared.map((v) => `${v.feature}: ${v.check.replaceAll('_', ' ')} ${v.check === 'mean_shift' ? `${v.value.toFixed(1)} standard errors` : `${(100 * v.value).toFixed(1)}%`}`).join('; ');
+    await notify({ kind: 'data_quality', model: spec.name, title: `${spec.name}: data-quality violation${appeared.length > 1 ? 's' : ''}: ${listed}`, details: { violations: appeared, window: check.window } });
+  }
 
   let result: MonitorResult;
   const { considered } = decision;

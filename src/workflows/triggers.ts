@@ -3,7 +3,7 @@ import { durationMs } from '../config/duration.js';
 import { LOWER_IS_BETTER } from '../config/policies.js';
 import type { CheckResult } from '../domain/check.js';
 
-export type TriggerKind = 'bootstrap' | 'schedule' | 'performance' | 'drift' | 'label_shift' | 'volume' | 'max_age';
+export type TriggerKind = 'bootstrap' | 'schedule' | 'performance' | 'drift' | 'data_quality' | 'label_shift' | 'volume' | 'max_age';
 
 export interface FiredTrigger {
   kind: TriggerKind;
@@ -46,6 +46,14 @@ export function evaluateTriggers(spec: TriggerSpec, check: CheckResult, options:
   if (check.champion) {
     if (spec.performance.enabled) weighPerformance(spec, check, weigh);
     if (spec.drift.enabled) weighDrift(spec, check, weigh);
+    if (spec.dataQuality.enabled && check.dataQuality) {
+      const found = check.dataQuality.violations;
+      const listed = found.slice(0, 3).map((v) => `${v.feature} ${v.check.replaceAll('_', ' ')}`).join(', ') + (found.length > 3 ? ', …' : '');
+      const retrains = spec.dataQuality.action === 'retrain';
+      weigh('data_quality', retrains && found.length > 0, found.length === 0
+        ? `${check.dataQuality.checked} data-quality checks passed`
+        : `${found.length} data-quality violation${found.length > 1 ? 's' : ''} (${listed})${retrains ? '' : ': alert only (triggers.dataQuality.action: alert)'}`);
+    }
     if (spec.labelShift.enabled && check.labelShift && check.labelShift.samples >= spec.drift.minSamples) {
       const shifted = check.labelShift.jensenShannon > spec.labelShift.jensenShannon;
       weigh('label_shift', shifted, `label distribution JS ${fmt(check.labelShift.jensenShannon)} ${shifted ? '>' : '≤'} ${spec.labelShift.jensenShannon}`);

@@ -206,7 +206,7 @@ describe('SQLite registry', () => {
     assert.equal(registry.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.ok(existsSync(`${dbPath}-wal`));
     assert.equal(registry.schemaVersion, SCHEMA_VERSION);
-    assert.equal(SCHEMA_VERSION, 4, 'versions, aliases, ledger, spend; config revisions; monitor state; drift violations');
+    assert.equal(SCHEMA_VERSION, 5, 'versions, aliases, ledger, spend; config revisions; monitor state; drift violations; data-quality violations');
     const before = { versions: registry.listVersions('fraud'), ledger: registry.ledger(), aliases: registry.aliases('fraud') };
     registry.close();
     registry = new SqliteRegistry({ path: dbPath, now });

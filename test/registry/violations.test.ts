@@ -128,6 +128,30 @@ describe('drift violations in the registry', () => {
     assert.deepEqual(registry.violations({ model: 'fraud' }), []);
   });
 
+  test('a registry.db from before data-quality violations keeps its violations and takes the new kinds', () => {
+    const file = path.join(root.dir, 'v4.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, '2026-01-01T00:00:00Z');
+    }
+    const insert = (statistic: string, reason: string) =>
+      db.prepare(`INSERT INTO drift_violations (model, checked_at, feature, statistic, score, threshold, decision, decision_reason, decided_at) VALUES ('fraud', '2026-03-08T10:00:00.000Z', 'amount', ?, 0.4, 0.2, 'reported_only', ?, '2026-03-08T10:00:00.000Z')`).run(statistic, reason);
+    assert.throws(() => insert('missing_rate', 'x'), /CHECK constraint/, 'version 4 knew only drift statistics');
+    insert('psi', 'kept');
+    db.close();
+    const upgraded = new SqliteRegistry({ path: file, now });
+    try {
+      assert.equal(upgraded.schemaVersion, 5);
+      assert.deepEqual(upgraded.violations({ model: 'fraud' }).map((v) => [v.feature, v.statistic, v.decisionReason]), [['amount', 'psi', 'kept']]);
+      assert.deepEqual(upgraded.recordViolations('fraud', '2026-03-09T10:00:00Z', [amount(0.2, { statistic: 'missing_rate', threshold: 0.07 })]), { recorded: 1 });
+      assert.deepEqual(upgraded.violationRecurrence({ model: 'fraud', since: new Date('2026-03-01T00:00:00Z') }).map((r) => [r.feature, r.days, r.statistics]), [['amount', 2, ['missing_rate', 'psi']]]);
+    } finally {
+      upgraded.close();
+    }
+  });
+
   test('a registry.db from before violations gains the table and keeps its data', () => {
     const file = path.join(root.dir, 'v3.db');
     const db = new Database(file);
@@ -141,7 +165,7 @@ describe('drift violations in the registry', () => {
 
     const upgraded = new SqliteRegistry({ path: file, now });
     try {
-      assert.equal(upgraded.schemaVersion, 4);
+      assert.equal(upgraded.schemaVersion, 5);
       assert.deepEqual(upgraded.monitorState('fraud', 'performance-detector'), { fedThrough: 'x' });
       assert.deepEqual(upgraded.recordViolations('fraud', '2026-03-09T10:00:00Z', [amount(0.4)]), { recorded: 1 });
     } finally {

@@ -75,6 +75,22 @@ describe('monitor workflow (time-skipping server)', () => {
     assert.deepEqual(result.fired.map((f) => f.kind), ['performance']);
   });
 
+  it('a data-quality violation alerts when it appears, not while it lasts, and starts nothing by default', async () => {
+    const violations = [{ feature: 'transaction_amount', check: 'missing_rate' as const, value: 0.2, reference: 0.01, threshold: 0.06, samples: 5_000 }];
+    const appeared = await monitor({ dataQuality: { checked: 9, violations, started: ['transaction_amount/missing_rate'] } });
+    assert.equal(appeared.result.action, 'none');
+    assert.deepEqual(appeared.starts, []);
+    assert.deepEqual(appeared.notified.map((n) => [n.kind, n.title]), [['data_quality', `${appeared.notified[0]?.model}: data-quality violation: transaction_amount: missing rate 20.0%`]]);
+    assert.deepEqual(appeared.result.considered?.find((c) => c.kind === 'data_quality'), {
+      kind: 'data_quality', fired: false, evidence: '1 data-quality violation (transaction_amount missing rate): alert only (triggers.dataQuality.action: alert)',
+    });
+    const lasting = await monitor({ dataQuality: { checked: 9, violations, started: [] } });
+    assert.deepEqual(lasting.notified, []);
+    const retrain = await monitor({ dataQuality: { checked: 9, violations, started: [] } }, { overrides: 'triggers: { dataQuality: { action: retrain } }' });
+    assert.equal(retrain.result.action, 'started');
+    assert.deepEqual(retrain.starts.map((s) => s.kinds), [['data_quality']]);
+  });
+
   it('after runs that did not pay, the trigger backs off and a person is told once', async () => {
     const recent = (asOf: string, minutesAgo: number) => [
       { closedAt: new Date(Date.parse(asOf) - minutesAgo * 60_000).toISOString(), outcome: 'rejected' },

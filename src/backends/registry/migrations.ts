@@ -145,6 +145,34 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX drift_violations_feature ON drift_violations (model, feature, checked_at);
     `,
   },
+  {
+    version: 5,
+    name: 'data-quality violations',
+    // The violations store also keeps data-quality findings (missing rate, out of range, unseen
+    // categories, mean shift). SQLite cannot change a CHECK constraint in place: the table is
+    // rebuilt with the wider list and its rows copied over.
+    sql: `
+      CREATE TABLE drift_violations_v5 (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        checked_at TEXT NOT NULL,
+        feature TEXT NOT NULL,
+        statistic TEXT NOT NULL CHECK (statistic IN ('psi', 'ks', 'wasserstein', 'jensen_shannon', 'chi_square', 'missing_rate', 'out_of_range', 'unseen_categories', 'mean_shift')),
+        score REAL NOT NULL,
+        threshold REAL NOT NULL,
+        importance_share REAL,
+        champion_version INTEGER,
+        decision TEXT NOT NULL CHECK (decision IN ('reported_only', 'retrain_warranted', 'retrain_started', 'held')),
+        decision_reason TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        UNIQUE (model, checked_at, feature, statistic)
+      );
+      INSERT INTO drift_violations_v5 SELECT * FROM drift_violations;
+      DROP TABLE drift_violations;
+      ALTER TABLE drift_violations_v5 RENAME TO drift_violations;
+      CREATE INDEX drift_violations_feature ON drift_violations (model, feature, checked_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -102,8 +102,8 @@ export interface ModelSummary {
   lastChangeAt: string | null;
 }
 
-/** The drift statistics a violation can be measured with (the drift module's metrics). */
-export const VIOLATION_STATISTICS = ['psi', 'ks', 'wasserstein', 'jensen_shannon', 'chi_square'] as const;
+/** What a violation is measured with: the drift module's statistics and the data-quality checks. */
+export const VIOLATION_STATISTICS = ['psi', 'ks', 'wasserstein', 'jensen_shannon', 'chi_square', 'missing_rate', 'out_of_range', 'unseen_categories', 'mean_shift'] as const;
 export type ViolationStatistic = (typeof VIOLATION_STATISTICS)[number];
 
 /**
