@@ -17,7 +17,7 @@ function registryFailure(err: unknown): never {
   throw err;
 }
 
-export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'trainChallenger' | 'notify' | 'setTraffic' | 'liveMetrics' | 'canaryEvidence'> {
+export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'trainChallenger' | 'notify' | 'setTraffic' | 'liveMetrics' | 'canaryEvidence' | 'preTrafficChecks'> {
   const reports = reportWriter(b);
   return {
     async resolveSpec(ref) {
@@ -34,7 +34,14 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
       // The model's own history is the best estimate; the configured figure covers the first run.
       const recent = b.registry.listVersions(spec.name).slice(-5).map((v) => v.costUsd).filter((c) => c > 0);
       const estimatedCostUsd = recent.length ? recent.reduce((a, c) => a + c, 0) / recent.length : spec.budget.estimatedCostPerRun;
-      return { estimatedCostUsd, monthSpendUsd: b.registry.monthlySpend(spec.name, new Date()), monthlyCapUsd: spec.budget.monthlyCap };
+      const now = new Date();
+      const own = { monthSpendUsd: b.registry.monthlySpend(spec.name, now), monthlyCapUsd: spec.budget.monthlyCap, capScope: 'model' as const };
+      const sharedCap = b.config.budget.monthlyCap;
+      if (sharedCap === undefined) return { estimatedCostUsd, ...own };
+      // The budget with the least room binds: a run fits only if it fits both.
+      const shared = { monthSpendUsd: b.registry.monthlySpend(undefined, now), monthlyCapUsd: sharedCap, capScope: 'all_models' as const };
+      const room = (x: typeof own | typeof shared) => x.monthlyCapUsd - x.monthSpendUsd;
+      return { estimatedCostUsd, ...(room(shared) < room(own) ? shared : own) };
     },
 
     async buildDataset(input) {

@@ -215,6 +215,13 @@ export const retrainConfig = z
     version: z.literal(1, { error: 'expected version: 1' }).default(1),
     timeProfile: z.enum(['production', 'demo']).default('production').describe('"demo" compresses every duration (monitor each minute, minute-long canary steps) for the tour.'),
     notify: notify.prefault({}),
+    budget: z
+      .object({
+        monthlyCap: z.number().positive().optional().describe('Dollars per calendar month for the retraining of all models together (none by default); a run is over budget when it would take either this total or its model\'s own cap over.'),
+      })
+      .strict()
+      .prefault({})
+      .describe("A retraining budget for the whole component (seed 002), beside each model's own `budget`. Runs over it do what their model's `budget.onExceed` says."),
     models: z.array(model).min(1, { error: 'expected at least one model' }),
   })
   .strict()

@@ -20,8 +20,11 @@ export interface RunRef {
 
 export interface BudgetEstimate {
   estimatedCostUsd: number;
+  /** Spend this month and the cap of the budget with the least room left: the model's own, or all models' together. */
   monthSpendUsd: number;
   monthlyCapUsd: number;
+  /** Which budget that is (absent in runs from before the shared budget: the model's). */
+  capScope?: 'model' | 'all_models';
 }
 
 export interface DatasetRef {

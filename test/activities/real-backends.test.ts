@@ -58,7 +58,7 @@ describe('activities on the real backends', () => {
   });
 
   it('estimates cost from config before any run, against the month spend and cap', async () => {
-    assert.deepEqual(await env.run(acts.estimateRunCost, { ref: { model: spec.name } }), { estimatedCostUsd: 5, monthSpendUsd: 0, monthlyCapUsd: 10_000 });
+    assert.deepEqual(await env.run(acts.estimateRunCost, { ref: { model: spec.name } }), { estimatedCostUsd: 5, monthSpendUsd: 0, monthlyCapUsd: 10_000, capScope: 'model' });
   });
 
   let dataset: Awaited<ReturnType<typeof acts.buildDataset>>;
