@@ -13,6 +13,11 @@ export class RefusedError extends Error {
   override readonly name = 'RefusedError';
 }
 
+/** Bad input named in the message itself (exit 2), e.g. a file `data import` cannot take. */
+export class BadInputError extends Error {
+  override readonly name = 'BadInputError';
+}
+
 export interface OutputOptions {
   json?: boolean;
 }
@@ -24,7 +29,7 @@ export function emit(options: OutputOptions, value: unknown, human: () => string
 
 /** One clear line (or a few, for several config problems) and an exit code; never a stack trace. */
 export function exitCodeFor(err: unknown): { code: number; message: string } {
-  if (err instanceof ConfigError) return { code: EXIT.badInput, message: err.message };
+  if (err instanceof ConfigError || err instanceof BadInputError) return { code: EXIT.badInput, message: err.message };
   if (err instanceof TemporalBinaryError) return { code: EXIT.unavailable, message: err.message };
   if (err instanceof RunNotFoundError) return { code: EXIT.notFound, message: err.message };
   if (err instanceof RunEndedError) return { code: EXIT.refused, message: err.message };

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Backends } from '../activities/backends.js';
 import { desiredSchedules, reconcileSchedules } from '../schedules/reconcile.js';
-import { createGenerator, driftPlan, formatProgress, runSimulation } from '../serving/simulator/index.js';
+import { createGenerator, driftPlan, formatProgress, runSimulation } from './simulator/index.js';
 import { startNarrator } from './narrator.js';
 import { seedChampion } from './seed.js';
 
@@ -15,6 +15,8 @@ export interface DemoOptions {
   rate?: number;
   /** When the simulated drift begins (default 3 minutes after start). */
   driftStartMs?: number;
+  /** The web UI's list of a model's pipelines (no monitor checks), when there is a UI to link to. */
+  pipelinesLink?: (model: string) => string;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const changes = await reconcileSchedules(options.client, desiredSchedules(b.config, b.settings));
   for (const c of changes.filter((x) => x.change !== 'unchanged')) say(`schedule ${c.scheduleId}: ${c.change} (${c.summary})`);
 
-  const narrator = startNarrator(options.client, b.config.models, say, options.signal);
+  const narrator = startNarrator(options.client, b.config.models, say, options.signal, { pipelines: options.pipelinesLink });
   const [first] = b.config.models;
   const driftStartMs = options.driftStartMs ?? 180_000;
   say(`${first.name}: sending ${options.rate ?? 20} requests/s; input drift begins in ${Math.round(driftStartMs / 60_000)} min and the monitor checks every ${first.monitor.every ?? first.monitor.cron}`);

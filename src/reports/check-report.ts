@@ -233,14 +233,14 @@ async function labelShiftSection(input: CheckReportInput): Promise<SafeHtml> {
 ${dist ? await distributionFigure(dist, ['training labels', 'matured labels']) : ''}`;
 }
 
-async function historySection(points: CheckHistoryPoint[], drift: DriftReport | null): Promise<SafeHtml> {
+async function historySection(points: CheckHistoryPoint[]): Promise<SafeHtml> {
   const evaluated = points.filter((p) => p.evaluatedFeatures > 0).map((p) => ({ at: p.checkedAt, value: p.driftShare }));
   const shifts = points.filter((p) => typeof p.labelShift === 'number').map((p) => ({ at: p.checkedAt, value: p.labelShift as number }));
   const share = evaluated.length > 0
-    ? await chart(timeSeriesSpec(evaluated, { title: 'share of features drifted', format: '.0%', domain: [0, 1], threshold: drift?.thresholds.driftShare }), 'drift share over time')
+    ? await chart(timeSeriesSpec(evaluated, { title: 'share of features drifted', format: '.0%', domain: [0, 1] }), 'drift share over time')
     : html`<p class="note">No check so far had enough data to evaluate any feature.</p>`;
   const label = shifts.length > 1 ? await chart(timeSeriesSpec(shifts, { title: 'label shift (Jensen–Shannon)', format: '.3~f' }), 'label shift over time') : '';
-  return html`<h2>Drift over time</h2><p class="note">${points.length} check${points.length === 1 ? '' : 's'}, ${fmtTime(points[0]?.checkedAt)} → ${fmtTime(points[points.length - 1]?.checkedAt)}${drift ? html`; the dashed line is the dataset-drift share ${fmtPct(drift.thresholds.driftShare, 0)}` : ''}.</p>${share}${label}`;
+  return html`<h2>Drift over time</h2><p class="note">${points.length} check${points.length === 1 ? '' : 's'}, ${fmtTime(points[0]?.checkedAt)} → ${fmtTime(points[points.length - 1]?.checkedAt)}.</p>${share}${label}`;
 }
 
 function triggersBlock(input: CheckReportInput): SafeHtml | string {
@@ -258,10 +258,14 @@ function statusBlock(input: CheckReportInput): SafeHtml {
     return callout('neutral', 'Insufficient data: drift was not judged', html`<ul>${(reasons.length > 0 ? reasons : ['No feature had enough data to compare.']).map((r) => html`<li>${r}</li>`)}</ul>`);
   }
   const dd = d as DriftReport;
-  const text = `${dd.driftedFeatures} of ${dd.evaluatedFeatures} evaluated features drifted (${fmtPct(dd.driftShare, 0)}; dataset drift at ≥ ${fmtPct(dd.thresholds.driftShare, 0)}${dd.datasetDrift ? ': reached' : ''})`;
+  // No share of drifted features decides anything: a retrain on drift rests on what the drifted
+  // features cost the model (their importance, the label-free estimate), shown under Evidence.
+  const text = `${dd.driftedFeatures} of ${dd.evaluatedFeatures} evaluated feature${dd.evaluatedFeatures === 1 ? '' : 's'} drifted (${fmtPct(dd.driftShare, 0)})`;
   const skipped = dd.insufficientFeatures > 0 ? html`<div class="note">${dd.insufficientFeatures} feature${dd.insufficientFeatures === 1 ? '' : 's'} could not be judged (see the table).</div>` : '';
+  const see = [input.estimate || input.sequential || input.labels || input.driftImpact ? 'Evidence for a retrain' : undefined, input.firedTriggers ? 'Triggers' : undefined].filter((x) => x !== undefined);
+  const worth = html`<div class="note">Whether drift starts a retrain depends on what the drifted features cost the model (their importance and the label-free estimate of accuracy), not on how many drifted${see.length ? html`: see ${see.map((x, i) => html`${i > 0 ? ' and ' : ''}<em>${x}</em>`)}` : ''}.</div>`;
   return verdict === 'drift'
-    ? callout('bad', 'Drift', html`${text}: ${dd.driftedFeatureNames.join(', ')}.${skipped}`)
+    ? callout('bad', 'Drift', html`${text}: ${dd.driftedFeatureNames.join(', ')}.${worth}${skipped}`)
     : callout('good', 'No drift', html`${text}.${skipped}`);
 }
 
@@ -303,7 +307,7 @@ ${triggersBlock(input)}
 ${features.length > 0 ? html`<h2>Features</h2>${summaryTable(features, index, input)}<p class="note">Scores compare the current window with the champion's reference profile. Distances (PSI, Jensen–Shannon, Wasserstein) drift above their threshold, p-values (KS, χ²) below it. Missing rate counts null, NaN and infinite values.</p>` : ''}
 ${await performanceSection(input, points)}
 ${await labelShiftSection(input)}
-${await historySection(points, d)}
+${await historySection(points)}
 ${sections.length > 0 ? html`<h2>Feature details</h2><p class="note">Shares of rows per bin of the reference's PSI bins (numerical) or per category, reference in grey, current in blue.</p>${sections}` : ''}`;
   return page(`Drift check: ${input.model} at ${fmtTime(input.checkedAt)}`, body, `retrain drift check report · ${input.model} · ${input.checkedAt}`);
 }

@@ -1,8 +1,8 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { fmtTime, html, page, type SafeHtml } from './html.js';
+import { badge, fmtTime, html, page, type SafeHtml } from './html.js';
 
 /**
  * `retrain serve-reports`: the HTML reports under `<dataDir>/reports` over HTTP, so the links in the
@@ -17,6 +17,26 @@ interface Listing {
   name: string;
   href: string;
   modified: Date;
+  /** The report's own verdict (a run's outcome or stage, a check's drift verdict), when it has one. */
+  outcome?: string;
+}
+
+/**
+ * The word of the badge in a report's heading: a run's outcome ("promoted", "rolled back"; its
+ * stage, e.g. "awaiting approval", while it goes on) or a check's verdict. The heading comes after
+ * the inline stylesheet, within the first few KiB.
+ */
+export async function reportOutcome(file: string): Promise<string | undefined> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const buffer = Buffer.alloc(16 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const head = buffer.subarray(0, bytesRead).toString('utf8');
+    return /<h1>[^<]*<span class="badge [a-z]+">([^<]{1,40})<\/span>/.exec(head)?.[1];
+  } finally {
+    await handle.close();
+  }
 }
 
 async function listHtml(dir: string, hrefPrefix: string, limit: number): Promise<Listing[]> {
@@ -24,11 +44,14 @@ async function listHtml(dir: string, hrefPrefix: string, limit: number): Promise
   const files = await Promise.all(
     names.filter((n) => n.endsWith('.html')).map(async (name) => ({ name, href: `${hrefPrefix}${encodeURIComponent(name)}`, modified: (await stat(path.join(dir, name))).mtime })),
   );
-  return files.sort((a, b) => b.modified.getTime() - a.modified.getTime()).slice(0, limit);
+  const newest = files.sort((a, b) => b.modified.getTime() - a.modified.getTime()).slice(0, limit);
+  return Promise.all(newest.map(async (f) => ({ ...f, outcome: await reportOutcome(path.join(dir, f.name)) })));
 }
 
 const linkList = (items: Listing[], empty: string): SafeHtml =>
-  items.length === 0 ? html`<p>${empty}</p>` : html`<ul>${items.map((i) => html`<li><a href="${i.href}">${i.name}</a> <small>${fmtTime(i.modified.toISOString())}</small></li>`)}</ul>`;
+  items.length === 0
+    ? html`<p>${empty}</p>`
+    : html`<ul>${items.map((i) => html`<li><a href="${i.href}">${i.name}</a>${i.outcome ? html` ${badge(i.outcome.replace(/ /g, '_'))}` : ''} <small>${fmtTime(i.modified.toISOString())}</small></li>`)}</ul>`;
 
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
@@ -58,9 +81,10 @@ export async function buildReportServer(options: ReportServerOptions): Promise<F
 
   app.get('/reports', async (_request, reply) => {
     const models = (await readdir(root, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-    const rows = models.map(
-      (m) => html`<li><a href="/reports/${encodeURIComponent(m)}/index">${m}</a>: <a href="/reports/${encodeURIComponent(m)}/latest-check.html">latest check</a>, <a href="/reports/${encodeURIComponent(m)}/latest-run.html">latest run</a></li>`,
-    );
+    const rows = await Promise.all(models.map(async (m) => {
+      const latest = await reportOutcome(path.join(root, m, 'latest-run.html'));
+      return html`<li><a href="/reports/${encodeURIComponent(m)}/index">${m}</a>: <a href="/reports/${encodeURIComponent(m)}/latest-check.html">latest check</a>, <a href="/reports/${encodeURIComponent(m)}/latest-run.html">latest run</a>${latest ? html` ${badge(latest.replace(/ /g, '_'))}` : ''}</li>`;
+    }));
     const body = models.length ? html`<ul>${rows}</ul>` : html`<p>No reports yet: every monitor check and every retraining run writes one (or run <code>retrain report &lt;model&gt;</code>).</p>`;
     return reply.type('text/html; charset=utf-8').send(page('retrain reports', html`<h1>Reports</h1>${body}`));
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -165,6 +165,35 @@ describe('retrain models register', () => {
     assert.equal(detail.aliases.champion, 1);
     assert.equal(detail.recentLedger[0].actor, 'ci-user');
     assert.match(detail.recentLedger[0].reason, /trained outside retrain \(model\.json on train\.csv\)/);
+  });
+
+  it('with no RETRAIN_ADMIN_TOKEN the CLI finds the token `npm run dev` keeps in the data directory: promote and rollback reach the gateway (issue 16)', async () => {
+    writeFileSync(path.join(dataDir, 'admin-token'), `${TOKEN}\n`, { mode: 0o600 });
+    const devEnv = { ...env, RETRAIN_ADMIN_TOKEN: '' };
+    try {
+      const promoted = await runCli(['--config', configFile, 'models', 'register', 'churn', '--artifact', artifact, '--training-data', training, '--validation-data', validation, '--promote'], devEnv);
+      assert.equal(promoted.code, 0, promoted.stderr);
+      assert.match(promoted.stdout, /champion: v3 \(was v2\)/);
+      assert.match(promoted.stdout, /gateway: serving it now/);
+      const back = await runCli(['--config', configFile, 'rollback', 'churn', '--as', 'oncall'], devEnv);
+      assert.equal(back.code, 0, back.stderr);
+      assert.match(back.stdout, /^churn: champion is v2 again \(was v3\)/);
+      const deployment = await gateway.app.inject({ method: 'GET', url: '/v1/admin/models/churn/deployment', headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(deployment.json().champion.version, '2');
+    } finally {
+      rmSync(path.join(dataDir, 'admin-token'), { force: true });
+    }
+    // Without it (and without the variable) the gateway refuses, and the CLI says so.
+    const refused = await runCli(['--config', configFile, 'rollback', 'churn', '--as', 'oncall'], { ...env, RETRAIN_ADMIN_TOKEN: '' });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /bearer token/);
+  });
+
+  it('models list counts versions in words that agree: (1 version), (3 versions)', async () => {
+    const r = await cli('models', 'list');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^churn +champion 2 .*\(3 versions\)$/m);
+    assert.match(r.stdout, /^churn-offline +champion 1 .*\(1 version\)$/m);
   });
 
   it('bad input: one clear line naming what is wrong and where, exit 2, nothing registered', async () => {

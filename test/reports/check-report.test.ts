@@ -93,6 +93,19 @@ describe('renderCheckReport', () => {
     assert.ok(section(html, 'country').includes('New in the current data: <code>es</code>'));
   });
 
+  it('a check that started a retrain on one drifted feature says nothing of a dataset-drift share (no share decides; issue 16)', async () => {
+    const one = { ...report, driftedFeatures: 1, driftShare: 0.2, datasetDrift: false, driftedFeatureNames: ['income'] };
+    const html = await renderCheckReport(input({
+      drift: one,
+      firedTriggers: [{ kind: 'drift', reason: 'income drifted (PSI 0.41 > 0.15), importance 38%: estimated cost 4.6 points' }],
+      triggerNote: 'started retrain-churn',
+    }));
+    assert.ok(html.includes('1 of 5 evaluated features drifted (20%): income.'));
+    assert.doesNotMatch(html, /dataset.drift/i);
+    assert.doesNotMatch(html, /≥ 50%/);
+    assert.match(html, /Whether drift starts a retrain depends on what the drifted features cost the model .*not on how many drifted/);
+  });
+
   it('loads nothing: no scripts, no remote URLs, no external links', async () => {
     const html = await renderCheckReport(input());
     assert.doesNotMatch(html, /<script/i);

@@ -52,6 +52,7 @@ export function registerOperationCommands(program: Command): void {
       const { RegistryError } = await import('../../backends/registry/types.js');
       const { GatewayClient } = await import('../../backends/serving/gateway-client.js');
       const { runtimeSettings } = await import('../../config/settings.js');
+      const { adminToken } = await import('../admin-token.js');
       const { emit, RefusedError } = await import('../output.js');
       const options = configOption(program);
       const { spec } = await requireModel(options, model);
@@ -61,7 +62,7 @@ export function registerOperationCommands(program: Command): void {
         const previous = registry.resolve(model, 'previous');
         if (!previous) throw new RefusedError(`${model} has no previous champion to roll back to`);
         // The gateway first: if it cannot load the old model, the registry keeps naming the current one.
-        const gateway = new GatewayClient(spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`, process.env.RETRAIN_ADMIN_TOKEN);
+        const gateway = new GatewayClient(spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`, adminToken(settings.dataDir));
         await gateway.deployChampion(model, { version: previous.version, artifactUri: previous.artifactUri });
         const entry = registry.rollback(model, { actor: opts.as, reason: opts.reason });
         emit(options, entry, () => `${model}: champion is v${entry.toVersion} again (was v${entry.fromVersion}); ledger entry ${entry.id}`);

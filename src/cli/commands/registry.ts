@@ -56,7 +56,7 @@ export function registerRegistryCommands(program: Command): void {
       emit(options, rows, () =>
         rows.length === 0
           ? 'no models registered yet'
-          : rows.map((m) => `${m.model.padEnd(24)} champion ${m.champion ?? '-'}  challenger ${m.challenger ?? '-'}  previous ${m.previous ?? '-'}  (${m.versionCount} versions)`).join('\n'),
+          : rows.map((m) => `${m.model.padEnd(24)} champion ${m.champion ?? '-'}  challenger ${m.challenger ?? '-'}  previous ${m.previous ?? '-'}  (${m.versionCount} version${m.versionCount === 1 ? '' : 's'})`).join('\n'),
       );
     });
   models
@@ -293,8 +293,10 @@ async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise
  */
 async function promote(spec: ModelSpec, registry: SqliteRegistry, version: ModelVersion, opts: RegisterOptions, warnings: string[]): Promise<NonNullable<RegisterResult['promotion']>> {
   const { runtimeSettings } = await import('../../config/settings.js');
-  const url = spec.serving.url ?? `http://127.0.0.1:${runtimeSettings().gatewayPort}`;
-  const gateway = new GatewayClient(url, process.env.RETRAIN_ADMIN_TOKEN);
+  const { adminToken } = await import('../admin-token.js');
+  const settings = runtimeSettings();
+  const url = spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`;
+  const gateway = new GatewayClient(url, adminToken(settings.dataDir));
   let state: 'deployed' | 'unreachable' = 'deployed';
   let detail: string | undefined;
   try {

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { ControlAction } from '../../client.js';
 import type { PipelineStatus } from '../../domain/status.js';
@@ -93,7 +95,9 @@ export function registerRunCommands(program: Command): void {
       const client = await connectClient(undefined, '4s');
       try {
         const status = await pipelineStatus(client, model);
-        emit(options, status, () => describeStatus(status));
+        const { runtimeSettings } = await import('../../config/settings.js');
+        const reportFile = status.reportUrl ? reportFileOf(status.reportUrl, runtimeSettings()) : undefined;
+        emit(options, reportFile ? { ...status, reportFile } : status, () => describeStatus(status, reportFile));
       } finally {
         await client.connection.close();
       }
@@ -131,7 +135,22 @@ export function registerRunCommands(program: Command): void {
     });
 }
 
-function describeStatus(s: PipelineStatus): string {
+/**
+ * The file behind a report URL of this data directory (`<reportsUrl>/<model>/runs/...` is
+ * `<dataDir>/reports/<model>/runs/...`), so the report can be opened without the reports server;
+ * undefined for another data directory's URL or a file not (or no longer) there.
+ */
+export function reportFileOf(url: string, settings: { reportsUrl: string; dataDir: string }): string | undefined {
+  const prefix = `${settings.reportsUrl}/`;
+  if (!url.startsWith(prefix)) return undefined;
+  const parts = url.slice(prefix.length).split('/').map((p) => decodeURIComponent(p));
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes(path.sep))) return undefined;
+  const file = path.join(settings.dataDir, 'reports', ...parts);
+  return existsSync(file) ? file : undefined;
+}
+
+/** The human text of `retrain status`; `reportFile` is the run report on disk, when it is there. */
+export function describeStatus(s: PipelineStatus, reportFile?: string): string {
   const lines = [
     `${s.model}: ${s.stage}${s.outcome ? ` (${s.outcome.result}: ${s.outcome.reason})` : ''}`,
     `  triggered by ${s.requestedBy}: ${s.triggers.join(', ')}`,
@@ -147,6 +166,9 @@ function describeStatus(s: PipelineStatus): string {
   }
   for (const a of s.analyses.slice(-3)) lines.push(`  analysis step ${a.step} @${a.weight}%: ${a.verdict} — ${a.detail}`);
   for (const d of s.decisions.slice(-5)) lines.push(`  ${d.accepted ? '✔' : '✘'} ${d.kind} by ${d.by}${d.detail ? `: ${d.detail}` : ''}`);
-  if (s.reportUrl) lines.push(`  report: ${s.reportUrl}${s.outcome ? '' : ' (interim, while the run goes on)'}`);
+  if (s.reportUrl) {
+    lines.push(`  report: ${s.reportUrl}${s.outcome ? '' : ' (interim, while the run goes on)'}`);
+    if (reportFile) lines.push(`          ${reportFile}`);
+  }
   return lines.join('\n');
 }

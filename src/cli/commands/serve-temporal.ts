@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import type { RuntimeSettings } from '../../config/settings.js';
@@ -115,14 +114,21 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
 
   const ctx = await contextOrPortError(options, 'dev');
   let server: RunningDevServer | undefined;
+  let serverLog: string | undefined;
   let target = temporalTarget();
   if (external) {
     ctx.logger.info({ address: target.address, namespace: target.namespace }, 'Using the Temporal server from the environment; starting none');
   } else {
     // With payload encryption on, the UI decodes through the codec server started below.
     const uiCodecEndpoint = encrypted ? `http://127.0.0.1:${ctx.settings.codecPort}/codec` : undefined;
-    server = await startDevServer({ dataDir: ctx.settings.dataDir, port: ctx.settings.temporalPort, uiPort: ctx.settings.uiPort, uiCodecEndpoint });
-    ctx.logger.info({ binary: server.tool.description, database: server.dbFile }, 'Temporal dev server started');
+    // The server's own output (banner, JSON warnings) goes to a log file, not into the narration.
+    const { resolveTemporalTool } = await import('../../runtime/temporal-binaries.js');
+    const { serverLogged } = await import('../server-log.js');
+    const resolved = resolveTemporalTool('cli');
+    const logged = serverLogged(resolved, ctx.settings.dataDir);
+    serverLog = logged.logFile;
+    server = await startDevServer({ dataDir: ctx.settings.dataDir, port: ctx.settings.temporalPort, uiPort: ctx.settings.uiPort, uiCodecEndpoint, tool: logged.tool });
+    ctx.logger.info({ binary: resolved.description, database: server.dbFile, log: serverLog }, 'Temporal dev server started');
     target = temporalTarget({ address: server.address, namespace: server.namespace });
   }
   let started: Awaited<ReturnType<typeof startWorkerProcess>>;
@@ -149,9 +155,13 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
       await server?.stop();
     })());
   let reportsUrl: string;
+  let admin: { token: string; file?: string };
   try {
-    // The gateway's control plane needs a token; in dev one is made up unless the user set one.
-    process.env.RETRAIN_ADMIN_TOKEN ||= randomBytes(18).toString('base64url');
+    // The gateway's control plane needs a token; in dev one is made up unless the user set one, and
+    // kept in the data directory, where every `retrain` command run with this data directory finds it.
+    const { devAdminToken } = await import('../admin-token.js');
+    admin = devAdminToken(ctx.settings.dataDir);
+    process.env.RETRAIN_ADMIN_TOKEN = admin.token;
     gateway = await startGateway({ config: ctx.config, settings: ctx.settings, logger: ctx.logger.child({ component: 'gateway' }) });
     reports = await buildReportServer({ dataDir: ctx.settings.dataDir });
     reportsUrl = `${await reports.listen({ port: ctx.settings.reportsPort, host: '127.0.0.1' })}/reports`;
@@ -163,16 +173,21 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
     const need = code === 'EADDRINUSE' ? needs.find((n) => n.port === (err as { port?: number }).port) : undefined;
     throw need ? new ConfigError('environment', [portInUseLine(need)]) : err;
   }
+  const { pipelinesQuery, uiWorkflowsUrl } = await import('../ui-links.js');
+  const uiUrl = server?.uiUrl;
+  const pipelinesLink = uiUrl ? (model?: string) => uiWorkflowsUrl(uiUrl, target.namespace, pipelinesQuery({ model })) : undefined;
   const lines = [
     '',
     '  retrain is running',
-    server?.uiUrl ? `  Temporal web UI   ${server.uiUrl}/namespaces/${target.namespace}/workflows` : `  Temporal server   ${target.address} (external)`,
+    uiUrl ? `  Temporal web UI   ${uiWorkflowsUrl(uiUrl, target.namespace)}` : `  Temporal server   ${target.address} (external)`,
+    ...(pipelinesLink ? [`  Pipelines only    ${pipelinesLink()}`, ...ctx.config.models.map((m) => `    ${m.name.padEnd(15)} ${pipelinesLink(m.name)}`)] : []),
     `  Temporal gRPC     ${target.address}`,
-    `  Gateway           ${gateway.url}  (POST /v1/models/<model>/predict; admin token in RETRAIN_ADMIN_TOKEN)`,
+    `  Gateway           ${gateway.url}  (POST /v1/models/<model>/predict; admin token ${admin.file ? `in ${admin.file}, found there by the CLI` : 'from RETRAIN_ADMIN_TOKEN'})`,
     `  Reports           ${reportsUrl}  (a drift report per monitor check, one per run)`,
     codec ? `  Codec server      ${codec.endpoint}  (payloads are encrypted; the web UI decodes through it)` : '',
     ctx.settings.metricsPort ? `  Worker metrics    http://localhost:${ctx.settings.metricsPort}/metrics` : '',
     `  Data directory    ${ctx.settings.dataDir}`,
+    serverLog ? `  Temporal log      ${serverLog}` : '',
     `  Models            ${ctx.config.models.map((m) => m.name).join(', ')}`,
     '',
     '  Next: `npx retrain runs list`, `npx retrain status <model>`; Ctrl-C stops everything.',
@@ -181,7 +196,7 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
   if (demo && ctx.config.timeProfile === 'demo') {
     const say = (line: string) => process.stdout.write(`» ${line}\n`);
-    runDemo({ backends, client, gatewayUrl: gateway.url, say, signal: stopDemo.signal }).catch((err) => ctx.logger.error({ err }, 'The demo stopped'));
+    runDemo({ backends, client, gatewayUrl: gateway.url, say, signal: stopDemo.signal, pipelinesLink }).catch((err) => ctx.logger.error({ err }, 'The demo stopped'));
   }
   onShutdownSignal(stopAll, ctx.logger);
   try {
