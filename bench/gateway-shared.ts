@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelSpec } from '../src/config/schema.js';
-import { fraudModelSpec } from '../src/serving/simulator/fraud.js';
-import { createGenerator, driftPlan, fraudReferenceModel } from '../src/serving/simulator/index.js';
+import { fraudModelSpec } from '../src/demo/simulator/fraud.js';
+import { createGenerator, driftPlan, fraudReferenceModel } from '../src/demo/simulator/index.js';
 
 // autocannon ships no types (and @types/autocannon is not installed): the little used here, typed locally.
 export interface AutocannonResult {

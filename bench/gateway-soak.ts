@@ -42,7 +42,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLakeBackend } from '../src/backends/data/lake/index.js';
 import { createLogger, setLogger } from '../src/runtime/logger.js';
-import { FRAUD_FEATURES } from '../src/serving/simulator/fraud.js';
+import { FRAUD_FEATURES } from '../src/demo/simulator/fraud.js';
 import { autocannon, FEEDBACK_ROUTE, fraudSpec, labelledBodies, metricsOf, MODEL, promSum, quantile, ROUTE, writeBenchArtifacts, type AutocannonInstance } from './gateway-shared.js';
 import { CONNECTIONS, fmtMs, INTERVAL_S, load, mb, MINUTES, PHASES, RATE, SAMPLE_MS, SHARE, sleep } from './gateway-soak/common.js';
 import { admin, heapUsed, startGateway, statusOf, type GatewayChild } from './gateway-soak/gateway-child.js';

@@ -5,8 +5,8 @@ import type { LabelRow, PredictionRow } from '../../src/backends/data/types.js';
 import { openBackends, type Backends } from '../../src/activities/index.js';
 import type { RetrainConfig } from '../../src/config/schema.js';
 import { seedChampion } from '../../src/demo/seed.js';
-import { createGenerator, driftPlan } from '../../src/serving/simulator/index.js';
-import { FRAUD_FEATURES } from '../../src/serving/simulator/fraud.js';
+import { createGenerator, driftPlan } from '../../src/demo/simulator/index.js';
+import { FRAUD_FEATURES } from '../../src/demo/simulator/fraud.js';
 import { DRIFT_EVERY, LABEL_AFTER_MS, logger, modelName, pool, PREDICTIONS_PER_MODEL, settingsFor, TRAFFIC_SPAN_MS } from './common.js';
 
 /** The model file: N copies of the fraud model with small windows and an hourly cron half an hour away. */

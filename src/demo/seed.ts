@@ -5,7 +5,7 @@ import { trainingBackendFor } from '../backends/training/index.js';
 import { buildModelReference } from '../backends/training/reference.js';
 import type { ModelSpec } from '../config/schema.js';
 import type { Logger } from '../runtime/logger.js';
-import { writeHistory } from '../serving/simulator/history.js';
+import { writeHistory } from './simulator/history.js';
 
 export interface SeedResult {
   version: number;

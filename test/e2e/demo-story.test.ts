@@ -1,3 +1,4 @@
+// @server dev
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { seedChampion } from '../../src/demo/seed.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { desiredSchedules, reconcileSchedules } from '../../src/schedules/reconcile.js';
 import { createGateway, type Gateway } from '../../src/serving/index.js';
-import { createGenerator, driftPlan, runSimulation } from '../../src/serving/simulator/index.js';
+import { createGenerator, driftPlan, runSimulation } from '../../src/demo/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli } from '../helpers/cli.js';

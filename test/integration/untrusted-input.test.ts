@@ -1,3 +1,4 @@
+// @server dev
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { specRevision } from '../../src/config/revision.js';
 import type { ModelSpec } from '../../src/config/schema.js';
 import { runtimeSettings } from '../../src/config/settings.js';
-import { writeHistory } from '../../src/serving/simulator/history.js';
+import { writeHistory } from '../../src/demo/simulator/history.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';

@@ -1,3 +1,4 @@
+// @server dev
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { buildActivities, openBackends, type Backends } from '../../src/activiti
 import { parseConfig } from '../../src/config/load.js';
 import { runtimeSettings } from '../../src/config/settings.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { writeHistory } from '../../src/serving/simulator/index.js';
+import { writeHistory } from '../../src/demo/simulator/index.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli } from '../helpers/cli.js';
 import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helpers/temporal.js';

@@ -1,3 +1,4 @@
+// @server dev
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ModelSpec } from '../../src/config/schema.js';
 import { parseConfig } from '../../src/config/load.js';
 import { inChallengerShare } from '../../src/serving/routing.js';
-import { createGenerator, driftPlan, fraudReferenceModel } from '../../src/serving/simulator/index.js';
+import { createGenerator, driftPlan, fraudReferenceModel } from '../../src/demo/simulator/index.js';
 import { query } from '../data/helpers.js';
 import { startCli } from '../helpers/cli.js';
 import { answeredRequests, readEvidence } from '../helpers/evidence.js';

@@ -1,3 +1,4 @@
+// @server dev
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -5,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
-import { createGenerator, driftPlan, fraudReferenceModel } from '../../src/serving/simulator/index.js';
+import { createGenerator, driftPlan, fraudReferenceModel } from '../../src/demo/simulator/index.js';
 import { startCli } from '../helpers/cli.js';
 import { fraudModelYaml, freePort } from '../helpers/fraud-model.js';
 import { predictionRowsByRequest } from '../helpers/evidence.js';

@@ -1,3 +1,4 @@
+// @server dev
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { runtimeSettings, type RuntimeSettings } from '../../src/config/settings
 import { seedChampion } from '../../src/demo/seed.js';
 import { startDevServer, type RunningDevServer } from '../../src/runtime/dev-server.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { createGenerator, driftPlan } from '../../src/serving/simulator/index.js';
+import { createGenerator, driftPlan } from '../../src/demo/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { createWorkers, runWorkers } from '../../src/worker.js';
 import { startCli } from '../helpers/cli.js';

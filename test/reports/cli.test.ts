@@ -9,7 +9,7 @@ import { runtimeSettings } from '../../src/config/settings.js';
 import { seedChampion } from '../../src/demo/seed.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createGateway, type Gateway } from '../../src/serving/index.js';
-import { createGenerator, driftPlan, runSimulation } from '../../src/serving/simulator/index.js';
+import { createGenerator, driftPlan, runSimulation } from '../../src/demo/simulator/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { fraudModelYaml } from '../helpers/fraud-model.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fraudReferenceModel } from '../../src/serving/simulator/reference-model.js';
+import { fraudReferenceModel } from '../../src/demo/simulator/reference-model.js';
 import { rowObject } from '../../src/serving/lake-sink.js';
 import { query } from '../data/helpers.js';
 import { call, deploy, features, fraudSpec, predict, startTestGateway, testEnv, type Running, type TestEnv } from './helpers.js';

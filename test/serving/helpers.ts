@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fraudModelSpec } from '../../src/serving/simulator/fraud.js';
+import { fraudModelSpec } from '../../src/demo/simulator/fraud.js';
 import type { ModelSpec } from '../../src/config/schema.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/serving/gateway.js';
-import { fraudReferenceModel } from '../../src/serving/simulator/reference-model.js';
+import { fraudReferenceModel } from '../../src/demo/simulator/reference-model.js';
 
 export const TOKEN = 'test-admin-token-0123456789';
 export const quiet = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DRIFT_KINDS, type DriftKind } from '../../serving/simulator/drift.js';
+import { DRIFT_KINDS, type DriftKind } from '../../demo/simulator/drift.js';
 import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 
@@ -49,7 +49,7 @@ export function registerSimulateCommand(program: Command): void {
       const { LakeDataBackend } = await import('../../backends/data/lake/backend.js');
       const { ConfigError } = await import('../../config/load.js');
       const { runtimeSettings } = await import('../../config/settings.js');
-      const { createGenerator, driftPlan, formatProgress, runSimulation, writeHistory } = await import('../../serving/simulator/index.js');
+      const { createGenerator, driftPlan, formatProgress, runSimulation, writeHistory } = await import('../../demo/simulator/index.js');
       const { emit } = await import('../output.js');
       const { duration, number, int } = await flagParsers();
       const seed = int(opts.seed, '--seed', -(2 ** 31), 2 ** 32);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { LatencyHistogram } from '../histogram.js';
+import { LatencyHistogram } from '../../serving/histogram.js';
 import { driftPhase, type DriftPlan } from './drift.js';
 import type { Generator } from './generator.js';
 

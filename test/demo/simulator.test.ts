@@ -12,8 +12,8 @@ import {
   runSimulation,
   writeHistory,
   type DriftKind,
-} from '../../src/serving/simulator/index.js';
-import { admin, deploy, fraudSpec, startTestGateway, testEnv } from './helpers.js';
+} from '../../src/demo/simulator/index.js';
+import { admin, deploy, fraudSpec, startTestGateway, testEnv } from '../serving/helpers.js';
 
 const spec = fraudSpec();
 const MIN = 60_000;

@@ -42,6 +42,6 @@ export function fraudReferenceModel(options: { variant?: number; threshold?: num
     weights,
     bias: -3.6 + 0.2 * v,
     threshold: options.threshold ?? 0.5,
-    training: { source: 'hand-written reference model (src/serving/simulator/reference-model.ts)', variant: v },
+    training: { source: 'hand-written reference model (src/demo/simulator/reference-model.ts)', variant: v },
   };
 }
