@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decisiveChecksQuery, pipelinesQuery, uiWorkflowsUrl } from '../../src/cli/ui-links.js';
 
@@ -17,5 +18,14 @@ describe('web UI links', () => {
   it('a model name that needs quoting stays one string in the query', () => {
     assert.equal(pipelinesQuery({ model: 'a"b' }), 'WorkflowType = "retrainPipeline" AND RetrainModel = "a\\"b"');
     assert.match(decisiveChecksQuery('m'), /^WorkflowType = "monitorModel" AND RetrainModel = "m" AND RetrainStage IN \("monitor_started", "monitor_already_running"\)$/);
+  });
+
+  it('the README gives the same links as the code (the dev UI on its default port)', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const ui = (query: string) => uiWorkflowsUrl('http://localhost:8233', 'default', query);
+    for (const query of [pipelinesQuery({ model: 'fraud-detector' }), pipelinesQuery(), pipelinesQuery({ stage: 'awaiting_approval' }), decisiveChecksQuery('fraud-detector')]) {
+      assert.ok(readme.includes(`\`${query}\``), `README lacks the query ${query}`);
+      assert.ok(readme.includes(`<${ui(query)}>`), `README lacks the link ${ui(query)}`);
+    }
   });
 });
