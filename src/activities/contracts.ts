@@ -3,6 +3,7 @@ import type { CanaryEvidence, LiveComparison } from '../domain/canary.js';
 import type { CheckResult } from '../domain/check.js';
 import type { Evaluation } from '../domain/evaluation.js';
 import type { Notification } from '../domain/notification.js';
+import type { PreTrafficRecord } from '../domain/pre-traffic.js';
 import type { BudgetEstimate, CandidateRef, DatasetRef, RunRef, SpecRef } from '../domain/run.js';
 import type { PipelineReportInput } from '../reports/pipeline-report.js';
 
@@ -17,6 +18,7 @@ export type { CanaryEvidence, LiveComparison, VariantEvidence, VariantLiveMetric
 export type { CheckResult } from '../domain/check.js';
 export type { Evaluation, Metrics, SliceComparison } from '../domain/evaluation.js';
 export type { Notification, NotificationKind } from '../domain/notification.js';
+export type { PreTrafficRecord } from '../domain/pre-traffic.js';
 export type { BudgetEstimate, CandidateRef, DatasetRef, RunRef, SpecRef } from '../domain/run.js';
 
 /**
@@ -36,6 +38,12 @@ export interface PipelineActivities {
   setTraffic(input: { model: string; challengerVersion: number; weight: number; shadow?: boolean; run: RunRef }): Promise<void>;
   /** Runs whose canary began before v0.4 read the gateway's in-memory numbers (replay only). */
   liveMetrics(input: { model: string; sinceIso: string }): Promise<LiveComparison>;
+  /**
+   * Stages the challenger on the gateway with no traffic (weight 0, no mirror), then sends it the
+   * synthetic requests built from the reference profile and judges the answers. A failed check is a
+   * result (passed: false), not an exception; undoing the staging is the caller's compensation.
+   */
+  preTrafficChecks(input: { ref: SpecRef; versions: { champion: number; challenger: number }; run: RunRef }): Promise<PreTrafficRecord>;
   /** The durable live evidence of a step: the lake's rows of both versions in [from, asOf). */
   canaryEvidence(input: { ref: SpecRef; stage: 'shadow' | 'canary'; fromIso: string; asOfIso: string; versions: { champion: number; challenger: number } }): Promise<CanaryEvidence>;
   promote(input: { model: string; version: number; actor: string; reason: string; run: RunRef; evaluation: Evaluation }): Promise<void>;

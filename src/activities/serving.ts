@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ServingError } from '../backends/serving/gateway-client.js';
 import type { DriftProfile } from '../drift/profile.js';
+import { preTrafficSettings } from '../config/rollout.js';
+import { buildSyntheticRequests, judgePreTraffic, wholeCheckFailure } from '../serving/synthetic-requests.js';
 import type { Backends } from './backends.js';
 import { canaryEvidenceFrom, EVIDENCE_SCORE_BINS } from './canary-evidence.js';
 import type { PipelineActivities } from './contracts.js';
@@ -17,7 +19,13 @@ function servingFailure(err: unknown): never {
  * add). The canary's evidence is read from the lake, where every gateway replica logs (journaled
  * before it answers), so it survives a gateway restart and adds up across replicas.
  */
-export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTraffic' | 'liveMetrics' | 'canaryEvidence'> {
+export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTraffic' | 'liveMetrics' | 'canaryEvidence' | 'preTrafficChecks'> {
+  /** The run's challenger in the registry (one ledger entry per run, whoever asks first). */
+  const registerChallenger = (model: string, challengerVersion: number, run: { workflowId: string; runId: string }) => {
+    if (b.registry.aliases(model).challenger === challengerVersion) return;
+    b.registry.registerChallenger(model, challengerVersion, { actor: 'retrain', reason: 'canary', workflowId: run.workflowId, runId: run.runId, idempotencyKey: `${run.runId}:challenger` });
+    afterEffect('setTraffic:registry', model);
+  };
   return {
     async setTraffic({ model, challengerVersion, weight, shadow, run }) {
       b.specs.require(model);
@@ -28,11 +36,7 @@ export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTra
           afterEffect('setTraffic:rollback', model);
           return;
         }
-        const deployed = b.registry.aliases(model).challenger === challengerVersion;
-        if (!deployed) {
-          b.registry.registerChallenger(model, challengerVersion, { actor: 'retrain', reason: 'canary', workflowId: run.workflowId, runId: run.runId, idempotencyKey: `${run.runId}:challenger` });
-          afterEffect('setTraffic:registry', model);
-        }
+        registerChallenger(model, challengerVersion, run);
         const version = b.registry.getVersion(model, challengerVersion);
         // The whole intended state (version, weight, shadow): repeating it changes nothing.
         await serving.deployChallenger(model, { version: challengerVersion, artifactUri: version.artifactUri, weight, shadow });
@@ -40,6 +44,41 @@ export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTra
       } catch (err) {
         return servingFailure(err);
       }
+    },
+
+    /**
+     * The challenger is staged on the gateway with no traffic (weight 0, no mirror: the split never
+     * picks it), then scores the synthetic requests alone; the gateway logs none of them as traffic.
+     * A gateway that refuses to load the version is a failed check, not an error of the run.
+     */
+    async preTrafficChecks(input) {
+      const spec = b.specs.resolve(refOf(input));
+      const { champion, challenger } = input.versions;
+      const settings = preTrafficSettings(spec.rollout, spec.serving.backend);
+      const profileOf = (version: number) => b.registry.getVersion(spec.name, version).referenceProfile as DriftProfile | null | undefined;
+      const own = profileOf(challenger);
+      const profile = own ?? profileOf(champion);
+      const { requests, leftOut } = buildSyntheticRequests(spec, profile, { maxPerCategory: settings.maxRequests });
+      const base = { version: challenger, profile: own ? 'challenger' : profile ? 'champion' : 'none', budgetMs: settings.latencyBudgetMs, at: new Date().toISOString() } as const;
+      const cut = Object.values(leftOut).reduce((a, n) => a + n, 0);
+      const serving = b.servingFor(spec.name);
+      try {
+        registerChallenger(spec.name, challenger, input.run);
+        const version = b.registry.getVersion(spec.name, challenger);
+        await serving.deployChallenger(spec.name, { version: challenger, artifactUri: version.artifactUri, weight: 0, shadow: false });
+      } catch (err) {
+        if (err instanceof ServingError && !err.retryable) return wholeCheckFailure({ category: 'deployment', label: `v${challenger} on the gateway`, reason: `the gateway refused to stage v${challenger}: ${err.message}` }, { ...base, requests, leftOut: cut });
+        throw err;
+      }
+      let answers;
+      try {
+        answers = await serving.scoreSynthetic(spec.name, { variant: 'challenger', version: challenger, instances: requests.map((r) => ({ features: r.features })) }, settings.latencyBudgetMs);
+      } catch (err) {
+        // A gateway that cannot answer within four times the budget per row is over the budget.
+        if (err instanceof ServingError && err.timedOut) return wholeCheckFailure({ category: 'latency', label: 'synthetic requests', reason: `${err.message} (latency budget ${settings.latencyBudgetMs} ms a request)` }, { ...base, requests, leftOut: cut });
+        return servingFailure(err);
+      }
+      return judgePreTraffic(requests, answers, { ...base, task: spec.task, leftOut: cut });
     },
 
     async canaryEvidence(input) {

@@ -152,6 +152,45 @@ export const analysis = z
   })
   .strict();
 
+/**
+ * Pre-traffic checks (seed 001's CodeDeploy hooks): before the challenger gets any live traffic,
+ * synthetic requests built from the reference profile (typical rows, edge values, missing values,
+ * unseen categories) go through the gateway to the challenger alone; a scoring error, a refusal of
+ * a row the model's schema accepts, an output out of range or a p99 over the budget stops the
+ * deployment with no traffic moved.
+ */
+export const preTraffic = z
+  .object({
+    enabled: z
+      .boolean({ error: 'expected true or false' })
+      .optional()
+      .describe('Default: true when the model is served through the gateway (serving.backend: gateway), which can score a named variant.'),
+    latencyBudgetMs: z
+      .number({ error: 'expected a latency budget in milliseconds, a number from 1 to 60000' })
+      .min(1, { error: 'expected a latency budget in milliseconds, a number from 1 to 60000' })
+      .max(60_000, { error: 'expected a latency budget in milliseconds, a number from 1 to 60000' })
+      .default(250)
+      .describe("Fail when the p99 of the synthetic requests' latency in the gateway (validation and the challenger's scoring of one row) is above this."),
+    maxRequests: positiveInt('a number of synthetic requests per category')
+      .max(1_000, { error: 'expected a number of synthetic requests per category of at most 1000' })
+      .default(50)
+      .describe('At most this many synthetic requests per category (typical, edge, missing, unseen); the rest are left out and counted.'),
+  })
+  .strict();
+export type PreTrafficSpec = z.infer<typeof preTraffic>;
+export type PreTrafficSettings = Required<PreTrafficSpec>;
+
+/** The checks a run applies: the rollout's settings with their defaults (specs recorded before they existed have none). */
+export function preTrafficSettings(plan: { preTraffic?: Partial<PreTrafficSpec> }, servingBackend: string | undefined): PreTrafficSettings {
+  const defaults = preTraffic.parse({});
+  const given = plan.preTraffic ?? {};
+  return {
+    enabled: given.enabled ?? (servingBackend ?? 'gateway') === 'gateway',
+    latencyBudgetMs: given.latencyBudgetMs ?? defaults.latencyBudgetMs,
+    maxRequests: given.maxRequests ?? defaults.maxRequests,
+  };
+}
+
 /** The rollout fields of model files written before `analysis`, still accepted (see normalizeRollout). */
 const legacyRollbackOn = z
   .object({
@@ -166,6 +205,7 @@ export const rollout = z
     shadow: z.object({ duration: duration() }).strict().optional().describe('Mirror the traffic to the challenger (answers still from the champion) for this long before the first step, judged by the analysis.'),
     steps: z.array(rolloutStep).min(1, { error: 'expected at least one rollout step' }).default(DEFAULT_ROLLOUT_STEPS),
     analysis: analysis.optional(),
+    preTraffic: preTraffic.prefault({}).describe('Synthetic requests to the challenger alone before it gets any traffic.'),
     analysisInterval: duration().optional().describe('Old spelling of analysis.interval.'),
     minSamples: positiveInt('a sample count').optional().describe('Old spelling of analysis.minSamples.'),
     failureLimit: positiveInt('a failure count').optional().describe('Old spelling of analysis.failureLimit.'),
@@ -194,7 +234,7 @@ export const rollout = z
   });
 
 export type AnalysisSpec = Required<Omit<z.infer<typeof analysis>, 'labelWait'>> & { labelWait?: string };
-export type RolloutPlan = { shadow?: { duration: string }; steps: Array<{ weight: number; duration?: string }>; analysis: AnalysisSpec };
+export type RolloutPlan = { shadow?: { duration: string }; steps: Array<{ weight: number; duration?: string }>; analysis: AnalysisSpec; preTraffic?: PreTrafficSpec };
 
 /** The fields a rollout may hold, new or old: what parsed config and specs recorded in older histories carry. */
 export type RolloutInput = Partial<z.infer<typeof rollout>> & { steps: Array<{ weight: number; duration?: string }> };
@@ -230,5 +270,6 @@ export function normalizeRollout(input: RolloutInput, task: 'binary_classificati
     } as AnalysisSpec,
   };
   if (input.shadow) plan.shadow = input.shadow;
+  if (input.preTraffic) plan.preTraffic = input.preTraffic;
   return plan;
 }

@@ -1,5 +1,6 @@
 import type { CanaryEvidence, EvidenceKind, LiveComparison, MetricResult, StepRecord } from './canary.js';
 import type { Evaluation, GateResult } from './evaluation.js';
+import type { PreTrafficRecord } from './pre-traffic.js';
 
 /** Where a pipeline run stands: its status query's answer, its details in the UI and its report's input. */
 
@@ -10,6 +11,7 @@ export type Stage =
   | 'training'
   | 'evaluating'
   | 'awaiting_approval'
+  | 'pre_traffic'
   | 'shadow'
   | 'canary'
   | 'promoting'
@@ -55,6 +57,8 @@ export interface PipelineStatus {
     evidence?: CanaryEvidence;
     live?: LiveComparison;
   }>;
+  /** The synthetic requests sent to the challenger before it got any traffic, and what they found (from v0.5). */
+  preTraffic?: PreTrafficRecord;
   /** Each shadow or canary step as the workflow judged it (from v0.4). */
   steps?: StepRecord[];
   decisions: DecisionRecord[];

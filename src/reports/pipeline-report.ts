@@ -10,8 +10,10 @@ import { LOWER_IS_BETTER, type MetricName } from '../config/policies.js';
 import type { RunbookKind } from '../config/schema.js';
 import type { CanaryEvidence, LiveComparison, StepRecord, VariantEvidence } from '../domain/canary.js';
 import type { Evaluation, GateResult } from '../domain/evaluation.js';
+import type { PreTrafficRecord } from '../domain/pre-traffic.js';
 import type { DecisionRecord } from '../domain/status.js';
 import { chart, smallMultiplesSpec, type BarPanel } from './charts.js';
+import { preTrafficSection } from './pre-traffic-section.js';
 import {
   badge, callout, facts, fmtDuration, fmtInt, fmtNum, fmtPct, fmtTime, html, page, table, toneOf, type Cell, type SafeHtml,
 } from './html.js';
@@ -61,6 +63,8 @@ export interface PipelineReportInput {
   /** Every approval decision and control signal, accepted or refused (PipelineStatus.decisions). */
   decisions?: DecisionRecord[];
   analyses?: CanaryAnalysis[];
+  /** The synthetic requests sent to the challenger before any traffic (PipelineStatus.preTraffic, v0.5 on). */
+  preTraffic?: PreTrafficRecord;
   /** Each step as the workflow judged it (PipelineStatus.steps, v0.4 on); older runs' steps are rebuilt from the analyses. */
   steps?: StepRecord[];
   /** The model's runbooks by notification kind (filled by the worker from its config, never from the run). */
@@ -302,6 +306,7 @@ ${await holdoutSection(input)}
 ${await slicesSection(input)}
 ${gatesSection(input)}
 ${approvalSection(input)}
+${preTrafficSection(input)}
 ${await canarySection(input)}`;
   return page(`Retraining run: ${input.model} (${input.workflowId})`, body, `retrain pipeline report · ${input.model} · ${input.workflowId} · ${input.runId}`);
 }

@@ -32,8 +32,9 @@ import {
   type Decision,
 } from './definitions.js';
 import { evaluateGates, flaggedForApproval, rejectingFailures } from './gates.js';
-import { normalizeRollout } from '../config/rollout.js';
+import { normalizeRollout, preTrafficSettings } from '../config/rollout.js';
 import { runCanary } from './canary/canary.js';
+import { runPreTraffic } from './canary/pre-traffic.js';
 import { CanaryControls } from './canary/controls.js';
 import { Compensations } from './compensations.js';
 import type { LegacyRolloutSpec } from './legacy/analysis-v1.js';
@@ -85,7 +86,7 @@ const reporting = proxyActivities<Pick<PipelineActivities, 'writeRunReport'>>({
 
 /**
  * One retraining run of one model: budget → dataset → train → evaluate → gates → approval →
- * canary → promote. Rejections are results; only unexpected faults fail the workflow, and then
+ * pre-traffic checks → canary → promote. Rejections are results; only unexpected faults fail the workflow, and then
  * traffic goes back to the champion before the failure is reported.
  */
 export async function retrainPipeline(input: PipelineInput): Promise<PipelineResult> {
@@ -217,7 +218,23 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
       return control.setTraffic.executeWithOptions({ summary: shadow ? 'shadow traffic on' : `challenger to ${weight}%` }, [{ model: spec.name, challengerVersion: candidate.version, weight, shadow, run }]);
     };
     const versions = { champion: evaluation.champion.version, challenger: candidate.version };
-    const rollout = patched('canary-durable-evidence')
+    const durable = patched('canary-durable-evidence');
+    // Pre-traffic checks (v0.5): synthetic requests to the challenger alone before any live traffic;
+    // a failure rolls back what the staging did (the same compensation as a failed canary), so no
+    // traffic ever moved. Runs that passed this point before v0.5 replay without it.
+    if (durable && preTrafficSettings(spec.rollout, spec.serving?.backend).enabled && patched('pre-traffic-checks')) {
+      const checked = await runPreTraffic(status, {
+        enter,
+        staging: () => compensations.once('restore champion', (reason) => restoreChampion(candidate.version, reason)),
+        check: () => control.preTrafficChecks.executeWithOptions({ summary: `pre-traffic checks: synthetic requests to v${candidate.version}` }, [{ ref, versions, run }]),
+        recorded: () => setCurrentDetails(describeRun(status, spec.gates.metric)),
+      });
+      if (!checked.passed) {
+        await compensations.run(checked.reason);
+        return await finish('rolled_back', checked.reason);
+      }
+    }
+    const rollout = durable
       ? await runCanary(normalizeRollout(spec.rollout, spec.task), spec.label.delay, status, controls, {
           enter,
           setTraffic,
@@ -380,6 +397,8 @@ function describeRun(s: PipelineStatus, metric: string): string {
   const e = s.evaluation;
   const fmt = (x: number | undefined) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
   if (e) lines.push(`- holdout ${metric}: challenger ${fmt(e.challenger.metrics[metric])}${e.champion ? ` vs champion ${fmt(e.champion.metrics[metric])}` : ''}`);
+  const pt = s.preTraffic;
+  if (pt) lines.push(`- pre-traffic checks: ${pt.passed ? 'passed' : 'failed'} — ${pt.reason}`);
   for (const step of s.steps ?? []) {
     const where = step.stage === 'shadow' ? 'shadow' : `${step.weight}%`;
     lines.push(`- ${where}: ${step.verdict ?? 'running'}${step.evidence?.length ? ` on ${step.evidence.join(' + ')}` : ''} (${step.analyses} analyses)${step.reason ? ` — ${step.reason}` : ''}`);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { CanaryEvidence, LiveComparison, Metrics, Notification, PipelineActivities, VariantEvidence } from '../../src/activities/contracts.js';
+import type { CanaryEvidence, LiveComparison, Metrics, Notification, PipelineActivities, PreTrafficRecord, VariantEvidence } from '../../src/activities/contracts.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ModelSpec } from '../../src/config/schema.js';
 
@@ -23,6 +23,8 @@ export interface Script {
   noChampion?: boolean;
   /** Makes training fail this many times before succeeding. */
   trainingFailures?: number;
+  /** What the pre-traffic checks find (default: every synthetic request answered in range, fast). */
+  preTraffic?: (input: Parameters<PipelineActivities['preTrafficChecks']>[0]) => PreTrafficRecord;
   /** Notifications of these kinds are recorded, then refused for good, as by a webhook answering 400. */
   failingNotifications?: Notification['kind'][];
 }
@@ -42,6 +44,26 @@ export const healthyLive = (requests = 5_000): LiveComparison => ({
   champion: { requests: requests * 4, errors: 2, p50LatencyMs: 3, p99LatencyMs: 12, labelledSamples: 2_000, accuracy: 0.93 },
   challenger: { requests, errors: 1, p50LatencyMs: 3, p99LatencyMs: 13, labelledSamples: 2_000, accuracy: 0.94 },
 });
+
+/** Pre-traffic checks that found nothing wrong; `overrides` make them fail. */
+export function passingPreTraffic(version = 2, overrides: Partial<PreTrafficRecord> = {}): PreTrafficRecord {
+  return {
+    at: '2026-01-01T00:00:00.000Z',
+    version,
+    profile: 'challenger',
+    budgetMs: 250,
+    requests: { typical: 10, edge: 8, missing: 5, unseen: 3 },
+    leftOut: 0,
+    scored: 24,
+    refusedAsExpected: 2,
+    latencyMs: { p50: 0.4, p99: 1.2, max: 1.2 },
+    failures: [],
+    failureCount: 0,
+    passed: true,
+    reason: '26 synthetic requests: 24 scored in range, 2 refused as the schema requires; p99 1.2 ms (budget 250 ms)',
+    ...overrides,
+  };
+}
 
 /** A step's durable evidence where everything is fine: enough traffic, labels matured, close scores. */
 export function healthyEvidence(requests = 5_000, overrides: { champion?: Partial<VariantEvidence>; challenger?: Partial<VariantEvidence> } & Partial<Omit<CanaryEvidence, 'champion' | 'challenger'>> = {}): CanaryEvidence {
@@ -105,6 +127,10 @@ export function scriptedActivities(script: Script = {}): { activities: PipelineA
       note('setTraffic', input);
       recorder.currentWeight = input.weight;
       recorder.weights.push(input.weight);
+    },
+    async preTrafficChecks(input) {
+      note('preTrafficChecks', input);
+      return (script.preTraffic ?? (() => passingPreTraffic(input.versions.challenger)))(input);
     },
     async liveMetrics(input) {
       note('liveMetrics', input);

@@ -1,4 +1,12 @@
-import type { LiveComparison } from '../../activities/contracts.js';
+import type { LiveComparison } from '../../domain/canary.js';
+import type { SyntheticAnswer } from '../../domain/pre-traffic.js';
+
+/** Synthetic requests scored by one named variant, outside the traffic split (the pre-traffic checks). */
+export interface SyntheticScoring {
+  variant: 'champion' | 'challenger';
+  version: number;
+  instances: Array<{ features: Record<string, number | string | null> }>;
+}
 
 /**
  * The serving backend as the rollout sees it: the project's inference gateway driven over its
@@ -13,6 +21,11 @@ export interface ServingBackend {
   promote(model: string, version: number): Promise<void>;
   rollback(model: string): Promise<void>;
   liveMetrics(model: string, since: Date): Promise<LiveComparison>;
+  /**
+   * Scores `instances` with the named variant alone, each validated and scored on its own; nothing
+   * is logged as traffic. Answers in request order.
+   */
+  scoreSynthetic(model: string, input: SyntheticScoring, rowBudgetMs?: number): Promise<SyntheticAnswer[]>;
 }
 
 export class ServingError extends Error {
@@ -23,11 +36,15 @@ export class ServingError extends Error {
   ) {
     super(message);
   }
+  /** The gateway took longer than the client's timeout to answer. */
+  timedOut = false;
   /** 4xx means the request itself is wrong (retrying cannot help); 5xx and network errors may pass. */
   get retryable(): boolean {
     return this.status === 0 || this.status >= 500 || this.status === 429;
   }
 }
+
+const SYNTHETIC_CHUNK = 50;
 
 export class GatewayClient implements ServingBackend {
   constructor(
@@ -55,16 +72,33 @@ export class GatewayClient implements ServingBackend {
     return this.call('GET', `/v1/admin/models/${encodeURIComponent(model)}/live-metrics?since=${encodeURIComponent(since.toISOString())}`);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** In chunks of SYNTHETIC_CHUNK rows, each given time for every row to take up to `rowBudgetMs` four times over. */
+  async scoreSynthetic(model: string, input: SyntheticScoring, rowBudgetMs = 250): Promise<SyntheticAnswer[]> {
+    const answers: SyntheticAnswer[] = [];
+    for (let at = 0; at < input.instances.length; at += SYNTHETIC_CHUNK) {
+      const instances = input.instances.slice(at, at + SYNTHETIC_CHUNK);
+      const timeoutMs = Math.max(this.timeoutMs, instances.length * rowBudgetMs * 4);
+      const reply = await this.call<{ answers: SyntheticAnswer[] }>('POST', `/v1/admin/models/${encodeURIComponent(model)}/synthetic`, { variant: input.variant, version: input.version, instances }, timeoutMs);
+      answers.push(...reply.answers);
+    }
+    return answers;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.baseUrl), {
         method,
         headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
+      if ((err as Error).name === 'TimeoutError') {
+        const timedOut = new ServingError(`gateway ${this.baseUrl} did not answer ${method} ${path} within ${timeoutMs} ms`, 0);
+        timedOut.timedOut = true;
+        throw timedOut;
+      }
       throw new ServingError(`gateway ${this.baseUrl} unreachable: ${(err as Error).message}`, 0);
     }
     const text = await response.text();

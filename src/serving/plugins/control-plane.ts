@@ -4,9 +4,11 @@ import { adminGuard } from '../auth.js';
 import type { ServingContext } from '../context.js';
 import { describeDeployment } from '../deployments.js';
 import { invalidRequest, notFound, parseOrThrow } from '../errors.js';
+import { syntheticRoute } from './synthetic.js';
 
 /**
- * /v1/admin/models/:model/{champion, challenger, traffic, promote, rollback, deployment, live-metrics},
+ * /v1/admin/models/:model/{champion, challenger, traffic, promote, rollback, deployment, live-metrics,
+ * synthetic (pre-traffic checks, see ./synthetic.ts)},
  * behind the bearer token. Bodies are validated with zod; every change is persisted before it
  * takes effect (see Deployments).
  */
@@ -94,6 +96,8 @@ export async function controlPlane(app: FastifyInstance, opts: { ctx: ServingCon
     known(model);
     return { ...view(model), events: ctx.store.events(model, 20) };
   });
+
+  syntheticRoute(app, ctx);
 
   app.get<{ Params: ModelParams; Querystring: { since?: string } }>('/models/:model/live-metrics', async (request) => {
     const { model } = request.params;
