@@ -16,6 +16,36 @@ export type MetricName = z.infer<typeof metricName>;
 /** Metrics where a smaller value is better; gates and triggers flip their comparisons for these. */
 export const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['log_loss', 'mae', 'rmse']);
 
+/** The metrics each task can be judged on. */
+export const TASK_METRICS: Readonly<Record<'binary_classification' | 'regression', readonly MetricName[]>> = {
+  binary_classification: ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss'],
+  regression: ['mae', 'rmse'],
+};
+
+/**
+ * Defaults that depend on the task, filled in before the schema's own: a regression model is
+ * judged by rmse, with no absolute floor (the scale is its label's) and "at least as good" as the
+ * improvement it needs. A value the file sets is kept, and checked against the task afterwards.
+ */
+export function withTaskDefaults(input: unknown): unknown {
+  if (input == null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const model = input as Record<string, unknown>;
+  const task = model.task;
+  const section = (value: unknown): Record<string, unknown> | undefined =>
+    value === undefined ? {} : value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  const gates = section(model.gates);
+  const triggers = section(model.triggers);
+  const performance = section(triggers?.performance);
+  // Leave malformed sections as they are: the schema names what is wrong with them.
+  if (!gates || !triggers || !performance) return input;
+  const regression = task === 'regression';
+  return {
+    ...model,
+    gates: { ...gates, metric: gates.metric ?? (regression ? 'rmse' : undefined), floor: gates.floor ?? (regression ? undefined : 0.9), minImprovement: gates.minImprovement ?? (regression ? 0 : undefined) },
+    triggers: { ...triggers, performance: { ...performance, metric: performance.metric ?? (regression ? 'rmse' : undefined) } },
+  };
+}
+
 const driftStatisticThresholds = z
   .object({
     psi: z.number().positive().optional(),
@@ -57,7 +87,7 @@ export const triggers = z
     performance: z
       .object({
         enabled: z.boolean().default(true),
-        metric: metricName.default('accuracy').describe('Metric on matured labels, reported every check'),
+        metric: metricName.default('accuracy').describe('Metric on matured labels, reported every check (default: accuracy; rmse for regression)'),
         baseline: z
           .enum(['champion', 'sla'], { error: 'expected champion or sla' })
           .default('champion')
@@ -113,13 +143,13 @@ export const triggers = z
 
 export const gates = z
   .object({
-    metric: metricName.default('accuracy').describe('Metric both models are scored on, on the same holdout'),
-    floor: z.number().default(0.9).describe('The challenger\'s metric must reach this absolute value.'),
+    metric: metricName.default('accuracy').describe('Metric both models are scored on, on the same holdout (default: accuracy; rmse for regression)'),
+    floor: z.number().optional().describe("The challenger's metric must reach this absolute value (at most this, for losses). Default 0.9 for classification; none for regression, whose scale is the label's."),
     minImprovement: z
       .number()
       .min(-1)
       .default(0.01)
-      .describe("...and beat the champion's by at least this much on the same holdout. A negative value is a non-inferiority margin: the challenger may be this much worse (to refresh a model whose holdout cannot show a gain)."),
+      .describe("...and beat the champion's by at least this much on the same holdout (default 0.01; 0 for regression, whose scale is the label's: at least as good). A negative value is a non-inferiority margin: the challenger may be this much worse (to refresh a model whose holdout cannot show a gain)."),
     leakageCeiling: z.number().default(0.99).describe('A metric this good is more likely a leak than a breakthrough.'),
     onLeakage: z.enum(['warn', 'reject', 'require_approval']).default('warn').describe('What a metric at or above the leakage ceiling does'),
     slices: z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
-import { approval, budget, gates, triggers } from './policies.js';
+import { approval, budget, gates, TASK_METRICS, triggers, withTaskDefaults } from './policies.js';
 import { normalizeRollout, rollout, type RolloutPlan } from './rollout.js';
 
 /**
@@ -149,7 +149,7 @@ const runbooks = z
   })
   .transform((map) => map as Partial<Record<RunbookKind, string>>);
 
-export const model = z
+export const model = z.preprocess(withTaskDefaults, z
   .object({
     name: modelName.describe('Unique name; becomes the workflow id retrain-<name> and the lake folder'),
     description: z.string().optional(),
@@ -189,6 +189,12 @@ export const model = z
     if (m.serving.entityKey !== undefined && !seen.has(m.serving.entityKey) && m.serving.entityKey !== 'entity_id') {
       ctx.addIssue({ code: 'custom', path: ['serving', 'entityKey'], message: `expected entity_id or one of the model's features, got "${m.serving.entityKey}"` });
     }
+    const judged: Array<[string[], string]> = [[['gates', 'metric'], m.gates.metric], [['triggers', 'performance', 'metric'], m.triggers.performance.metric]];
+    for (const [path, metric] of judged) {
+      if (!(TASK_METRICS[m.task] as readonly string[]).includes(metric)) {
+        ctx.addIssue({ code: 'custom', path, message: `${metric} does not judge a ${m.task === 'regression' ? 'regression' : 'binary classification'} model; expected one of ${TASK_METRICS[m.task].join(', ')}` });
+      }
+    }
     const forTask: Record<string, 'binary_classification' | 'regression'> = { accuracy_drop: 'binary_classification', estimated_accuracy_drop: 'binary_classification', error_increase: 'regression' };
     m.rollout.analysis?.metrics?.forEach((metric, index) => {
       const task = forTask[metric.kind];
@@ -198,7 +204,7 @@ export const model = z
     });
   })
   // The rollout's plan and judgement in one spelling, whichever the file used.
-  .transform((m) => ({ ...m, rollout: normalizeRollout(m.rollout, m.task) as RolloutPlan }));
+  .transform((m) => ({ ...m, rollout: normalizeRollout(m.rollout, m.task) as RolloutPlan })));
 
 export const notify = z
   .object({

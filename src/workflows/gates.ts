@@ -31,13 +31,15 @@ export function evaluateGates(gates: GateSpec, evaluation: Evaluation): GateResu
     return [{ name: 'metric_present', passed: false, severity: 'reject', detail: `the evaluation has no finite ${key} for the challenger` }];
   }
 
-  const meetsFloor = lowerIsBetter ? challenger <= gates.floor : challenger >= gates.floor;
-  results.push({
-    name: 'floor',
-    passed: meetsFloor,
-    severity: 'reject',
-    detail: `${key} ${fmt(challenger)} ${meetsFloor ? 'meets' : 'misses'} the floor ${gates.floor}`,
-  });
+  if (gates.floor !== undefined) {
+    const meetsFloor = lowerIsBetter ? challenger <= gates.floor : challenger >= gates.floor;
+    results.push({
+      name: 'floor',
+      passed: meetsFloor,
+      severity: 'reject',
+      detail: `${key} ${fmt(challenger)} ${meetsFloor ? 'meets' : 'misses'} the floor ${gates.floor}`,
+    });
+  }
 
   const champion = evaluation.champion?.metrics[key];
   if (champion === undefined) {

@@ -53,7 +53,7 @@ describe('the shared monthly budget', () => {
     const roomier = open('budget: { monthlyCap: 5000 }', first.dataDir);
     assert.deepEqual(await roomier.estimate('churn'), { estimatedCostUsd: 40, monthSpendUsd: 100, monthlyCapUsd: 300, capScope: 'model' });
     const none = open('', first.dataDir);
-    assert.equal((await none.estimate('churn')).capScope, 'model', 'no shared budget unless configured');
+    assert.equal(((await none.estimate('churn')) as { capScope?: string }).capScope, 'model', 'no shared budget unless configured');
   });
 
   it('a shared cap that is not a positive number is refused, naming the field', () => {

@@ -132,6 +132,27 @@ describe('config: bad input gets one clear line per problem', () => {
     assert.deepEqual(regression, ['error_rate', 'latency', 'error_increase', 'shadow_agreement', 'score_distance']);
   });
 
+  it('defaults follow the task: a regression model is judged by rmse, with no absolute floor, needing to be at least as good', () => {
+    const [binary] = parseConfig(MINIMAL).models;
+    assert.deepEqual([binary.gates.metric, binary.gates.floor, binary.gates.minImprovement, binary.triggers.performance.metric], ['accuracy', 0.9, 0.01, 'accuracy']);
+    const [regression] = parseConfig(MINIMAL.replace('binary_classification', 'regression')).models;
+    assert.deepEqual([regression.gates.metric, regression.gates.floor, regression.gates.minImprovement, regression.triggers.performance.metric], ['rmse', undefined, 0, 'rmse']);
+    // What the file sets is kept.
+    const [own] = parseConfig(MINIMAL.replace('binary_classification', 'regression') + `    gates: { metric: mae, floor: 12.5, minImprovement: 0.3 }
+    triggers: { performance: { metric: mae } }
+`).models;
+    assert.deepEqual([own.gates.metric, own.gates.floor, own.gates.minImprovement, own.triggers.performance.metric], ['mae', 12.5, 0.3, 'mae']);
+    // A metric the task cannot be judged on is refused, naming where.
+    const wrong = problemsOf(MINIMAL.replace('binary_classification', 'regression') + `    gates: { metric: accuracy }
+`).join('\n');
+    assert.match(wrong, /models\[0\]\.gates\.metric: accuracy does not judge a regression model; expected one of mae, rmse/);
+    assert.match(problemsOf(MINIMAL + `    triggers: { performance: { metric: rmse } }
+`).join('\n'), /triggers\.performance\.metric: rmse does not judge a binary classification model/);
+    // A malformed section is still named by the schema, not by the defaults.
+    assert.match(problemsOf(MINIMAL + `    gates: 3
+`).join('\n'), /models\[0\]\.gates: /);
+  });
+
   it('says when the file is missing, and loading changes nothing on disk', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'retrain-config-'));
     assert.throws(() => loadConfig(path.join(dir, 'absent.yaml')), /absent\.yaml: file not found/);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluateGates, flaggedForApproval, rejectingFailures } from '../../src/workflows/gates.js';
+import { parseConfig } from '../../src/config/load.js';
 import { testModel } from '../helpers/scripted-activities.js';
 
 describe('evaluation gates', () => {
@@ -22,10 +23,22 @@ describe('evaluation gates', () => {
     assert.deepEqual(rejectingFailures(good), []);
   });
 
+  const regression = (gates: string) =>
+    parseConfig(`models:\n  - name: price\n    task: regression\n    features: [{ name: size, type: numerical }]\n    label: { name: price }\n${gates ? `    gates: ${gates}\n` : ''}`).models[0].gates;
+
   it('for lower-is-better metrics the comparisons flip', () => {
-    const gates = testModel('gates: { metric: rmse, floor: 10, minImprovement: 0.5 }').gates;
+    const gates = regression('{ metric: rmse, floor: 10, minImprovement: 0.5 }');
     assert.deepEqual(rejectingFailures(evaluateGates(gates, evaluation({ rmse: 8 }, { rmse: 9 }))), []);
     assert.deepEqual(rejectingFailures(evaluateGates(gates, evaluation({ rmse: 8.8 }, { rmse: 9 }))).map((r) => r.name), ['improvement']);
+    assert.deepEqual(rejectingFailures(evaluateGates(gates, evaluation({ rmse: 10.5 }))).map((r) => r.name), ['floor']);
+  });
+
+  it('a regression model by default: rmse, no floor (its scale is the label\'s), at least as good as the champion', () => {
+    const gates = regression('');
+    const first = evaluateGates(gates, evaluation({ rmse: 12_345 }));
+    assert.deepEqual(first.map((r) => [r.name, r.passed]), [['improvement', true]], 'no floor gate, and no leakage ceiling for a loss');
+    assert.deepEqual(rejectingFailures(evaluateGates(gates, evaluation({ rmse: 9 }, { rmse: 9 }))), [], 'as good passes');
+    assert.deepEqual(rejectingFailures(evaluateGates(gates, evaluation({ rmse: 9.01 }, { rmse: 9 }))).map((r) => r.name), ['improvement']);
   });
 
   it('a negative minImprovement is a non-inferiority margin: a little worse passes, much worse does not', () => {
