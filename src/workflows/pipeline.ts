@@ -159,11 +159,13 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     const budget = await control.estimateRunCost({ ref });
     const projected = budget.monthSpendUsd + budget.estimatedCostUsd;
     const overBudget = projected > budget.monthlyCapUsd;
+    // Messages only (no command changes): which budget binds, the model's or all models' together.
+    const cap = budget.capScope === 'all_models' ? `$${budget.monthlyCapUsd} cap of all models` : `$${budget.monthlyCapUsd} cap`;
     if (overBudget && spec.budget.onExceed === 'refuse') {
-      return await finish('rejected', `estimated $${budget.estimatedCostUsd.toFixed(2)} would take this month to $${projected.toFixed(2)}, over the $${budget.monthlyCapUsd} cap`);
+      return await finish('rejected', `estimated $${budget.estimatedCostUsd.toFixed(2)} would take this month to $${projected.toFixed(2)}, over the ${cap}`);
     }
     if (projected > budget.monthlyCapUsd * spec.budget.warnRatio) {
-      await notify({ kind: 'budget_warning', title: `${spec.name}: this run takes monthly spend to $${projected.toFixed(2)} of $${budget.monthlyCapUsd}` });
+      await notify({ kind: 'budget_warning', title: `${spec.name}: this run takes monthly spend to $${projected.toFixed(2)} of the ${cap}` });
     }
     const costReasons = approvalReasons({ policy: { ...spec.approval, when: spec.approval.when === 'cost_above' ? 'cost_above' : 'never' }, estimatedCostUsd: budget.estimatedCostUsd, overBudget, flaggedGates: [] });
     let approval: ApprovalOutcome | undefined;

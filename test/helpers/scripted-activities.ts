@@ -15,6 +15,8 @@ export interface Script {
   estimatedCostUsd?: number;
   monthSpendUsd?: number;
   monthlyCapUsd?: number;
+  /** Which budget the estimate's cap is (the model's by default). */
+  capScope?: 'model' | 'all_models';
   championMetrics?: Metrics;
   challengerMetrics?: Metrics;
   /** The evidence of each analysis, given the challenger's current weight and the step's window (workflow time). */
@@ -91,7 +93,7 @@ export function scriptedActivities(script: Script = {}): { activities: PipelineA
     },
     async estimateRunCost(input) {
       note('estimateRunCost', input);
-      return { estimatedCostUsd: script.estimatedCostUsd ?? 12, monthSpendUsd: script.monthSpendUsd ?? 100, monthlyCapUsd: script.monthlyCapUsd ?? knownTestSpec(input.ref.model).budget.monthlyCap };
+      return { estimatedCostUsd: script.estimatedCostUsd ?? 12, monthSpendUsd: script.monthSpendUsd ?? 100, monthlyCapUsd: script.monthlyCapUsd ?? knownTestSpec(input.ref.model).budget.monthlyCap, capScope: script.capScope ?? 'model' };
     },
     async writeRunReport(input) {
       note('writeRunReport', input);

@@ -1,3 +1,4 @@
+// @server time-skipping
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide, pipelineStatus } from '../../src/client.js';
@@ -89,7 +90,17 @@ describe('pipeline approval (time-skipping server)', () => {
     await withPipeline(env(), spec, { monthSpendUsd: 990, estimatedCostUsd: 20 }, async ({ recorder, workflowId }) => {
       const outcome = await result(env(), workflowId);
       assert.equal(outcome.outcome, 'rejected');
-      assert.match(outcome.reason, /over the \$1000 cap/);
+      assert.match(outcome.reason, /over the \$1000 cap$/);
+      assert.equal(recorder.calls.some((c) => c.name === 'buildDataset'), false);
+    });
+  });
+
+  it('names the budget of all models when that one is over', async () => {
+    const spec = testModel(`budget: { monthlyCap: 5000, onExceed: refuse }`);
+    await withPipeline(env(), spec, { monthSpendUsd: 1990, estimatedCostUsd: 20, monthlyCapUsd: 2000, capScope: 'all_models' }, async ({ recorder, workflowId }) => {
+      const outcome = await result(env(), workflowId);
+      assert.equal(outcome.outcome, 'rejected');
+      assert.match(outcome.reason, /would take this month to \$2010\.00, over the \$2000 cap of all models/);
       assert.equal(recorder.calls.some((c) => c.name === 'buildDataset'), false);
     });
   });
