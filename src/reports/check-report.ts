@@ -47,6 +47,12 @@ export interface CheckReportInput {
    * included): distinct UTC days with a violation among the last `windowDays`.
    */
   driftRecurrence?: { windowDays: number; features: Array<{ feature: string; days: number }> };
+  /** Data-quality checks against the reference (missing rate, range, unseen categories, mean shift). */
+  dataQuality?: {
+    checked: number;
+    violations: Array<{ feature: string; check: string; value: number; reference: number; threshold: number; samples: number }>;
+    started?: string[];
+  };
 }
 
 interface MetricInfo { name: string; test: boolean }
@@ -282,6 +288,29 @@ function evidenceBlock(input: CheckReportInput): SafeHtml {
   return pairs.length ? html`<h2>Evidence for a retrain</h2>${facts(pairs)}` : html``;
 }
 
+const QUALITY_CHECKS: Record<string, string> = { missing_rate: 'missing values', out_of_range: 'outside the reference range', unseen_categories: 'unseen categories', mean_shift: 'mean shift' };
+
+/** The data-quality violations, each with its measured value against its limit; "new" marks those this check alerted on. */
+function dataQualityBlock(input: CheckReportInput): SafeHtml {
+  const q = input.dataQuality;
+  if (!q) return html``;
+  if (q.violations.length === 0) return html`<h2>Data quality</h2><p>${fmtInt(q.checked)} checks against the reference passed (missing values, range, unseen categories, mean shift of key features).</p>`;
+  const value = (v: { check: string; value: number }) => (v.check === 'mean_shift' ? `${fmtNum(v.value, 3)} standard errors` : fmtPct(v.value));
+  const limit = (v: { check: string; threshold: number }) => (v.check === 'mean_shift' ? `±${fmtNum(v.threshold, 3)}` : fmtPct(v.threshold));
+  const rows: Cell[][] = q.violations.map((v) => [
+    v.feature,
+    QUALITY_CHECKS[v.check] ?? v.check,
+    value(v),
+    limit(v),
+    v.check === 'missing_rate' ? fmtPct(v.reference) : v.check === 'mean_shift' ? fmtNum(v.reference, 4) : '—',
+    fmtInt(v.samples),
+    q.started?.includes(`${v.feature}/${v.check}`) ? badge('warn', 'new: alerted') : 'ongoing',
+  ]);
+  return html`<h2>Data quality ${badge('drift', `${q.violations.length} violation${q.violations.length === 1 ? '' : 's'}`)}</h2>
+${table(['Feature', 'Check', 'Window', 'Limit', 'Reference', 'Rows', 'Alert'], rows)}
+<p class="note">${fmtInt(q.checked)} checks in all. Violations are kept in the violations store (<code>retrain violations ${input.model}</code>) and alerted once, when they appear; they start a retrain only with <code>triggers.dataQuality.action: retrain</code>.</p>`;
+}
+
 export async function renderCheckReport(input: CheckReportInput): Promise<string> {
   const d = input.drift;
   const verdict = overallVerdict(d);
@@ -303,6 +332,7 @@ ${facts([
   ])}
 ${statusBlock(input)}
 ${evidenceBlock(input)}
+${dataQualityBlock(input)}
 ${triggersBlock(input)}
 ${features.length > 0 ? html`<h2>Features</h2>${summaryTable(features, index, input)}<p class="note">Scores compare the current window with the champion's reference profile. Distances (PSI, Jensen–Shannon, Wasserstein) drift above their threshold, p-values (KS, χ²) below it. Missing rate counts null, NaN and infinite values.</p>` : ''}
 ${await performanceSection(input, points)}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -78,6 +78,13 @@ describe('the check activity judges data quality', () => {
     const recorded = backends.registry.violations({ model: spec.name });
     assert.deepEqual(recorded.map((v) => [v.feature, v.statistic, v.decision]), [['amount', 'missing_rate', 'reported_only'], ['country', 'unseen_categories', 'reported_only']]);
     assert.match(recorded[0].decisionReason, /alert only/);
+
+    // The check's report lists each violation against its limit, marked as alerted.
+    assert.ok(broken.reportPath, 'a report was written');
+    const report = readFileSync(broken.reportPath, 'utf8');
+    assert.match(report, /<h2>Data quality <span class="badge [^"]*">2 violations<\/span><\/h2>/);
+    assert.match(report, /<td>amount<\/td><td>missing values<\/td><td[^>]*>20\.0%<\/td>/);
+    assert.match(report, /new: alerted/);
 
     // A retry of the same check: the same answer, nothing recorded twice.
     const retried = await check(NOW - DAY);
