@@ -1,5 +1,5 @@
 /**
- * The import rules of src/ (DESIGN.md and the README, "Layout"). `npm test` checks them
+ * The import rules of src/ (the README, "Layout"). `npm test` checks them
  * (test/structure/layers.test.ts); `npx depcruise src` lists any violation by hand.
  *
  * Layers, from the top:

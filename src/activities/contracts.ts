@@ -36,7 +36,7 @@ export interface PipelineActivities {
   notify(input: Notification): Promise<void>;
   /** Puts the challenger on `weight` percent of traffic (0 restores the champion alone). */
   setTraffic(input: { model: string; challengerVersion: number; weight: number; shadow?: boolean; run: RunRef }): Promise<void>;
-  /** Runs whose canary began before v0.4 read the gateway's in-memory numbers (replay only). */
+  /** Runs whose canary began before the `canary-durable-evidence` patch read the gateway's in-memory numbers (replay only). */
   liveMetrics(input: { model: string; sinceIso: string }): Promise<LiveComparison>;
   /**
    * Stages the challenger on the gateway with no traffic (weight 0, no mirror), then sends it the

@@ -44,7 +44,7 @@ export interface PipelineStatus {
   traffic: { challengerWeight: number; shadow: boolean; paused: boolean };
   /**
    * Each analysis with what it judged, cumulative since its step began: `metrics` and `evidence`
-   * (the lake's numbers) from v0.4; `live` (the gateway's in-memory numbers) in older runs.
+   * (the lake's numbers) from the `canary-durable-evidence` patch on; `live` (the gateway's in-memory numbers) in older runs.
    */
   analyses: Array<{
     at: string;
@@ -57,9 +57,9 @@ export interface PipelineStatus {
     evidence?: CanaryEvidence;
     live?: LiveComparison;
   }>;
-  /** The synthetic requests sent to the challenger before it got any traffic, and what they found (from v0.5). */
+  /** The synthetic requests sent to the challenger before it got any traffic, and what they found (from the `pre-traffic-checks` patch on). */
   preTraffic?: PreTrafficRecord;
-  /** Each shadow or canary step as the workflow judged it (from v0.4). */
+  /** Each shadow or canary step as the workflow judged it (from the `canary-durable-evidence` patch on). */
   steps?: StepRecord[];
   decisions: DecisionRecord[];
   outcome?: { result: 'promoted' | 'rejected' | 'rolled_back' | 'failed' | 'cancelled'; reason: string };

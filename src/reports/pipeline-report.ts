@@ -26,9 +26,9 @@ export interface CanaryAnalysis {
   verdict: 'pass' | 'fail' | 'inconclusive';
   detail: string;
   stage?: 'shadow' | 'canary';
-  /** The lake's evidence since the step started, as judged (v0.4 on); cumulative over the step. */
+  /** The lake's evidence since the step started, as judged (runs from the `canary-durable-evidence` patch on); cumulative over the step. */
   evidence?: CanaryEvidence;
-  /** The gateway's in-memory numbers, in runs whose canary began before v0.4. */
+  /** The gateway's in-memory numbers, in runs whose canary began before the `canary-durable-evidence` patch. */
   live?: LiveComparison;
 }
 
@@ -63,9 +63,9 @@ export interface PipelineReportInput {
   /** Every approval decision and control signal, accepted or refused (PipelineStatus.decisions). */
   decisions?: DecisionRecord[];
   analyses?: CanaryAnalysis[];
-  /** The synthetic requests sent to the challenger before any traffic (PipelineStatus.preTraffic, v0.5 on). */
+  /** The synthetic requests sent to the challenger before any traffic (PipelineStatus.preTraffic, from the `pre-traffic-checks` patch on). */
   preTraffic?: PreTrafficRecord;
-  /** Each step as the workflow judged it (PipelineStatus.steps, v0.4 on); older runs' steps are rebuilt from the analyses. */
+  /** Each step as the workflow judged it (PipelineStatus.steps, from the `canary-durable-evidence` patch on); older runs' steps are rebuilt from the analyses. */
   steps?: StepRecord[];
   /** The model's runbooks by notification kind (filled by the worker from its config, never from the run). */
   runbooks?: Partial<Record<RunbookKind, string>>;

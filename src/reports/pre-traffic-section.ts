@@ -4,7 +4,7 @@ import { callout, fmtInt, fmtNum, html, table, type Cell, type SafeHtml } from '
 /**
  * The run report's pre-traffic section: what the synthetic requests were (per category), what
  * they found (each failure with its row and reason), and the latency against the budget. Runs
- * without the checks (before v0.5, a first model, checks disabled) show nothing.
+ * without the checks (runs from before the `pre-traffic-checks` patch, a first model, checks disabled) show nothing.
  */
 export function preTrafficSection(input: { preTraffic?: PreTrafficRecord }): SafeHtml | string {
   const r = input.preTraffic;

@@ -10,7 +10,7 @@ export interface MonitorInput {
   model: string;
   /** The revision of the model's spec that `retrain apply` scheduled; the worker's own config holds the spec. */
   configRevision?: string;
-  /** Schedules applied before v0.3 carried the whole spec; only the model name is read from it. */
+  /** Schedules applied before the `spec-from-worker-config` patch carried the whole spec; only the model name is read from it. */
   spec?: ModelSpec;
   /** True when started by the model's calendar schedule: retrain regardless of the data. */
   scheduled?: boolean;

@@ -14,7 +14,7 @@ models:
     label: { name: churned }
 `;
 
-describe('config: defaults follow DESIGN.md', () => {
+describe('config: defaults as the README and docs/config-reference.md give them', () => {
   it('fills every policy from a minimal model', () => {
     const [m] = parseConfig(MINIMAL).models;
     assert.equal(m.triggers.drift.psi, 0.15);

@@ -89,7 +89,7 @@ describe('renderPipelineReport', () => {
     assert.deepEqual(steps[0].verdicts, { pass: 1, fail: 0, inconclusive: 1 });
   });
 
-  it('uses the step records of the workflow (v0.4) and says what each verdict rests on, from the lake evidence', async () => {
+  it('uses the step records of the workflow (canary-durable-evidence on) and says what each verdict rests on, from the lake evidence', async () => {
     const evidence = (requests: number, labelled: number) => ({
       stage: 'canary' as const,
       from: '2026-11-01T10:00:00.000Z',

@@ -1,7 +1,7 @@
 import type { LiveComparison } from '../../domain/canary.js';
 
 /**
- * The canary analysis of runs that reached their canary before v0.4 (before `rollout.analysis`):
+ * The canary analysis of runs that reached their canary before the `canary-durable-evidence` patch (before `rollout.analysis`):
  * kept unchanged so their histories replay. New runs use ../canary/.
  */
 export interface LegacyRolloutSpec {

@@ -7,7 +7,7 @@ import { analyseCanary, type LegacyRolloutSpec, type Verdict } from './analysis-
 import type { PipelineStatus } from '../../domain/status.js';
 
 /**
- * The canary of runs that reached it before v0.4, kept unchanged so their histories replay (new
+ * The canary of runs that reached it before the `canary-durable-evidence` patch, kept unchanged so their histories replay (new
  * runs: ../canary/). Shadow (optional), then each step's weight held for its bake time while live
  * analysis runs every interval. Consecutive failures up to the limit roll back; signals may pause
  * the clock, abort (roll back now) or promote (skip the remaining steps).
