@@ -24,6 +24,13 @@ export function registerProcessCommands(program: Command): void {
       const unknown = queues.filter((q) => q !== 'control' && q !== 'training');
       if (unknown.length > 0 || queues.length === 0) throw new ConfigError('--queues', [`expected control, training or both, got "${opts.queues}"`]);
       const { onShutdownSignal, startWorkerProcess } = await import('../../processes.js');
+      // Before the Temporal Runtime is installed: once it is, a refusal would not end the process.
+      // The metrics port first (a local fact), then whose server this is.
+      const { runtimeSettings } = await import('../../config/settings.js');
+      const { portProblems } = await import('../../runtime/dev-server.js');
+      const problems = await portProblems([metricsPort(runtimeSettings())]);
+      if (problems.length > 0) throw new ConfigError('environment', problems);
+      await refuseOtherStack(runtimeSettings().dataDir);
       const ctx = await contextOrPortError(configOption(program), 'worker');
       const { workers, done } = await startWorkerProcess(ctx, undefined, queues as Array<'control' | 'training'>);
       onShutdownSignal(async () => {
@@ -42,6 +49,24 @@ export function registerProcessCommands(program: Command): void {
       await writeFile(file, bundle.code);
       process.stdout.write(`wrote ${file} (${Math.round(bundle.code.length / 1024)} KiB); start workers with RETRAIN_WORKFLOW_BUNDLE=${file}\n`);
     });
+}
+
+/**
+ * A worker joining a server it did not start is refused when that server is another data
+ * directory's `npm run dev` stack (exit 2; see stack-guard.ts).
+ */
+async function refuseOtherStack(dataDir: string): Promise<void> {
+  const { ConfigError } = await import('../../config/load.js');
+  const { connectClient, temporalTarget } = await import('../../runtime/connection.js');
+  const { joinProblem } = await import('../stack-guard.js');
+  const to = temporalTarget();
+  const client = await connectClient(to);
+  try {
+    const problem = await joinProblem(client.connection, to, dataDir);
+    if (problem) throw new ConfigError('environment', [problem]);
+  } finally {
+    await client.connection.close();
+  }
 }
 
 /** The worker's Prometheus endpoint, bound as the Temporal Runtime is installed (dev and worker). */
@@ -106,6 +131,8 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
   const needs = devPorts(runtimeSettings(), { startsServer: !external, encrypted });
   const problems = await portProblems(needs);
   if (problems.length > 0) throw new ConfigError('environment', problems);
+  // A server it does not start may be another data directory's dev stack; checked before the Runtime is installed.
+  if (external) await refuseOtherStack(runtimeSettings().dataDir);
   const { runDemo } = await import('../../demo/run-demo.js');
   const { startGateway } = await import('../../serving/index.js');
   const { buildReportServer } = await import('../../reports/server.js');
@@ -130,6 +157,20 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
     server = await startDevServer({ dataDir: ctx.settings.dataDir, port: ctx.settings.temporalPort, uiPort: ctx.settings.uiPort, uiCodecEndpoint, tool: logged.tool });
     ctx.logger.info({ binary: resolved.description, database: server.dbFile, log: serverLog }, 'Temporal dev server started');
     target = temporalTarget({ address: server.address, namespace: server.namespace });
+  }
+  if (server) {
+    // This server is this data directory's: a worker of another data directory is refused (stack-guard.ts).
+    const { recordDevDataDir } = await import('../stack-guard.js');
+    const { connectClient } = await import('../../runtime/connection.js');
+    const client = await connectClient(target);
+    try {
+      await recordDevDataDir(client.connection, target.namespace, ctx.settings.dataDir);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    } finally {
+      await client.connection.close();
+    }
   }
   let started: Awaited<ReturnType<typeof startWorkerProcess>>;
   try {
