@@ -5,7 +5,8 @@ import { normalizePerson, personNameProblem } from './people.js';
 
 /**
  * The decision policies of a model: when to retrain, what a challenger must prove, who approves,
- * what it may cost and how it reaches traffic. Defaults follow the numbers in DESIGN.md.
+ * what it may cost and how it reaches traffic. Each default, and why where it departs from the
+ * product's seed numbers: the README ("Models: retrain.yaml") and docs/config-reference.md (generated from here).
  */
 
 export const metricName = z.enum(['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'mae', 'rmse'], {

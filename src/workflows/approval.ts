@@ -31,10 +31,6 @@ export class ApprovalDesk {
     private readonly record: (entry: DecisionRecord) => void,
   ) {}
 
-  get isWaiting(): boolean {
-    return this.waiting;
-  }
-
   /**
    * Why `by` may not take decisions on this run, or undefined when they may: everyone when the
    * model lists no approvers, else the approvers and the escalation list. Names compare normalised.

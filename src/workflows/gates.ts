@@ -1,4 +1,4 @@
-import type { GateSpec } from '../config/schema.js';
+import type { ApprovalSpec, GateSpec } from '../config/schema.js';
 import { LOWER_IS_BETTER, type MetricName } from '../config/policies.js';
 import type { Evaluation, GateResult } from '../domain/evaluation.js';
 
@@ -94,4 +94,11 @@ export function evaluateGates(gates: GateSpec, evaluation: Evaluation): GateResu
 }
 
 export const rejectingFailures = (results: GateResult[]) => results.filter((r) => !r.passed && r.severity === 'reject');
-export const flaggedForApproval = (results: GateResult[]) => results.filter((r) => !r.passed && r.severity === 'approval');
+/**
+ * The gates that ask a person before the challenger sees traffic. A gate whose own policy says so
+ * (`onLeakage: require_approval`) asks whatever `approval.when` is; with `approval.when: on_flag`
+ * every gate that only warned (`onLeakage: warn`, the default) asks as well: on_flag turns the
+ * gates' warnings into a question for an approver instead of a line in the report.
+ */
+export const flaggedForApproval = (results: GateResult[], when?: ApprovalSpec['when']) =>
+  results.filter((r) => !r.passed && (r.severity === 'approval' || (r.severity === 'warn' && when === 'on_flag')));

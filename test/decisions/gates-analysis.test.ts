@@ -58,6 +58,17 @@ describe('evaluation gates', () => {
     assert.deepEqual(rejectingFailures(evaluateGates(strict, evaluation({ accuracy: 0.995 }))).map((r) => r.name), ['leakage']);
   });
 
+  it('approval.when: on_flag makes a warning gate ask a person; a gate that requires approval asks in every mode', () => {
+    const warned = evaluateGates(testModel('gates: { metric: accuracy }').gates, evaluation({ accuracy: 0.995 }, { accuracy: 0.9 }));
+    assert.equal(warned.find((r) => r.name === 'leakage')?.severity, 'warn', 'onLeakage: warn is the default');
+    assert.deepEqual(flaggedForApproval(warned, 'on_flag').map((r) => r.name), ['leakage']);
+    for (const when of ['never', 'cost_above', 'always', undefined] as const) assert.deepEqual(flaggedForApproval(warned, when), [], `when: ${when}`);
+    const clean = evaluateGates(testModel('gates: { metric: accuracy }').gates, evaluation({ accuracy: 0.95 }, { accuracy: 0.9 }));
+    assert.deepEqual(flaggedForApproval(clean, 'on_flag'), [], 'nothing flagged, nothing to ask');
+    const review = evaluateGates(testModel('gates: { metric: accuracy, onLeakage: require_approval }').gates, evaluation({ accuracy: 0.995 }, { accuracy: 0.9 }));
+    for (const when of ['never', 'cost_above', 'always', 'on_flag'] as const) assert.deepEqual(flaggedForApproval(review, when).map((r) => r.name), ['leakage'], `when: ${when}`);
+  });
+
   it('a missing metric rejects with a clear reason', () => {
     const [only] = evaluateGates(testModel().gates, evaluation({ f1: 0.9 }));
     assert.deepEqual(only, { name: 'metric_present', passed: false, severity: 'reject', detail: 'the evaluation has no finite accuracy for the challenger' });
