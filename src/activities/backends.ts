@@ -3,7 +3,7 @@ import type { RetrainConfig } from '../config/schema.js';
 import type { RuntimeSettings } from '../config/settings.js';
 import { createLakeBackend } from '../backends/data/lake/backend.js';
 import type { DataBackend } from '../backends/data/types.js';
-import { SqliteRegistry } from '../backends/registry/sqlite.js';
+import { openRegistry } from '../backends/registry/open.js';
 import type { Registry } from '../backends/registry/types.js';
 import { GatewayClient, type ServingBackend } from '../backends/serving/gateway-client.js';
 import type { Logger } from '../runtime/logger.js';
@@ -26,7 +26,7 @@ export interface Backends {
 
 export function openBackends(options: { config: RetrainConfig; settings: RuntimeSettings; logger: Logger; client?: Client }): Backends {
   const data = createLakeBackend({ dataDir: options.settings.dataDir });
-  const registry = new SqliteRegistry({ path: `${options.settings.dataDir}/registry.db` });
+  const registry = openRegistry(options.settings);
   const specs = new SpecCatalog(options.config, registry);
   const gateways = new Map<string, GatewayClient>();
   return {

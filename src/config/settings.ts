@@ -7,6 +7,8 @@ import { ConfigError, formatPath } from './load.js';
  * to use. Temporal connection settings are separate: @temporalio/envconfig reads those.
  */
 const port = z.coerce.number().int().min(0).max(65_535);
+/** A connection URL, from the environment only (it may carry a password; the YAML file never does). */
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// or postgresql:// connection URL');
 
 const settingsSchema = z.object({
   RETRAIN_DATA_DIR: z.string().min(1).default('.data'),
@@ -25,6 +27,9 @@ const settingsSchema = z.object({
   RETRAIN_GATEWAY_ADMIN_FAILURES: z.coerce.number().int().min(1).default(10),
   RETRAIN_GATEWAY_JOURNAL: z.enum(['on', 'off']).default('on'),
   RETRAIN_GATEWAY_JOURNAL_FSYNC_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  RETRAIN_REGISTRY_URL: postgresUrl.optional(),
+  RETRAIN_DEPLOYMENT_URL: postgresUrl.optional(),
+  RETRAIN_DEPLOYMENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });
 
 export interface RuntimeSettings {
@@ -42,6 +47,22 @@ export interface RuntimeSettings {
   logLevel: z.infer<typeof settingsSchema>['RETRAIN_LOG_LEVEL'];
   taskQueues: { control: string; training: string };
   gateway: GatewaySettings;
+  storage: StorageSettings;
+}
+
+/**
+ * Where shared state lives. The embedded default is SQLite under the data dir; a PostgreSQL URL
+ * moves it to a server that several workers, CLIs and gateway replicas share.
+ */
+export interface StorageSettings {
+  /** `postgres` when RETRAIN_REGISTRY_URL is set (registry, aliases, ledger, spend, monitor state, violations). */
+  registry: 'sqlite' | 'postgres';
+  registryUrl?: string;
+  /** The gateway's deployment state: RETRAIN_DEPLOYMENT_URL, else the registry's PostgreSQL URL, else `<dataDir>/serving.db`. */
+  deployments: 'sqlite' | 'postgres';
+  deploymentsUrl?: string;
+  /** How often a gateway replica checks the shared deployment for another replica's change. */
+  deploymentPollMs: number;
 }
 
 /** Limits of `retrain serve` that an operator may want to change. */
@@ -63,7 +84,7 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
   if (!parsed.success) {
     throw new ConfigError(
       'environment',
-      parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`),
+      parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message} (got ${JSON.stringify(masked(String(i.path[0]), env[String(i.path[0])]))})`),
     );
   }
   const s = parsed.data;
@@ -85,5 +106,17 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
       journal: s.RETRAIN_GATEWAY_JOURNAL === 'on',
       journalFsyncMs: s.RETRAIN_GATEWAY_JOURNAL_FSYNC_MS,
     },
+    storage: {
+      registry: s.RETRAIN_REGISTRY_URL ? 'postgres' : 'sqlite',
+      registryUrl: s.RETRAIN_REGISTRY_URL,
+      deployments: (s.RETRAIN_DEPLOYMENT_URL ?? s.RETRAIN_REGISTRY_URL) ? 'postgres' : 'sqlite',
+      deploymentsUrl: s.RETRAIN_DEPLOYMENT_URL ?? s.RETRAIN_REGISTRY_URL,
+      deploymentPollMs: s.RETRAIN_DEPLOYMENT_POLL_MS,
+    },
   };
+}
+
+/** A connection URL's password never reaches an error message or a log. */
+function masked(name: string, value: string | undefined): string | undefined {
+  return name.endsWith('_URL') && value ? value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') : value;
 }

@@ -2,11 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
-/**
- * Which version serves in which role, persisted in `<dataDir>/serving.db` (SQLite, WAL) so a
- * restarted gateway serves the same split. Each change replaces a model's rows in one transaction
- * and appends an event row, which doubles as the audit trail of traffic changes.
- */
 export type Role = 'champion' | 'challenger' | 'previous';
 
 export interface RoleRecord {
@@ -51,6 +46,54 @@ CREATE TABLE IF NOT EXISTS deployment_event (
   at     TEXT NOT NULL
 );`;
 
+/**
+ * Which version serves in which role, persisted so a restarted gateway serves the same split. Each
+ * change replaces a model's rows in one transaction and appends an event row, which doubles as the
+ * audit trail of traffic changes. Two implementations: SQLite in `<dataDir>/serving.db` (one gateway,
+ * the default) and PostgreSQL (deployment-store-postgres.ts: gateway replicas sharing one deployment).
+ */
+export interface DeploymentStore {
+  /** Where servable artifacts live by default (`<dataDir>/artifacts`). */
+  readonly artifactsDir: string;
+  /** True when other gateway processes share this store, so a replica must follow their changes. */
+  readonly shared: boolean;
+  /** How often a replica of a shared store polls `revision()` (ms; 0 = never). */
+  readonly pollMs: number;
+  loadAll(): Map<string, DeploymentRecord>;
+  /** Replaces the model's deployment and records why, atomically. */
+  save(model: string, record: DeploymentRecord, action: string, detail: unknown): void;
+  events(model: string, limit?: number): DeploymentEvent[];
+  /** Changes with every save (the newest event id): a replica polls it to see another replica's change. */
+  revision(): number;
+  /** Records what one replica serves now (its heartbeat); a no-op for an unshared store. */
+  reportServing(state: ReplicaServing): void;
+  /** The live replicas (heartbeat within `liveWithinMs`) and whether each serves the store's current deployment of `model`. */
+  replicas(model: string, liveWithinMs?: number): ReplicaStatus[];
+  close(): void;
+}
+
+/** What one gateway replica serves, as it reports it. */
+export interface ReplicaServing {
+  replica: string;
+  /** The store revision the replica has applied. */
+  revision: number;
+  models: Array<{ model: string; champion: string | null; challenger: string | null; weight: number; updatedAt: string | null }>;
+}
+
+export interface ReplicaStatus {
+  replica: string;
+  model: string;
+  champion: string | null;
+  challenger: string | null;
+  weight: number;
+  /** The deployment time (updatedAt) the replica serves. */
+  updatedAt: string | null;
+  revision: number;
+  heartbeatAt: string;
+  /** Serves the model's current deployment (same updatedAt as the store's). */
+  current: boolean;
+}
+
 interface Row {
   model: string;
   role: Role;
@@ -62,10 +105,15 @@ interface Row {
   updated_at: string;
 }
 
-export class DeploymentStore {
+/** The embedded default: one gateway, `<dataDir>/serving.db` (SQLite, WAL). */
+export class SqliteDeploymentStore implements DeploymentStore {
   private readonly db: Database.Database;
+  readonly shared = false;
+  readonly pollMs = 0;
+  readonly artifactsDir: string;
 
   constructor(readonly file: string) {
+    this.artifactsDir = path.join(path.dirname(file), 'artifacts');
     mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -111,7 +159,19 @@ export class DeploymentStore {
     return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) }));
   }
 
+  revision(): number {
+    return (this.db.prepare('SELECT coalesce(max(id), 0) AS v FROM deployment_event').get() as { v: number }).v;
+  }
+
+  reportServing(): void {
+    // One gateway owns this file: there are no other replicas to report to.
+  }
+
+  replicas(): ReplicaStatus[] {
+    return [];
+  }
+
   close(): void {
-    this.db.close();
+    if (this.db.open) this.db.close();
   }
 }

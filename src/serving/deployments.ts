@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { artifactPath, loadModel, ModelLoadError, type LoadedModel } from '../backends/models/index.js';
 import type { ModelSpec } from '../config/schema.js';
@@ -48,6 +50,13 @@ export class Deployments {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Roles that failed to load at start, by model (shown by /readyz and GET deployment). */
   readonly restoreErrors = new Map<string, string[]>();
+  /** This process among the gateway replicas sharing a store (reported with what it serves). */
+  readonly replicaId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  /** The store revision the live deployments reflect (-1: not read yet). */
+  private revision = -1;
+  private poller: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private lastReport = 0;
 
   /**
    * Where artifacts may be loaded from: `<data dir>/artifacts` (where trainers and `retrain models
@@ -64,7 +73,7 @@ export class Deployments {
     artifactRoots?: string[],
   ) {
     const extra = (process.env.RETRAIN_ARTIFACT_ROOTS ?? '').split(path.delimiter).filter(Boolean);
-    this.artifactRoots = (artifactRoots ?? [path.join(path.dirname(store.file), 'artifacts'), ...extra]).map((r) => path.resolve(r));
+    this.artifactRoots = (artifactRoots ?? [store.artifactsDir, ...extra]).map((r) => path.resolve(r));
   }
 
   get(model: string): Deployment | undefined {
@@ -73,6 +82,7 @@ export class Deployments {
 
   /** Loads what serving.db says; a role whose artifact no longer loads is left out and reported. */
   async restore(): Promise<void> {
+    this.revision = this.store.revision(); // read first: a change saved meanwhile shows as a newer revision
     for (const [model, rec] of this.store.loadAll()) {
       const spec = this.specs.get(model);
       if (!spec) {
@@ -99,6 +109,66 @@ export class Deployments {
       this.live.set(model, dep);
       this.log.info({ model, champion: dep.champion?.version, challenger: dep.challenger?.version, weight: dep.challenger?.weight }, 'deployment restored');
     }
+    if (this.store.shared && this.store.pollMs > 0 && !this.poller) {
+      this.report(true);
+      this.poller = setInterval(() => {
+        this.polling ??= this.sync()
+          .catch((err) => this.log.warn({ err }, 'could not read the shared deployment; serving what was loaded'))
+          .finally(() => (this.polling = undefined));
+      }, this.store.pollMs).unref();
+    }
+  }
+
+  /**
+   * Follows the other gateway replicas of a shared store: when the store's revision moved, loads
+   * every model whose stored deployment differs from the live one (artifacts already loaded are
+   * reused) and swaps it in, under the model's lock. A deployment that fails to load here is
+   * reported (restoreErrors) and the replica keeps serving what it had, so `replicas()` shows it
+   * as lagging. Then reports what this replica serves (its heartbeat).
+   */
+  async sync(): Promise<void> {
+    const revision = this.store.revision();
+    if (revision !== this.revision) {
+      for (const [model, rec] of this.store.loadAll()) {
+        if (this.specs.has(model)) await this.serial(model, () => this.adopt(model, rec));
+      }
+      this.revision = revision;
+      this.report(true);
+    } else this.report(false);
+  }
+
+  private async adopt(model: string, rec: DeploymentRecord): Promise<void> {
+    const spec = this.specs.get(model)!;
+    const cur = this.live.get(model) ?? {};
+    if (JSON.stringify(record(cur)) === JSON.stringify(normal(rec))) return;
+    const next: Deployment = { previous: rec.previous, updatedAt: rec.updatedAt };
+    const reuse = (r: RoleRecord) => [cur.champion, cur.challenger].find((l) => l && l.version === r.version && l.sha256 === r.sha256);
+    try {
+      if (rec.champion) next.champion = reuse(rec.champion) ?? (await this.load(spec, rec.champion));
+      if (rec.challenger) {
+        const loaded = reuse(rec.challenger) ?? (await this.load(spec, rec.challenger));
+        next.challenger = { ...strip(loaded), model: loaded.model, scorer: loaded.scorer, versionJson: loaded.versionJson, weight: rec.challenger.weight, shadow: rec.challenger.shadow };
+      }
+    } catch (err) {
+      this.restoreErrors.set(model, [`following the shared deployment: ${(err as Error).message}`]);
+      this.log.error({ model, err }, 'could not load the shared deployment; this replica keeps serving the one it had');
+      return;
+    }
+    this.live.set(model, next);
+    this.restoreErrors.delete(model);
+    for (const m of [cur.champion?.model, cur.challenger?.model]) if (m && !isServing(next, m)) this.retire(m);
+    this.log.info({ model, champion: next.champion?.version, challenger: next.challenger?.version, weight: next.challenger?.weight }, 'deployment changed by another replica');
+  }
+
+  /** Reports what this replica serves: at once after a change, else every few seconds as a heartbeat. */
+  private report(changed: boolean): void {
+    if (!this.store.shared || (!changed && Date.now() - this.lastReport < 5_000)) return;
+    this.lastReport = Date.now();
+    const models = [...this.specs.keys()].map((model) => {
+      const d = this.live.get(model);
+      return { model, champion: d?.champion?.version ?? null, challenger: d?.challenger?.version ?? null, weight: d?.challenger && !d.challenger.shadow ? d.challenger.weight : 0, updatedAt: d?.updatedAt ?? null };
+    });
+    this.store.reportServing({ replica: this.replicaId, revision: this.revision, models });
   }
 
   setChampion(model: string, ref: ArtifactRef): Promise<Deployment> {
@@ -175,8 +245,12 @@ export class Deployments {
   ): Promise<Deployment> {
     const spec = this.specs.get(model);
     if (!spec) throw new HttpError(404, 'not_found', `unknown model "${model}" (served: ${[...this.specs.keys()].join(', ')})`);
-    const prior = this.locks.get(model) ?? Promise.resolve();
-    const run = prior.catch(() => undefined).then(async () => {
+    return this.serial(model, async () => {
+      // A shared store: start from what the other replicas last saved, not from this replica's copy.
+      if (this.store.shared) {
+        const stored = this.store.loadAll().get(model);
+        if (stored) await this.adopt(model, stored);
+      }
       const cur = this.live.get(model) ?? {};
       const { next, retire, unchanged } = await apply(cur, spec);
       if (unchanged) return cur;
@@ -186,8 +260,15 @@ export class Deployments {
       this.restoreErrors.delete(model);
       for (const m of retire) if (m && !isServing(next, m)) this.retire(m);
       this.log.info({ model, action, detail, champion: next.champion?.version, challenger: next.challenger?.version, weight: next.challenger?.weight }, 'deployment changed');
+      this.report(true);
       return next;
     });
+  }
+
+  /** Runs `work` after every earlier change of the model (changes to one model are serialised). */
+  private serial<T>(model: string, work: () => Promise<T>): Promise<T> {
+    const prior = this.locks.get(model) ?? Promise.resolve();
+    const run = prior.catch(() => undefined).then(work);
     this.locks.set(model, run);
     return run;
   }
@@ -237,6 +318,9 @@ export class Deployments {
   }
 
   async close(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = undefined;
+    await this.polling;
     for (const t of this.timers) clearTimeout(t);
     const models = new Set<LoadedModel>(this.retiring);
     for (const d of this.live.values()) {
@@ -257,6 +341,16 @@ function record(d: Deployment): DeploymentRecord {
     challenger: d.challenger && { ...strip(d.challenger), weight: d.challenger.weight, shadow: d.challenger.shadow },
     previous: d.previous && strip(d.previous),
     updatedAt: d.updatedAt,
+  };
+}
+
+/** A stored record as `record()` writes it (for comparing a stored deployment with the live one). */
+function normal(r: DeploymentRecord): DeploymentRecord {
+  return {
+    champion: r.champion && strip(r.champion),
+    challenger: r.challenger && { ...strip(r.challenger), weight: r.challenger.weight, shadow: r.challenger.shadow },
+    previous: r.previous && strip(r.previous),
+    updatedAt: r.updatedAt,
   };
 }
 

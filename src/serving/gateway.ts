@@ -3,12 +3,13 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DataBackend } from '../backends/data/types.js';
 import type { RetrainConfig } from '../config/schema.js';
-import type { GatewaySettings, RuntimeSettings } from '../config/settings.js';
+import { type GatewaySettings, type RuntimeSettings, runtimeSettings } from '../config/settings.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { adminGuard } from './auth.js';
 import { modelRuntime, type ServingContext } from './context.js';
-import { DeploymentStore } from './deployment-store.js';
+import type { DeploymentStore } from './deployment-store.js';
 import { Deployments } from './deployments.js';
+import { openDeploymentStore } from './open-deployment-store.js';
 import { HttpError, installErrorHandling } from './errors.js';
 import type { FeedbackIndexOptions } from './feedback-index.js';
 import { Journal } from './journal.js';
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   config: Pick<RetrainConfig, 'models'>;
   /** Root data folder: serving.db and the lake live here. */
   dataDir: string;
+  /** Where the deployment is kept (default: by the settings, RETRAIN_DEPLOYMENT_URL / RETRAIN_REGISTRY_URL, else <dataDir>/serving.db); the gateway closes it. */
+  deploymentStore?: DeploymentStore;
   logger?: Logger;
   /** Write logged rows through this backend on the request thread; default: a lake writer thread over dataDir. */
   data?: DataBackend;
@@ -108,7 +111,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     log,
   );
 
-  const store = new DeploymentStore(path.join(options.dataDir, 'serving.db'));
+  const store = options.deploymentStore ?? openDeploymentStore(options.dataDir, runtimeSettings().storage);
   const deployments = new Deployments(new Map(specs.map((s) => [s.name, s])), store, log);
   const adminToken = options.adminToken !== undefined ? options.adminToken : process.env.RETRAIN_ADMIN_TOKEN;
   const ctx: ServingContext = {

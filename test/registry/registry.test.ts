@@ -7,9 +7,10 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sha256File } from '../../src/backends/models/index.js';
-import { ledgerEntries, RegistryError, type RegistryErrorCode, showModel, SqliteRegistry } from '../../src/backends/registry/index.js';
+import { ledgerEntries, type Registry, RegistryError, type RegistryErrorCode, showModel, SqliteRegistry } from '../../src/backends/registry/index.js';
 import { SCHEMA_VERSION } from '../../src/backends/registry/migrations.js';
 import { tempDir } from '../training/fixtures.js';
+import { REGISTRY_STORES, type RegistryStore } from './stores.js';
 
 const LINEAR = {
   format: 'retrain-linear/v1',
@@ -30,10 +31,11 @@ function code(expected: RegistryErrorCode, pattern?: RegExp) {
   };
 }
 
-describe('SQLite registry', () => {
+/** The registry's behaviour, the same on every store (stores.ts). */
+function registrySuite(store: RegistryStore) {
   let root: { dir: string; cleanup: () => Promise<void> };
-  let dbPath: string;
-  let registry: SqliteRegistry;
+  let where: string;
+  let registry: Registry;
   let clock = Date.parse('2025-03-10T12:00:00Z');
   const now = () => new Date((clock += 1000));
   let artifactCount = 0;
@@ -55,8 +57,7 @@ describe('SQLite registry', () => {
   });
   beforeEach(async () => {
     registry?.close();
-    dbPath = path.join(root.dir, `registry-${Date.now()}-${Math.random()}.db`);
-    registry = new SqliteRegistry({ path: dbPath, now });
+    ({ registry, where } = await store.open({ now, dir: root.dir }));
   });
   after(async () => {
     registry.close();
@@ -110,16 +111,17 @@ describe('SQLite registry', () => {
     await register('fraud');
     registry.promote('fraud', 1, who);
     // Make the alias write fail after the ledger insert: the whole move must roll back.
-    registry.db.exec(`CREATE TEMP TRIGGER fail_alias BEFORE UPDATE ON aliases BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+    await store.query(where, store.failAliasUpdates.create);
     assert.throws(() => registry.promote('fraud', 2, who), /disk on fire/);
-    registry.db.exec('DROP TRIGGER fail_alias');
+    await store.query(where, store.failAliasUpdates.drop);
     assert.equal(registry.ledger({ model: 'fraud' }).length, 1);
     assert.deepEqual(registry.aliases('fraud'), { champion: 1, challenger: null, previous: null });
     // Aliases cannot be moved behind the ledger's back, and the ledger is append-only.
-    assert.throws(() => registry.db.prepare(`UPDATE aliases SET version = 2 WHERE model = 'fraud'`).run(), /need a new ledger entry/);
-    assert.throws(() => registry.db.prepare(`DELETE FROM aliases`).run(), /cleared, not deleted/);
-    assert.throws(() => registry.db.prepare(`UPDATE ledger SET actor = 'mallory'`).run(), /append-only/);
-    assert.throws(() => registry.db.prepare(`DELETE FROM ledger`).run(), /append-only/);
+    await assert.rejects(store.query(where, `UPDATE aliases SET version = 2 WHERE model = 'fraud'`), /need a new ledger entry/);
+    await assert.rejects(store.query(where, `DELETE FROM aliases`), /cleared, not deleted/);
+    await assert.rejects(store.query(where, `UPDATE ledger SET actor = 'mallory'`), /append-only/);
+    await assert.rejects(store.query(where, `DELETE FROM ledger`), /append-only/);
+    assert.equal(registry.ledger({ model: 'fraud' })[0].actor, 'alice');
   });
 
   test('rollback swaps champion and previous back', async () => {
@@ -197,44 +199,28 @@ describe('SQLite registry', () => {
     assert.equal(registry.ledger().length, 0, 'nothing was written by the refused moves');
   });
 
-  test('WAL mode, schema version, and everything persists across reopen', async () => {
+  test('schema version, and everything persists across reopen without migrating again', async () => {
     await register('fraud');
     await register('fraud');
     registry.promote('fraud', 1, who);
     registry.promote('fraud', 2, who);
     registry.recordSpend('fraud', 3, { idempotencyKey: 's1', at: new Date('2025-03-02T00:00:00Z') });
-    assert.equal(registry.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.ok(existsSync(`${dbPath}-wal`));
-    assert.equal(registry.schemaVersion, SCHEMA_VERSION);
+    assert.equal((registry as Registry & { schemaVersion: number }).schemaVersion, SCHEMA_VERSION);
     assert.equal(SCHEMA_VERSION, 5, 'versions, aliases, ledger, spend; config revisions; monitor state; drift violations; data-quality violations');
     const before = { versions: registry.listVersions('fraud'), ledger: registry.ledger(), aliases: registry.aliases('fraud') };
     registry.close();
-    registry = new SqliteRegistry({ path: dbPath, now });
+    registry = store.reopen(where, { now });
     assert.deepEqual(registry.listVersions('fraud'), before.versions);
     assert.deepEqual(registry.ledger(), before.ledger);
     assert.deepEqual(registry.aliases('fraud'), before.aliases);
     assert.equal(registry.monthlySpend('fraud', '2025-03'), 3);
-    assert.equal((registry.db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n, SCHEMA_VERSION, 'migrations are not re-applied');
+    const [{ n }] = await store.query(where, 'SELECT count(*) AS n FROM schema_migrations');
+    assert.equal(Number(n), SCHEMA_VERSION, 'migrations are not re-applied');
   });
 
-  test('a database from newer code is refused', () => {
-    registry.db.prepare(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')`).run();
-    registry.close();
-    assert.throws(() => new SqliteRegistry({ path: dbPath }), code('schema_too_new', /version 99 is newer/));
-    registry = new SqliteRegistry({ path: path.join(root.dir, 'fresh.db') });
-  });
-
-  test('defaults to <dataDir>/registry.db', () => {
-    const previous = process.env.RETRAIN_DATA_DIR;
-    process.env.RETRAIN_DATA_DIR = path.join(root.dir, 'data-dir');
-    try {
-      const r = new SqliteRegistry();
-      assert.equal(r.path, path.join(root.dir, 'data-dir', 'registry.db'));
-      r.close();
-    } finally {
-      if (previous === undefined) delete process.env.RETRAIN_DATA_DIR;
-      else process.env.RETRAIN_DATA_DIR = previous;
-    }
+  test('a database from newer code is refused', async () => {
+    await store.query(where, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')`);
+    assert.throws(() => store.reopen(where), code('schema_too_new', /version 99 is newer/));
   });
 
   test('CLI query functions return plain JSON-ready objects', async () => {
@@ -254,7 +240,7 @@ describe('SQLite registry', () => {
   test('several processes registering at once get distinct version numbers', async () => {
     const file = await artifact();
     const script = fileURLToPath(new URL('./register-many.ts', import.meta.url));
-    const run = (tag: string) => promisify(execFile)(process.execPath, ['--import', 'tsx', script, dbPath, file, 'shared', '15', tag]);
+    const run = (tag: string) => promisify(execFile)(process.execPath, ['--import', 'tsx', script, store.name, where, file, 'shared', '15', tag]);
     const [a, b] = await Promise.all([run('a'), run('b')]);
     const versions = [...JSON.parse(a.stdout), ...JSON.parse(b.stdout)].sort((x, y) => x - y);
     assert.deepEqual(versions, Array.from({ length: 30 }, (_, i) => i + 1));
@@ -266,5 +252,42 @@ describe('SQLite registry', () => {
     await copyFile(await artifact(), path.join(dir, 'model.json'));
     const v = await registry.registerVersion({ model: 'fraud', artifactUri: dir, metrics: {}, trainer: 'builtin' });
     assert.ok(v.artifactUri.endsWith('/outdir/model.json'));
+  });
+}
+
+for (const store of REGISTRY_STORES) describe(`${store.name} registry`, () => registrySuite(store));
+
+describe('SQLite registry: the file', () => {
+  let root: { dir: string; cleanup: () => Promise<void> };
+  before(async () => {
+    root = await tempDir('registry-file');
+  });
+  after(async () => {
+    await root.cleanup();
+  });
+
+  test('WAL mode', () => {
+    const dbPath = path.join(root.dir, 'wal.db');
+    const registry = new SqliteRegistry({ path: dbPath });
+    try {
+      registry.recordSpend('fraud', 1, { idempotencyKey: 'k' });
+      assert.equal(registry.db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.ok(existsSync(`${dbPath}-wal`));
+    } finally {
+      registry.close();
+    }
+  });
+
+  test('defaults to <dataDir>/registry.db', () => {
+    const previous = process.env.RETRAIN_DATA_DIR;
+    process.env.RETRAIN_DATA_DIR = path.join(root.dir, 'data-dir');
+    try {
+      const r = new SqliteRegistry();
+      assert.equal(r.path, path.join(root.dir, 'data-dir', 'registry.db'));
+      r.close();
+    } finally {
+      if (previous === undefined) delete process.env.RETRAIN_DATA_DIR;
+      else process.env.RETRAIN_DATA_DIR = previous;
+    }
   });
 });

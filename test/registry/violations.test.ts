@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { lastDays, MIGRATIONS, RegistryError, SqliteRegistry, violationSummary, type ViolationInput } from '../../src/backends/registry/index.js';
+import { lastDays, MIGRATIONS, type Registry, RegistryError, SqliteRegistry, violationSummary, type ViolationInput } from '../../src/backends/registry/index.js';
 import { tempDir } from '../training/fixtures.js';
+import { REGISTRY_STORES, type RegistryStore } from './stores.js';
 
 /** The registry's drift violations: recorded once per (model, check, feature, statistic), queried, counted by UTC day. */
-describe('drift violations in the registry', () => {
+function violationsSuite(store: RegistryStore) {
   let root: { dir: string; cleanup: () => Promise<void> };
-  let registry: SqliteRegistry;
+  let registry: Registry;
   let clock = Date.parse('2026-03-10T12:00:00Z');
   const now = () => new Date((clock += 1000));
 
@@ -24,9 +25,9 @@ describe('drift violations in the registry', () => {
   before(async () => {
     root = await tempDir('violations');
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     registry?.close();
-    registry = new SqliteRegistry({ path: path.join(root.dir, `registry-${Date.now()}-${Math.random()}.db`), now });
+    ({ registry } = await store.open({ now, dir: root.dir }));
   });
   after(async () => {
     registry?.close();
@@ -126,6 +127,24 @@ describe('drift violations in the registry', () => {
     assert.throws(() => registry.recordViolations('fraud', '2026-03-09T10:00:00Z', [amount(0.4, { decision: 'maybe' as never })]), invalid(/decision must be one of/));
     assert.throws(() => registry.settleViolations('fraud', '2026-03-09T10:00:00Z', 'reported_only' as never, 'x'), invalid(/retrain_started or held/));
     assert.deepEqual(registry.violations({ model: 'fraud' }), []);
+  });
+}
+
+for (const store of REGISTRY_STORES) describe(`drift violations in the ${store.name} registry`, () => violationsSuite(store));
+
+describe('drift violations in an older SQLite registry.db', () => {
+  let root: { dir: string; cleanup: () => Promise<void> };
+  let clock = Date.parse('2026-03-10T12:00:00Z');
+  const now = () => new Date((clock += 1000));
+  const amount = (score: number, extra: Partial<ViolationInput> = {}): ViolationInput => ({
+    feature: 'amount', statistic: 'psi', score, threshold: 0.15, importanceShare: 0.62, championVersion: 3,
+    decision: 'retrain_warranted', decisionReason: 'amount (0.41 vs 0.15, importance 62%) drifted; estimated loss 0.05 exceeds the tolerance 0.02', ...extra,
+  });
+  before(async () => {
+    root = await tempDir('violations-sqlite');
+  });
+  after(async () => {
+    await root.cleanup();
   });
 
   test('a registry.db from before data-quality violations keeps its violations and takes the new kinds', () => {

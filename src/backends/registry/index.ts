@@ -5,3 +5,5 @@ export {
 } from './queries.js';
 export { monthKey, SqliteRegistry, type SqliteRegistryOptions } from './sqlite.js';
 export * from './types.js';
+export { openRegistry } from './open.js';
+export { PostgresRegistry, type PostgresRegistryOptions } from './postgres.js';

@@ -7,11 +7,12 @@ import { ModelLoadError } from '../models/errors.js';
 import { artifactPath, artifactUri, loadModel, type LoadModelOptions, resolveArtifact, sha256File } from '../models/load.js';
 import type { LoadedModel } from '../models/scorer.js';
 import { migrate } from './migrations.js';
+import { checkMetrics, checkViolation, isoTime, json, monthKey, requireText, VIOLATION_FILTER, violationParams } from './validate.js';
 import { ledgerFromRow, type LedgerRow, versionFromRow, type VersionRow, violationFromRow, type ViolationRow } from './rows.js';
 import {
   ALIASES, type AliasName, type LedgerAction, type LedgerEntry, type MetricValues, type ModelSummary, type ModelVersion, type MoveContext,
   type RegisterVersionInput, type Registry, RegistryError, type SpendInput, type VersionRef,
-  type FeatureRecurrence, type Violation, VIOLATION_DECISIONS, VIOLATION_STATISTICS, type ViolationInput, type ViolationQuery, type ViolationStatistic,
+  type FeatureRecurrence, type Violation, type ViolationInput, type ViolationQuery, type ViolationStatistic,
 } from './types.js';
 
 export interface SqliteRegistryOptions {
@@ -415,61 +416,4 @@ export class SqliteRegistry implements Registry {
   }
 }
 
-/** UTC month key of a date, e.g. "2025-03". */
-export function monthKey(date: Date): string {
-  return date.toISOString().slice(0, 7);
-}
-
-function json(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
-}
-
-const VIOLATION_FILTER = `model = @model AND (@feature IS NULL OR feature = @feature)
-  AND (@since IS NULL OR checked_at >= @since) AND (@until IS NULL OR checked_at <= @until)`;
-
-function violationParams(query: ViolationQuery): Record<string, string | null> {
-  requireText(query.model, 'model');
-  return {
-    model: query.model,
-    feature: query.feature ?? null,
-    since: query.since === undefined ? null : isoTime(query.since, 'since'),
-    until: query.until === undefined ? null : isoTime(query.until, 'until'),
-  };
-}
-
-/** A valid time as the ISO text the store compares and groups by (UTC, so the day is its first 10 characters). */
-function isoTime(value: Date | string, what: string): string {
-  const at = value instanceof Date ? value : new Date(value);
-  if (!Number.isFinite(at.getTime())) throw new RegistryError('invalid_input', `${what} must be a valid time, got ${JSON.stringify(value)}`);
-  return at.toISOString();
-}
-
-function checkViolation(v: ViolationInput): void {
-  requireText(v.feature, 'violation feature');
-  if (!(VIOLATION_STATISTICS as readonly string[]).includes(v.statistic)) {
-    throw new RegistryError('invalid_input', `violation statistic must be one of ${VIOLATION_STATISTICS.join(', ')}, got ${JSON.stringify(v.statistic)}`);
-  }
-  for (const [key, value] of [['score', v.score], ['threshold', v.threshold]] as const) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new RegistryError('invalid_input', `violation ${key} of ${v.feature} must be a finite number, got ${JSON.stringify(value)}`);
-  }
-  if (v.importanceShare != null && !(Number.isFinite(v.importanceShare) && v.importanceShare >= 0 && v.importanceShare <= 1)) {
-    throw new RegistryError('invalid_input', `violation importanceShare of ${v.feature} must be between 0 and 1, got ${JSON.stringify(v.importanceShare)}`);
-  }
-  if (!(VIOLATION_DECISIONS as readonly string[]).includes(v.decision)) {
-    throw new RegistryError('invalid_input', `violation decision must be one of ${VIOLATION_DECISIONS.join(', ')}, got ${JSON.stringify(v.decision)}`);
-  }
-  requireText(v.decisionReason, 'violation decisionReason');
-}
-
-function requireText(value: unknown, what: string): void {
-  if (typeof value !== 'string' || value.trim() === '') throw new RegistryError('invalid_input', `${what} must be a non-empty string`);
-}
-
-function checkMetrics(metrics: unknown, what: string): void {
-  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) throw new RegistryError('invalid_input', `${what} must be an object of numbers`);
-  for (const [key, value] of Object.entries(metrics)) {
-    if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) {
-      throw new RegistryError('invalid_input', `${what}.${key} must be a finite number or null, got ${JSON.stringify(value)}`);
-    }
-  }
-}
+export { monthKey };

@@ -6,7 +6,7 @@ import { DataInputError } from '../../backends/data/types.js';
 import { timeProblem } from '../../backends/data/row-rules.js';
 import { ARTIFACT_FILES } from '../../backends/models/artifact-files.js';
 import { RegistryError, type LedgerEntry, type ModelVersion } from '../../backends/registry/types.js';
-import type { SqliteRegistry } from '../../backends/registry/sqlite.js';
+import type { Registry } from '../../backends/registry/types.js';
 import { GatewayClient, ServingError } from '../../backends/serving/gateway-client.js';
 import type { ExternalData } from '../../backends/training/reference.js';
 import type { ModelSpec } from '../../config/schema.js';
@@ -14,12 +14,12 @@ import type { DriftProfile, ModelImportance } from '../../drift/profile.js';
 import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
 
-async function withRegistry<T>(use: (registry: SqliteRegistry) => T): Promise<T> {
+async function withRegistry<T>(use: (registry: Registry) => T): Promise<T> {
   // Loaded on use, not at every start (see main.ts).
-  const { SqliteRegistry } = await import('../../backends/registry/sqlite.js');
+  const { openRegistry } = await import('../../backends/registry/open.js');
   const { runtimeSettings } = await import('../../config/settings.js');
   const { RefusedError } = await import('../output.js');
-  const registry = new SqliteRegistry({ path: path.join(runtimeSettings().dataDir, 'registry.db') });
+  const registry = openRegistry(runtimeSettings());
   try {
     return use(registry);
   } catch (err) {
@@ -177,7 +177,7 @@ function parseTrainedAt(text: string, now: Date, badInput: (where: string, probl
 
 async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise<RegisterResult> {
   const { loadModel, ModelLoadError } = await import('../../backends/models/index.js');
-  const { SqliteRegistry } = await import('../../backends/registry/sqlite.js');
+  const { openRegistry } = await import('../../backends/registry/open.js');
   const { evaluate, TrainingError } = await import('../../backends/training/index.js');
   const { buildModelReference, readExternalData } = await import('../../backends/training/reference.js');
   const { ConfigError } = await import('../../config/load.js');
@@ -238,7 +238,7 @@ async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise
     await mkdir(path.dirname(kept), { recursive: true });
     await copyFile(artifactFile, kept);
 
-    const registry = new SqliteRegistry({ path: path.join(settings.dataDir, 'registry.db') });
+    const registry = openRegistry(settings);
     try {
       const version = await registry.registerVersion({
         model: spec.name,
@@ -291,7 +291,7 @@ async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise
  * the registry change: the version becomes the champion there, with a warning that serving was not
  * updated.
  */
-async function promote(spec: ModelSpec, registry: SqliteRegistry, version: ModelVersion, opts: RegisterOptions, warnings: string[]): Promise<NonNullable<RegisterResult['promotion']>> {
+async function promote(spec: ModelSpec, registry: Registry, version: ModelVersion, opts: RegisterOptions, warnings: string[]): Promise<NonNullable<RegisterResult['promotion']>> {
   const { runtimeSettings } = await import('../../config/settings.js');
   const { adminToken } = await import('../admin-token.js');
   const settings = runtimeSettings();

@@ -46,7 +46,7 @@ export function registerViolationsCommand(program: Command): void {
     .action(async (model: string, opts: { feature?: string; since: string }) => {
       // Loaded on use, not at every start (see main.ts).
       const { recurrenceText, violationSummary } = await import('../../backends/registry/queries.js');
-      const { SqliteRegistry } = await import('../../backends/registry/sqlite.js');
+      const { openRegistry } = await import('../../backends/registry/open.js');
       const { RegistryError } = await import('../../backends/registry/types.js');
       const { requireModel } = await import('../models.js');
       const { runtimeSettings } = await import('../../config/settings.js');
@@ -57,7 +57,7 @@ export function registerViolationsCommand(program: Command): void {
       const now = new Date();
       const since = await parseSince(opts.since, now);
 
-      const registry = new SqliteRegistry({ path: path.join(runtimeSettings().dataDir, 'registry.db') });
+      const registry = openRegistry(runtimeSettings());
       let summary: ViolationSummary;
       try {
         summary = violationSummary(registry, model, { since, until: now, feature: opts.feature });
