@@ -1,25 +1,17 @@
 // @server dev
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import { readFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { buildActivities, openBackends, type Backends } from '../../src/activities/index.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { RetrainConfig } from '../../src/config/schema.js';
-import { runtimeSettings, type RuntimeSettings } from '../../src/config/settings.js';
 import { seedChampion } from '../../src/demo/seed.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import { desiredSchedules, reconcileSchedules } from '../../src/schedules/reconcile.js';
-import { createGateway, type Gateway } from '../../src/serving/index.js';
 import { createGenerator, driftPlan, runSimulation } from '../../src/demo/simulator/index.js';
+import { desiredSchedules, reconcileSchedules } from '../../src/schedules/reconcile.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli } from '../helpers/cli.js';
-import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
+import { useStack } from '../helpers/stack.js';
+import { eventually } from '../helpers/temporal.js';
 
 /**
  * The demo's story, end to end, as `npm run dev` plays it: the shipped retrain.yaml (demo time
@@ -74,39 +66,22 @@ function storyConfig(gatewayUrl: string): { text: string; config: RetrainConfig 
 }
 
 describe('the demo story on the dev server, with the real gateway and simulator', () => {
-  let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
-  let gateway: Gateway;
-  let gatewayUrl: string;
-  let backends: Backends;
-  let workers: Worker[];
-  let running: Promise<void>;
-  let config: RetrainConfig;
-  let configFile: string;
-  let settings: RuntimeSettings;
+  const stack = useStack({
+    name: 'e2e',
+    adminToken: TOKEN,
+    gateway: true,
+    config: (url) => storyConfig(url).text,
+    // Champion v1 on a day of pre-drift history, deployed to the gateway: the demo's seed step.
+    async prepare({ backends, config, logger }) {
+      for (const spec of config.models) await seedChampion(backends, { ...spec, data: { ...spec.data, lookback: '2d' } }, { historyDays: 1, rowsPerDay: 3000, logger });
+    },
+  });
   const traffic = new AbortController();
-  let simulations: Promise<unknown>[] = [];
 
   before(async () => {
-    env = await devServerEnv();
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-e2e-'));
-    const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
-    process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
-    gateway = await createGateway({ config: storyConfig('http://127.0.0.1:1').config, dataDir, logger, adminToken: TOKEN });
-    gatewayUrl = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    const story = storyConfig(gatewayUrl);
-    config = story.config;
-    configFile = path.join(dataDir, 'retrain.yaml');
-    writeFileSync(configFile, story.text);
-    settings = { ...runtimeSettings(), dataDir, taskQueues: { control: uniqueQueue('e2e-control'), training: uniqueQueue('e2e-training') } };
-    backends = openBackends({ config, settings, logger, client: env.client });
-    // Champion v1 on a day of pre-drift history, deployed to the gateway: the demo's seed step.
-    for (const spec of config.models) await seedChampion(backends, { ...spec, data: { ...spec.data, lookback: '2d' } }, { historyDays: 1, rowsPerDay: 3000, logger });
-    workers = await createWorkers({ connection: env.nativeConnection, namespace: 'default', settings, activities: buildActivities(backends), workflowBundle: await workflowBundle() });
-    running = runWorkers(workers);
-
-    simulations = config.models.map((spec, i) =>
+    const simulations = stack.config.models.map((spec, i) =>
       runSimulation({
-        gateway: gatewayUrl,
+        gateway: stack.gatewayUrl,
         model: spec.name,
         generator: createGenerator(spec, { seed: 11 + i, drift: driftPlan('sudden', 0), conceptChange: true }),
         drift: driftPlan('sudden', 0),
@@ -117,26 +92,19 @@ describe('the demo story on the dev server, with the real gateway and simulator'
         contradict: spec.name === 'e2e-rollback' ? 'challenger' : undefined,
       }),
     );
-    const changes = await reconcileSchedules(env.client, desiredSchedules(config, settings));
+    stack.onStop(async () => {
+      traffic.abort();
+      await Promise.allSettled(simulations);
+      for (const name of ['e2e-promote', 'e2e-rollback']) await stack.client.schedule.getHandle(`retrain-monitor-${name}`).delete().catch(() => undefined);
+    });
+    const changes = await reconcileSchedules(stack.client, desiredSchedules(stack.config, stack.settings));
     assert.ok(changes.some((c) => c.scheduleId === 'retrain-monitor-e2e-promote' && c.change === 'create'), JSON.stringify(changes));
-  });
-
-  after(async () => {
-    traffic.abort();
-    await Promise.allSettled(simulations);
-    for (const name of ['e2e-promote', 'e2e-rollback']) await env.client.schedule.getHandle(`retrain-monitor-${name}`).delete().catch(() => undefined);
-    for (const w of workers ?? []) w.shutdown();
-    await running;
-    await gateway?.close();
-    await backends?.close();
-    await env?.teardown();
-    await env?.stopServer?.();
   });
 
   /** The model's running pipeline in the given stage, by a visibility query (as `retrain runs list` does). */
   async function pipelineIn(model: string, stage: string): Promise<{ workflowId: string; runId: string; triggers: string[] }> {
     return eventually(async () => {
-      for await (const run of env.client.workflow.list({ query: `WorkflowType = 'retrainPipeline' AND RetrainModel = '${model}' AND RetrainStage = '${stage}' AND ExecutionStatus = 'Running'` })) {
+      for await (const run of stack.client.workflow.list({ query: `WorkflowType = 'retrainPipeline' AND RetrainModel = '${model}' AND RetrainStage = '${stage}' AND ExecutionStatus = 'Running'` })) {
         return { workflowId: run.workflowId, runId: run.runId, triggers: (run.searchAttributes.RetrainTrigger as string[] | undefined) ?? [] };
       }
       return undefined;
@@ -146,19 +114,19 @@ describe('the demo story on the dev server, with the real gateway and simulator'
   /** Outcomes of the model's closed pipelines, for failure messages. */
   async function earlierRuns(model: string): Promise<string> {
     const outcomes: string[] = [];
-    for await (const r of env.client.workflow.list({ query: `WorkflowType = 'retrainPipeline' AND RetrainModel = '${model}' AND ExecutionStatus != 'Running'` })) {
-      const result = (await env.client.workflow.getHandle(r.workflowId, r.runId).result().catch((e: Error) => ({ outcome: 'failed', reason: e.message }))) as Pick<PipelineResult, 'outcome' | 'reason'>;
+    for await (const r of stack.client.workflow.list({ query: `WorkflowType = 'retrainPipeline' AND RetrainModel = '${model}' AND ExecutionStatus != 'Running'` })) {
+      const result = (await stack.client.workflow.getHandle(r.workflowId, r.runId).result().catch((e: Error) => ({ outcome: 'failed', reason: e.message }))) as Pick<PipelineResult, 'outcome' | 'reason'>;
       outcomes.push(`${result.outcome}: ${result.reason}`);
     }
-    for await (const r of env.client.workflow.list({ query: `WorkflowType = 'monitorModel' AND RetrainModel = '${model}' AND ExecutionStatus = 'Completed'` })) {
-      outcomes.push(`monitor: ${JSON.stringify(await env.client.workflow.getHandle(r.workflowId, r.runId).result())}`);
+    for await (const r of stack.client.workflow.list({ query: `WorkflowType = 'monitorModel' AND RetrainModel = '${model}' AND ExecutionStatus = 'Completed'` })) {
+      outcomes.push(`monitor: ${JSON.stringify(await stack.client.workflow.getHandle(r.workflowId, r.runId).result())}`);
       break;
     }
     return outcomes.join(' | ') || 'none';
   }
 
   async function deployment(model: string) {
-    const response = await fetch(`${gatewayUrl}/v1/admin/models/${model}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const response = await fetch(`${stack.gatewayUrl}/v1/admin/models/${model}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } });
     return (await response.json()) as { champion?: { version: number | string } | null; challenger?: { version: number | string } | null; challengerWeight?: number };
   }
 
@@ -168,17 +136,17 @@ describe('the demo story on the dev server, with the real gateway and simulator'
     // champion's baseline, or the drift's estimated loss, whichever is seen first (both are measured).
     assert.ok(waiting.triggers.some((t) => t === 'performance' || t === 'drift'), `a monitor-triggered run (triggers: ${waiting.triggers.join(', ')}); earlier runs: ${await earlierRuns('e2e-promote')}`);
 
-    const approved = await runCli(['--config', configFile, 'approve', 'e2e-promote', '--as', 'ml-lead', '--comment', 'looks right'], { TEMPORAL_ADDRESS: env.address, RETRAIN_DATA_DIR: settings.dataDir });
+    const approved = await runCli(['--config', stack.configFile, 'approve', 'e2e-promote', '--as', 'ml-lead', '--comment', 'looks right'], { TEMPORAL_ADDRESS: stack.address, RETRAIN_DATA_DIR: stack.dataDir });
     assert.equal(approved.code, 0, approved.stderr);
 
-    const result = (await env.client.workflow.getHandle(waiting.workflowId, waiting.runId).result()) as PipelineResult;
+    const result = (await stack.client.workflow.getHandle(waiting.workflowId, waiting.runId).result()) as PipelineResult;
     assert.equal(result.outcome, 'promoted', `${result.reason}\n${JSON.stringify(result.status.analyses)}\n${JSON.stringify(result.status.evaluation)}`);
     assert.ok(result.status.evaluation?.champion, 'scored against the champion on the same holdout');
     assert.ok(result.status.analyses.some((a) => a.weight === 25 && a.verdict === 'pass'), JSON.stringify(result.status.analyses));
     // An earlier retrain on the first minutes of drift may have lost to the champion on its holdout (rejected); the approved one is promoted.
     const promoted = result.candidateVersion!;
-    assert.deepEqual(backends.registry.aliases('e2e-promote'), { champion: promoted, challenger: null, previous: 1 });
-    const entry = backends.registry.ledger({ model: 'e2e-promote' }).find((e) => e.action === 'promote' && e.toVersion === promoted);
+    assert.deepEqual(stack.backends.registry.aliases('e2e-promote'), { champion: promoted, challenger: null, previous: 1 });
+    const entry = stack.backends.registry.ledger({ model: 'e2e-promote' }).find((e) => e.action === 'promote' && e.toVersion === promoted);
     assert.equal(entry?.actor, 'ml-lead');
     const deployed = await deployment('e2e-promote');
     assert.equal(Number(deployed.champion?.version), promoted);
@@ -190,18 +158,18 @@ describe('the demo story on the dev server, with the real gateway and simulator'
   it('a challenger that is wrong on live traffic is rolled back by itself; the champion keeps 100%', async () => {
     // The run may already be past its canary; find it by model and wait for its result.
     const run = await eventually(async () => {
-      for await (const r of env.client.workflow.list({ query: `WorkflowType = 'retrainPipeline' AND RetrainModel = 'e2e-rollback'` })) return r;
+      for await (const r of stack.client.workflow.list({ query: `WorkflowType = 'retrainPipeline' AND RetrainModel = 'e2e-rollback'` })) return r;
       return undefined;
     }, 'the e2e-rollback pipeline', 180_000);
-    const result = (await env.client.workflow.getHandle(run.workflowId, run.runId).result()) as PipelineResult;
+    const result = (await stack.client.workflow.getHandle(run.workflowId, run.runId).result()) as PipelineResult;
     assert.equal(result.outcome, 'rolled_back', `${result.reason}; triggers ${result.status.triggers.join(', ')}; dataset ${result.status.datasetId}; evaluation ${JSON.stringify(result.status.evaluation)}; earlier: ${await earlierRuns('e2e-rollback')}`);
     assert.match(result.reason, /accuracy/);
-    assert.deepEqual(backends.registry.aliases('e2e-rollback'), { champion: 1, challenger: null, previous: null });
+    assert.deepEqual(stack.backends.registry.aliases('e2e-rollback'), { champion: 1, challenger: null, previous: null });
     const deployed = await deployment('e2e-rollback');
     assert.equal(Number(deployed.champion?.version), 1);
     assert.equal(deployed.challenger ?? null, null);
-    const generator = createGenerator(config.models[1], { seed: 99, drift: driftPlan('sudden', 0), conceptChange: true });
-    const response = await fetch(`${gatewayUrl}/v1/models/e2e-rollback/predict`, {
+    const generator = createGenerator(stack.config.models[1], { seed: 99, drift: driftPlan('sudden', 0), conceptChange: true });
+    const response = await fetch(`${stack.gatewayUrl}/v1/models/e2e-rollback/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ instances: Array.from({ length: 100 }, (_, i) => ({ entity_id: `after-${i}`, features: generator.sample(0).features })) }),

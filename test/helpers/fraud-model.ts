@@ -1,20 +1,32 @@
 import { createServer } from 'node:net';
 import type { ModelSpec } from '../../src/config/schema.js';
-import { FRAUD_FEATURES } from '../../src/serving/simulator/fraud.js';
-import { createGenerator, driftPlan, runSimulation, type RunSummary } from '../../src/serving/simulator/index.js';
+import { FRAUD_FEATURES } from '../../src/demo/simulator/fraud.js';
+import { createGenerator, driftPlan, runSimulation, type RunSummary } from '../../src/demo/simulator/index.js';
+
+export type FraudFeature = (typeof FRAUD_FEATURES)[number]['name'];
+
+export interface FraudModelOptions {
+  /** `label.delay` (default 1s: labels mature at once). */
+  labelDelay?: string;
+  /** A subset of the demo's seven features, in their order (default all of them). */
+  features?: FraudFeature[];
+}
 
 /**
- * One `models:` entry for the demo's fraud model (its seven features, `is_fraud` label, sticky on
- * entity_id) served at `url`; `extra` is YAML for the policies a test cares about, indented 4.
+ * The tests' one fraud model: a `models:` entry for the demo's fraud model (the simulator's
+ * features, `is_fraud` label, sticky on entity_id) served at `url`; `extra` is YAML for the
+ * policies a test cares about, indented 4. The product's own object form, for code that needs no
+ * YAML, is `fraudModelSpec` in src/demo/simulator/fraud.ts (the same features).
  */
-export function fraudModelYaml(name: string, url: string, extra: string, labelDelay = '1s'): string {
-  const features = FRAUD_FEATURES.map((f) => `      - { name: ${f.name}, type: ${f.type} }`).join('\n');
+export function fraudModelYaml(name: string, url: string, extra = '', options: FraudModelOptions = {}): string {
+  const chosen = options.features ? FRAUD_FEATURES.filter((f) => options.features!.includes(f.name)) : FRAUD_FEATURES;
+  const features = chosen.map((f) => `      - { name: ${f.name}, type: ${f.type} }`).join('\n');
   return `
   - name: ${name}
     task: binary_classification
     features:
 ${features}
-    label: { name: is_fraud, delay: ${labelDelay} }
+    label: { name: is_fraud, delay: ${options.labelDelay ?? '1s'} }
     serving: { url: "${url}", entityKey: entity_id }
 ${extra.replace(/^\n+/, '').replace(/\s+$/, '')}
 `;

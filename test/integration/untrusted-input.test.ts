@@ -1,24 +1,17 @@
 // @server dev
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { buildActivities, openBackends, type Backends } from '../../src/activities/index.js';
 import { decide, pipelineStatus } from '../../src/client.js';
-import { parseConfig } from '../../src/config/load.js';
 import { specRevision } from '../../src/config/revision.js';
 import type { ModelSpec } from '../../src/config/schema.js';
-import { runtimeSettings } from '../../src/config/settings.js';
 import { writeHistory } from '../../src/demo/simulator/history.js';
-import { createLogger } from '../../src/runtime/logger.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { fraudModelYaml } from '../helpers/fraud-model.js';
-import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
+import { useStack } from '../helpers/stack.js';
+import { eventually } from '../helpers/temporal.js';
 
 /**
  * The attack of issue 15 (vulnerability 1), replayed: a plain Temporal client, with no key and no
@@ -27,43 +20,26 @@ import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helper
  * model names and revisions it does not have.
  */
 describe('workflow inputs are untrusted (dev server, real activities)', () => {
-  let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
-  let backends: Backends;
-  let workers: Worker[];
-  let running: Promise<void>;
-  let spec: ModelSpec;
-  let dataDir: string;
-  const queues = { control: uniqueQueue('untrusted-control'), training: uniqueQueue('untrusted-training') };
   const name = `guarded-${Date.now().toString(36)}`;
-
-  before(async () => {
-    env = await devServerEnv();
-    dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-untrusted-'));
-    const config = parseConfig(
-      `models:${fraudModelYaml(name, 'http://127.0.0.1:1', `
+  const stack = useStack({
+    name: 'untrusted',
+    config: `models:${fraudModelYaml(name, 'http://127.0.0.1:1', `
     trainer: { backend: builtin, params: { epochs: 2, seed: 1 } }
     approval: { when: always, approvers: [ml-lead] }`)}`,
-    );
-    spec = config.models[0];
-    const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
-    backends = openBackends({ config, settings: { ...runtimeSettings(), dataDir, taskQueues: queues }, logger, client: env.client });
-    await writeHistory(backends.data, spec, { days: 4, rowsPerDay: 300, seed: 2, end: new Date() });
-    workers = await createWorkers({ connection: env.nativeConnection, namespace: 'default', settings: { taskQueues: queues }, activities: buildActivities(backends), workflowBundle: await workflowBundle() });
-    running = runWorkers(workers);
+    prepare: ({ backends, config }) => writeHistory(backends.data, config.models[0], { days: 4, rowsPerDay: 300, seed: 2, end: new Date() }),
+  });
+  let spec: ModelSpec;
+  let queues: { control: string; training: string };
+
+  before(() => {
+    spec = stack.config.models[0];
+    queues = stack.taskQueues;
   });
 
-  after(async () => {
-    for (const w of workers ?? []) w.shutdown();
-    await running;
-    await backends?.close();
-    await env?.teardown();
-    await env?.stopServer?.();
-  });
-
-  const start = (args: unknown, workflowId: string) => env.client.workflow.start('retrainPipeline', { taskQueue: queues.control, workflowId, args: [args] });
+  const start = (args: unknown, workflowId: string) => stack.client.workflow.start('retrainPipeline', { taskQueue: queues.control, workflowId, args: [args] });
 
   it('a crafted trainer command and approval policy in the input are ignored: the configured ones run', async () => {
-    const marker = path.join(dataDir, 'pwned');
+    const marker = path.join(stack.dataDir, 'pwned');
     const crafted = {
       ...spec,
       trainer: { backend: 'command', command: ['/bin/sh', '-c', `id > ${marker}`], params: {}, env: {}, timeout: '1m' },
@@ -71,12 +47,12 @@ describe('workflow inputs are untrusted (dev server, real activities)', () => {
     };
     const handle = await start({ model: name, spec: crafted, trigger: { kinds: ['manual'], reasons: ['crafted'], requestedBy: 'mallory' }, trainingTaskQueue: queues.training }, `retrain-${name}`);
     // The worker's policy asks a person; the crafted "never" would have gone straight on.
-    await eventually(async () => ((await pipelineStatus(env.client, name)).stage === 'awaiting_approval' ? true : undefined), 'the run waiting for approval');
+    await eventually(async () => ((await pipelineStatus(stack.client, name)).stage === 'awaiting_approval' ? true : undefined), 'the run waiting for approval');
     assert.equal(existsSync(marker), false, 'the crafted command never ran');
-    const trained = backends.registry.listVersions(name);
+    const trained = stack.backends.registry.listVersions(name);
     assert.equal(trained.length, 1);
     assert.equal(trained[0].trainer, 'builtin', 'the configured trainer trained the challenger');
-    await decide(env.client, name, 'reject', { by: 'ml-lead', comment: 'test over' });
+    await decide(stack.client, name, 'reject', { by: 'ml-lead', comment: 'test over' });
     assert.equal(((await handle.result()) as PipelineResult).outcome, 'rejected');
 
     const resolved = (await handle.fetchHistory()).events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveSpec');
@@ -99,6 +75,6 @@ describe('workflow inputs are untrusted (dev server, real activities)', () => {
       assert.match(String(((err.cause as Error)?.cause as Error | undefined)?.message ?? err.cause?.message), new RegExp(`config revision ffffffffffffffff is unknown to this worker \\(it has revision ${specRevision(spec)}\\)`));
       return true;
     });
-    assert.equal(backends.registry.configRevision(name, specRevision(spec)) !== undefined, true, 'the worker kept its own revision');
+    assert.equal(stack.backends.registry.configRevision(name, specRevision(spec)) !== undefined, true, 'the worker kept its own revision');
   });
 });

@@ -1,70 +1,41 @@
 // @server dev
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { buildActivities, openBackends, type Backends } from '../../src/activities/index.js';
-import { parseConfig } from '../../src/config/load.js';
-import { runtimeSettings } from '../../src/config/settings.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { before, describe, it } from 'node:test';
 import { writeHistory } from '../../src/demo/simulator/index.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { runCli } from '../helpers/cli.js';
-import { devServerEnv, eventually, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
+import { fraudModelYaml } from '../helpers/fraud-model.js';
+import { useStack } from '../helpers/stack.js';
+import { eventually } from '../helpers/temporal.js';
 
 /**
  * Two monitor checks that fire at the same moment and a person's `retrain trigger` on top, all as
  * real `retrain` processes racing each other: exactly one pipeline runs; the others are told so.
  */
 const MODEL = 'dup-fraud';
-const yaml = `models:
-  - name: ${MODEL}
-    task: binary_classification
-    features:
-      - { name: transaction_amount, type: numerical }
-      - { name: account_age_days, type: numerical }
-      - { name: user_country, type: categorical }
-    label: { name: is_fraud, delay: 1h }
-    serving: { url: "http://127.0.0.1:1", entityKey: entity_id }
+const yaml = `models:${fraudModelYaml(
+  MODEL,
+  'http://127.0.0.1:1',
+  `
     trainer: { backend: builtin, params: { epochs: 2 } }
     gates: { metric: log_loss, floor: 1 }
-    approval: { when: always, approvers: [ops] }
-`;
+    approval: { when: always, approvers: [ops] }`,
+  { labelDelay: '1h', features: ['transaction_amount', 'account_age_days', 'user_country'] },
+)}`;
 
 describe('duplicate triggers', () => {
-  let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
-  let backends: Backends;
-  let workers: Worker[];
-  let running: Promise<void>;
+  const stack = useStack({
+    name: 'dups',
+    config: yaml,
+    logLevel: 'error',
+    // History but no champion: every check fires the bootstrap trigger.
+    prepare: ({ backends, config }) => writeHistory(backends.data, config.models[0], { days: 3, rowsPerDay: 300 }),
+  });
   let cliEnv: NodeJS.ProcessEnv;
   let configFile: string;
 
-  before(async () => {
-    env = await devServerEnv();
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-dups-'));
-    configFile = path.join(dataDir, 'retrain.yaml');
-    writeFileSync(configFile, yaml);
-    const config = parseConfig(yaml);
-    const taskQueues = { control: uniqueQueue('dups-control'), training: uniqueQueue('dups-training') };
-    const logger = createLogger({ level: 'error', pretty: false, destination: process.stderr });
-    backends = openBackends({ config, settings: { ...runtimeSettings(), dataDir, taskQueues }, logger, client: env.client });
-    // History but no champion: every check fires the bootstrap trigger.
-    await writeHistory(backends.data, config.models[0], { days: 3, rowsPerDay: 300 });
-    workers = await createWorkers({ connection: env.nativeConnection, namespace: 'default', settings: { taskQueues }, activities: buildActivities(backends), workflowBundle: await workflowBundle() });
-    running = runWorkers(workers);
-    cliEnv = { TEMPORAL_ADDRESS: env.address, RETRAIN_DATA_DIR: dataDir, RETRAIN_CONTROL_QUEUE: taskQueues.control, RETRAIN_TRAINING_QUEUE: taskQueues.training };
-  });
-
-  after(async () => {
-    await env.client.workflow.getHandle(`retrain-${MODEL}`).terminate('test over').catch(() => undefined);
-    for (const w of workers ?? []) w.shutdown();
-    await running;
-    await backends?.close();
-    await env?.teardown();
-    await env?.stopServer?.();
+  before(() => {
+    ({ cliEnv, configFile } = stack);
+    stack.onStop(() => stack.client.workflow.getHandle(`retrain-${MODEL}`).terminate('test over').catch(() => undefined));
   });
 
   it('two monitor checks and a manual trigger at once start exactly one pipeline', async () => {
@@ -85,14 +56,14 @@ describe('duplicate triggers', () => {
 
     const runs = await eventually(async () => {
       const found: string[] = [];
-      for await (const r of env.client.workflow.list({ query: `WorkflowId = 'retrain-${MODEL}'` })) found.push(r.runId);
+      for await (const r of stack.client.workflow.list({ query: `WorkflowId = 'retrain-${MODEL}'` })) found.push(r.runId);
       return found.length > 0 ? found : undefined;
     }, 'the pipeline in visibility');
     assert.deepEqual(runs, [...runIds]);
   });
 
   it('a trigger while the run waits for approval is answered "already running" and changes nothing', async () => {
-    const handle = env.client.workflow.getHandle(`retrain-${MODEL}`);
+    const handle = stack.client.workflow.getHandle(`retrain-${MODEL}`);
     let seen = '';
     await eventually(async () => {
       const d = await handle.describe();
@@ -104,6 +75,6 @@ describe('duplicate triggers', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, new RegExp(`already running: retrain-${MODEL} \\(run ${runId}\\); nothing started`));
     assert.equal((await handle.describe()).runId, runId);
-    assert.equal(backends.registry.listVersions(MODEL).length, 1, 'one model trained');
+    assert.equal(stack.backends.registry.listVersions(MODEL).length, 1, 'one model trained');
   });
 });

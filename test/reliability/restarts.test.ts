@@ -1,25 +1,14 @@
 // @server dev
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { buildActivities, openBackends, type Backends } from '../../src/activities/index.js';
+import { before, describe, it } from 'node:test';
 import { pipelineStatus, startPipeline } from '../../src/client.js';
-import { parseConfig } from '../../src/config/load.js';
-import type { ModelSpec } from '../../src/config/schema.js';
-import { runtimeSettings, type RuntimeSettings } from '../../src/config/settings.js';
 import { seedChampion } from '../../src/demo/seed.js';
-import { startDevServer, type RunningDevServer } from '../../src/runtime/dev-server.js';
-import { createLogger } from '../../src/runtime/logger.js';
 import { createGenerator, driftPlan } from '../../src/demo/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
 import { startCli } from '../helpers/cli.js';
 import { fraudModelYaml, freePort, steadyTraffic, withEpochs } from '../helpers/fraud-model.js';
-import { eventually, workflowBundle } from '../helpers/temporal.js';
+import { useStack, type Stack } from '../helpers/stack.js';
+import { eventually } from '../helpers/temporal.js';
 
 /**
  * Restarts under a running canary, with real processes: the Temporal dev server (same SQLite file,
@@ -44,25 +33,29 @@ const yaml = (url: string) =>
   )}`;
 
 describe('restarts mid-canary: the Temporal server and the gateway', () => {
-  let dataDir: string;
-  let temporalPort: number;
-  let server: RunningDevServer;
-  let client: Client;
-  let nativeConnection: NativeConnection;
-  let workers: Worker[];
-  let running: Promise<void>;
-  let backends: Backends;
-  let spec: ModelSpec;
-  let settings: RuntimeSettings;
-  let configFile: string;
   let gatewayUrl: string;
   let gateway: ReturnType<typeof startCli> | undefined;
   const traffic = new AbortController();
-  let simulation: Promise<unknown> | undefined;
-  const startServer = () => startDevServer({ dataDir, port: temporalPort, persistent: true });
+  const stack = useStack(async () => {
+    gatewayUrl = `http://127.0.0.1:${await freePort()}`;
+    return {
+      name: 'restarts',
+      // A dev server of its own (persistent, on a fixed port), which the test stops and starts again.
+      temporal: 'own',
+      adminToken: TOKEN,
+      logLevel: 'error',
+      config: yaml(gatewayUrl),
+      // The gateway is a real `retrain serve`, up before the champion is deployed to it.
+      async prepare(s) {
+        await startGateway(s);
+        s.onStop(stopGateway);
+        await seedChampion(s.backends, withEpochs(s.config.models[0], 1), { historyDays: 4, rowsPerDay: 1_500 });
+      },
+    };
+  });
 
-  async function startGateway(): Promise<void> {
-    gateway = startCli(['--config', configFile, 'serve', '--port', new URL(gatewayUrl).port], { RETRAIN_DATA_DIR: dataDir, RETRAIN_ADMIN_TOKEN: TOKEN });
+  async function startGateway(s: Pick<Stack, 'configFile' | 'dataDir'> = stack): Promise<void> {
+    gateway = startCli(['--config', s.configFile, 'serve', '--port', new URL(gatewayUrl).port], { RETRAIN_DATA_DIR: s.dataDir, RETRAIN_ADMIN_TOKEN: TOKEN });
     await eventually(async () => ((await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.ok ? true : undefined), `the gateway to answer /healthz`, 60_000);
   }
 
@@ -72,38 +65,12 @@ describe('restarts mid-canary: the Temporal server and the gateway', () => {
     assert.equal(await gateway.exited, 0, gateway.output());
   }
 
-  before(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-restarts-'));
-    temporalPort = await freePort();
-    gatewayUrl = `http://127.0.0.1:${await freePort()}`;
-    configFile = path.join(dataDir, 'retrain.yaml');
-    writeFileSync(configFile, yaml(gatewayUrl));
-    const config = parseConfig(yaml(gatewayUrl));
-    spec = config.models[0];
-    server = await startServer();
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
-    nativeConnection = await NativeConnection.connect({ address: server.address });
-    await startGateway();
-    process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
-    const logger = createLogger({ level: 'error', pretty: false, destination: process.stderr });
-    settings = { ...runtimeSettings(), dataDir, taskQueues: { control: 'restart-control', training: 'restart-training' } };
-    backends = openBackends({ config, settings, logger, client });
-    await seedChampion(backends, withEpochs(spec, 1), { historyDays: 4, rowsPerDay: 1_500 });
-    workers = await createWorkers({ connection: nativeConnection, namespace: 'default', settings, activities: buildActivities(backends), workflowBundle: await workflowBundle() });
-    running = runWorkers(workers);
-    simulation = steadyTraffic(gatewayUrl, spec, 8, traffic.signal);
-  });
-
-  after(async () => {
-    traffic.abort();
-    await simulation;
-    for (const w of workers ?? []) w.shutdown();
-    await running;
-    await stopGateway();
-    await backends?.close();
-    await client?.connection.close();
-    await nativeConnection?.close();
-    await server?.stop();
+  before(() => {
+    const simulation = steadyTraffic(gatewayUrl, stack.config.models[0], 8, traffic.signal);
+    stack.onStop(async () => {
+      traffic.abort();
+      await simulation;
+    });
   });
 
   async function deployment() {
@@ -112,15 +79,15 @@ describe('restarts mid-canary: the Temporal server and the gateway', () => {
   }
 
   it('the canary keeps its schedule, split and logged predictions across both restarts', async () => {
-    const started = await startPipeline(client, settings, spec, { kinds: ['manual'], reasons: ['restart test'], requestedBy: 'test' });
+    const spec = stack.config.models[0];
+    const started = await startPipeline(stack.client, stack.settings, spec, { kinds: ['manual'], reasons: ['restart test'], requestedBy: 'test' });
     assert.ok(started.started);
-    const handle = client.workflow.getHandle(started.workflowId, started.runId);
-    await eventually(async () => ((await pipelineStatus(client, MODEL)).analyses.length > 0 ? true : undefined), 'the first canary analysis', 120_000);
+    const handle = stack.client.workflow.getHandle(started.workflowId, started.runId);
+    await eventually(async () => ((await pipelineStatus(stack.client, MODEL)).analyses.length > 0 ? true : undefined), 'the first canary analysis', 120_000);
 
     // 1. The Temporal server goes down and comes back on the same database.
-    await server.stop();
-    server = await startServer();
-    await eventually(async () => ((await pipelineStatus(client, MODEL).catch(() => undefined))?.stage === 'canary' ? true : undefined), 'the run to answer again', 60_000);
+    await stack.restartTemporal();
+    await eventually(async () => ((await pipelineStatus(stack.client, MODEL).catch(() => undefined))?.stage === 'canary' ? true : undefined), 'the run to answer again', 60_000);
 
     // 2. Predictions marked so they can be found, then the gateway restarts.
     const before = await deployment();
@@ -133,7 +100,7 @@ describe('restarts mid-canary: the Temporal server and the gateway', () => {
     await stopGateway();
     await startGateway();
     assert.deepEqual(await deployment(), before, 'the split and both versions survive the restart');
-    const window = await backends.data.readWindow(spec, { from: new Date(markedAt - 60_000), to: new Date(Date.now() + 1_000), variant: 'all' });
+    const window = await stack.backends.data.readWindow(spec, { from: new Date(markedAt - 60_000), to: new Date(Date.now() + 1_000), variant: 'all' });
     const ages = Array.from(window.columns.account_age_days as ArrayLike<number>);
     assert.equal(ages.filter((a) => a === MARKER_AGE).length, 60, 'every prediction logged before the restart is in the lake');
 

@@ -1,21 +1,13 @@
+// @server dev
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { buildActivities, openBackends, type Backends } from '../../src/activities/index.js';
 import { startPipeline } from '../../src/client.js';
-import { parseConfig } from '../../src/config/load.js';
-import { trainer, type ModelSpec } from '../../src/config/schema.js';
-import { runtimeSettings } from '../../src/config/settings.js';
+import { trainer } from '../../src/config/schema.js';
 import { seedChampion } from '../../src/demo/seed.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import { createGateway, type Gateway } from '../../src/serving/index.js';
-import { createWorkers, runWorkers } from '../../src/worker.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../helpers/temporal.js';
+import { fraudModelYaml } from '../helpers/fraud-model.js';
+import { useStack } from '../helpers/stack.js';
 
 /**
  * A trainer that hangs, is killed by a signal, or exits with an error, run by the real command
@@ -24,69 +16,42 @@ import { devServerEnv, uniqueQueue, workflowBundle } from '../helpers/temporal.j
  */
 const TOKEN = 'trainer-faults-token';
 const TRAINER = path.resolve('test/fixtures/trainers/node-trainer.mjs');
-const model = (name: string, url: string, mode: string, heartbeatTimeout = '4s') => `
-  - name: ${name}
-    task: binary_classification
-    features:
-      - { name: transaction_amount, type: numerical }
-      - { name: account_age_days, type: numerical }
-      - { name: user_country, type: categorical }
-    label: { name: is_fraud, delay: 1h }
-    serving: { url: "${url}", entityKey: entity_id }
+const model = (name: string, url: string, mode: string, heartbeatTimeout = '4s') =>
+  fraudModelYaml(
+    name,
+    url,
+    `
     approval: { when: never }
     trainer:
       backend: command
       command: ["${process.execPath}", "${TRAINER}"]
       params: { mode: ${mode} }
       heartbeatTimeout: ${heartbeatTimeout}
-      retry: { maximumAttempts: 2, initialInterval: 1s }
-`;
+      retry: { maximumAttempts: 2, initialInterval: 1s }`,
+    { labelDelay: '1h', features: ['transaction_amount', 'account_age_days', 'user_country'] },
+  );
 // The hung trainer's silence limit is short to keep the test quick; the others allow for a slow start on a busy machine.
 const MODES = { 'fault-hang': ['sleep', '2s'], 'fault-crash': ['crash', '4s'], 'fault-exit': ['fail', '4s'] } as const;
 
 describe('trainer faults under the real worker', () => {
-  let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
-  let gateway: Gateway;
-  let gatewayUrl: string;
-  let backends: Backends;
-  let workers: Worker[];
-  let running: Promise<void>;
-  let specs: Record<string, ModelSpec>;
-  const taskQueues = { control: uniqueQueue('faults-control'), training: uniqueQueue('faults-training') };
-
-  before(async () => {
-    env = await devServerEnv();
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-faults-'));
-    const logger = createLogger({ level: 'error', pretty: false, destination: process.stderr });
-    process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
-    const yaml = (url: string) => `models:${Object.entries(MODES).map(([name, [mode, silence]]) => model(name, url, mode, silence)).join('')}`;
-    gateway = await createGateway({ config: parseConfig(yaml('http://127.0.0.1:1')), dataDir, logger, adminToken: TOKEN });
-    gatewayUrl = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    const config = parseConfig(yaml(gatewayUrl));
-    specs = Object.fromEntries(config.models.map((m) => [m.name, m]));
-    const settings = { ...runtimeSettings(), dataDir, taskQueues };
-    backends = openBackends({ config, settings, logger, client: env.client });
+  const stack = useStack({
+    name: 'faults',
+    adminToken: TOKEN,
+    logLevel: 'error',
+    gateway: true,
+    config: (url) => `models:${Object.entries(MODES).map(([name, [mode, silence]]) => model(name, url, mode, silence)).join('')}`,
     // Champion v1 from the built-in trainer; the faulty command trainer only ever trains challengers.
-    const builtin = trainer.parse({ backend: 'builtin', params: { epochs: 2 } });
-    for (const spec of config.models) await seedChampion(backends, { ...spec, trainer: builtin }, { historyDays: 3, rowsPerDay: 300 });
-    workers = await createWorkers({ connection: env.nativeConnection, namespace: 'default', settings, activities: buildActivities(backends), workflowBundle: await workflowBundle() });
-    running = runWorkers(workers);
-  });
-
-  after(async () => {
-    for (const w of workers ?? []) w.shutdown();
-    await running;
-    await gateway?.close();
-    await backends?.close();
-    await env?.teardown();
-    await env?.stopServer?.();
+    async prepare({ backends, config }) {
+      const builtin = trainer.parse({ backend: 'builtin', params: { epochs: 2 } });
+      for (const spec of config.models) await seedChampion(backends, { ...spec, trainer: builtin }, { historyDays: 3, rowsPerDay: 300 });
+    },
   });
 
   /** Runs the model's pipeline to its failure; returns the failure text and how many training attempts started. */
   async function failedRun(name: string): Promise<{ message: string; attempts: number }> {
-    const started = await startPipeline(env.client, { taskQueues }, specs[name], { kinds: ['manual'], reasons: ['fault test'], requestedBy: 'test' });
+    const started = await startPipeline(stack.client, { taskQueues: stack.taskQueues }, stack.specs[name], { kinds: ['manual'], reasons: ['fault test'], requestedBy: 'test' });
     assert.ok(started.started);
-    const handle = env.client.workflow.getHandle(started.workflowId, started.runId);
+    const handle = stack.client.workflow.getHandle(started.workflowId, started.runId);
     const err = await handle.result().then(
       () => assert.fail('the run should fail'),
       (e: unknown) => e,
@@ -102,9 +67,9 @@ describe('trainer faults under the real worker', () => {
   }
 
   async function championStillServes(name: string): Promise<void> {
-    assert.deepEqual(backends.registry.aliases(name), { champion: 1, challenger: null, previous: null });
-    assert.equal(backends.registry.listVersions(name).length, 1, 'no challenger was registered');
-    const response = await fetch(`${gatewayUrl}/v1/admin/models/${name}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.deepEqual(stack.backends.registry.aliases(name), { champion: 1, challenger: null, previous: null });
+    assert.equal(stack.backends.registry.listVersions(name).length, 1, 'no challenger was registered');
+    const response = await fetch(`${stack.gatewayUrl}/v1/admin/models/${name}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const deployed = (await response.json()) as { champion?: { version: number | string }; challenger?: unknown };
     assert.equal(Number(deployed.champion?.version), 1);
     assert.equal(deployed.challenger ?? null, null);

@@ -1,21 +1,13 @@
+// @server dev
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { openBackends, type Backends } from '../../src/activities/index.js';
-import { parseConfig } from '../../src/config/load.js';
-import type { ModelSpec } from '../../src/config/schema.js';
-import { runtimeSettings } from '../../src/config/settings.js';
 import { seedChampion } from '../../src/demo/seed.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import { createGateway, type Gateway } from '../../src/serving/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { fraudModelYaml, steadyTraffic, withEpochs } from '../helpers/fraud-model.js';
-import { devServerEnv, eventually, uniqueQueue } from '../helpers/temporal.js';
+import { useStack } from '../helpers/stack.js';
+import { eventually } from '../helpers/temporal.js';
 
 /**
  * kill -9 of the worker process (a real `retrain worker`) while the run trains, while it waits for
@@ -38,49 +30,29 @@ const yaml = (url: string) =>
   )}`;
 
 describe('kill -9 of the worker during training, approval and canary', () => {
-  let env: TestWorkflowEnvironment & { stopServer?: () => Promise<void> };
-  let gateway: Gateway;
-  let gatewayUrl: string;
-  let backends: Backends;
-  let spec: ModelSpec;
+  const stack = useStack({
+    name: 'crash',
+    adminToken: TOKEN,
+    gateway: true,
+    config: yaml,
+    // The test runs `retrain worker` processes itself.
+    workers: false,
+    prepare: ({ backends, config }) => seedChampion(backends, withEpochs(config.models[0], 3), { historyDays: 6, rowsPerDay: 2_000 }),
+  });
   let workerEnv: NodeJS.ProcessEnv;
   let configFile: string;
   let worker: ReturnType<typeof startCli> | undefined;
   const traffic = new AbortController();
-  let simulation: Promise<unknown> | undefined;
 
-  before(async () => {
-    env = await devServerEnv();
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-crash-'));
-    const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
-    gateway = await createGateway({ config: parseConfig(yaml('http://127.0.0.1:1')), dataDir, logger, adminToken: TOKEN });
-    gatewayUrl = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    configFile = path.join(dataDir, 'retrain.yaml');
-    writeFileSync(configFile, yaml(gatewayUrl));
-    spec = parseConfig(yaml(gatewayUrl)).models[0];
-    process.env.RETRAIN_ADMIN_TOKEN = TOKEN;
-    backends = openBackends({ config: parseConfig(yaml(gatewayUrl)), settings: { ...runtimeSettings(), dataDir }, logger });
-    await seedChampion(backends, withEpochs(spec, 3), { historyDays: 6, rowsPerDay: 2_000 });
-    workerEnv = {
-      TEMPORAL_ADDRESS: env.address,
-      RETRAIN_DATA_DIR: dataDir,
-      RETRAIN_CONTROL_QUEUE: uniqueQueue('crash-control'),
-      RETRAIN_TRAINING_QUEUE: uniqueQueue('crash-training'),
-      RETRAIN_ADMIN_TOKEN: TOKEN,
-      RETRAIN_METRICS_PORT: '0',
-      RETRAIN_WORKFLOW_BUNDLE: process.env.RETRAIN_TEST_WORKFLOW_BUNDLE ?? '',
-    };
-    simulation = steadyTraffic(gatewayUrl, spec, 21, traffic.signal);
-  });
-
-  after(async () => {
-    traffic.abort();
-    await simulation;
-    await killWorker();
-    await gateway?.close();
-    await backends?.close();
-    await env?.teardown();
-    await env?.stopServer?.();
+  before(() => {
+    configFile = stack.configFile;
+    workerEnv = { ...stack.cliEnv, RETRAIN_METRICS_PORT: '0', RETRAIN_WORKFLOW_BUNDLE: process.env.RETRAIN_TEST_WORKFLOW_BUNDLE ?? '' };
+    const simulation = steadyTraffic(stack.gatewayUrl, stack.config.models[0], 21, traffic.signal);
+    stack.onStop(async () => {
+      traffic.abort();
+      await simulation;
+      await killWorker();
+    });
   });
 
   async function startWorker(): Promise<void> {
@@ -105,7 +77,7 @@ describe('kill -9 of the worker during training, approval and canary', () => {
     await startWorker();
     const triggered = await runCli(['--config', configFile, 'trigger', MODEL, '--reason', 'crash test'], workerEnv);
     assert.equal(triggered.code, 0, triggered.stderr);
-    const handle = env.client.workflow.getHandle(`retrain-${MODEL}`);
+    const handle = stack.client.workflow.getHandle(`retrain-${MODEL}`);
     const { runId } = await handle.describe();
 
     // 1. Mid-training: the training attempt is lost with its worker; the next worker retries it.
@@ -130,7 +102,7 @@ describe('kill -9 of the worker during training, approval and canary', () => {
     await killWorker();
     await startWorker();
 
-    const result = (await env.client.workflow.getHandle(`retrain-${MODEL}`, runId).result()) as PipelineResult;
+    const result = (await stack.client.workflow.getHandle(`retrain-${MODEL}`, runId).result()) as PipelineResult;
     assert.equal(result.outcome, 'promoted', `${result.reason}\n${JSON.stringify(result.status.analyses)}`);
 
     const events = (await handle.fetchHistory()).events ?? [];
@@ -141,13 +113,13 @@ describe('kill -9 of the worker during training, approval and canary', () => {
     assert.equal(scheduled('setTraffic'), 2, 'one traffic change per canary step (30%, then 100%)');
     assert.equal(scheduled('promote'), 1);
 
-    assert.deepEqual(backends.registry.listVersions(MODEL).map((v) => v.version), [1, 2], 'one challenger registered');
-    assert.deepEqual(backends.registry.aliases(MODEL), { champion: 2, challenger: null, previous: 1 });
-    const ledger = backends.registry.ledger({ model: MODEL });
+    assert.deepEqual(stack.backends.registry.listVersions(MODEL).map((v) => v.version), [1, 2], 'one challenger registered');
+    assert.deepEqual(stack.backends.registry.aliases(MODEL), { champion: 2, challenger: null, previous: 1 });
+    const ledger = stack.backends.registry.ledger({ model: MODEL });
     assert.equal(ledger.filter((e) => e.action === 'promote' && e.toVersion === 2).length, 1, JSON.stringify(ledger));
     assert.equal(ledger.filter((e) => e.action === 'register_challenger').length, 1, JSON.stringify(ledger));
 
-    const response = await fetch(`${gatewayUrl}/v1/admin/models/${MODEL}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const response = await fetch(`${stack.gatewayUrl}/v1/admin/models/${MODEL}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const deployed = (await response.json()) as { champion?: { version: number | string }; challenger?: unknown };
     assert.equal(Number(deployed.champion?.version), 2);
     assert.equal(deployed.challenger ?? null, null);

@@ -1,7 +1,7 @@
+// @server dev
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +12,6 @@ import type { FastifyInstance } from 'fastify';
 import type { CheckResult, MonitorActivities } from '../../src/activities/contracts.js';
 import { parseConfig } from '../../src/config/load.js';
 import { specRevision } from '../../src/config/revision.js';
-import { connectClient, temporalTarget } from '../../src/runtime/connection.js';
 import { desiredSchedules, reconcileSchedules } from '../../src/schedules/reconcile.js';
 import { startDevServer } from '../../src/runtime/dev-server.js';
 import { createLogger } from '../../src/runtime/logger.js';
@@ -21,7 +20,9 @@ import { dataConverterFromEnv, payloadCodecFromEnv } from '../../src/security/pa
 import { createWorkers } from '../../src/worker.js';
 import type { MonitorResult } from '../../src/workflows/monitor.js';
 import { knownTestSpec, testModel } from '../helpers/scripted-activities.js';
-import { uniqueQueue, useDevServer, workflowBundle } from '../helpers/temporal.js';
+import { freePort } from '../helpers/fraud-model.js';
+import { useStack } from '../helpers/stack.js';
+import { uniqueQueue, workflowBundle } from '../helpers/temporal.js';
 
 /**
  * Encryption end to end on a real dev server: the product's own worker (createWorkers) and client
@@ -72,44 +73,18 @@ const toJson = (p: Payload) => ({
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('payload encryption on a real Temporal dev server', () => {
-  const env = useDevServer();
-  const saved: Record<string, string | undefined> = {};
-  let client: Client;
+  // The product's own client (connectClient) reads the key from the environment the stack sets.
+  const stack = useStack({ name: 'secure', encryption: KEY_ENV });
   let workflowId: string;
   let raw: Payload[];
-
-  before(async () => {
-    for (const [k, v] of Object.entries(KEY_ENV)) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
-    // The product's own client: connectClient reads the key from the environment.
-    client = await connectClient(temporalTarget({ address: env().address, namespace: 'default' }));
-  });
-
-  after(async () => {
-    await client?.connection.close();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
 
   it('the worker and client encrypt; the stored history holds no plaintext; only a client with the key reads the result', async () => {
     const queue = uniqueQueue('secure');
     const spec = testModel();
     workflowId = `secure-${queue}`;
     const workers = await createWorkers({
-      connection: env().nativeConnection,
+      connection: stack.nativeConnection,
       namespace: 'default',
       settings: { taskQueues: { control: queue, training: `${queue}-training` } },
       activities,
@@ -117,12 +92,12 @@ describe('payload encryption on a real Temporal dev server', () => {
       queues: ['control'],
     });
     assert.equal(workers.length, 1);
-    const result = (await workers[0].runUntil(client.workflow.execute('monitorModel', { taskQueue: queue, workflowId, args: [{ model: spec.name }] }))) as MonitorResult;
+    const result = (await workers[0].runUntil(stack.client.workflow.execute('monitorModel', { taskQueue: queue, workflowId, args: [{ model: spec.name }] }))) as MonitorResult;
     assert.equal(result.action, 'none');
     assert.equal(result.check.reportPath, `/reports/${MARKER}.html`, 'the client with the key decodes the result');
 
     // The raw history, read by a client without the codec (the test environment's).
-    const plain = env().client;
+    const plain = stack.plain;
     const history = await plain.workflow.getHandle(workflowId).fetchHistory();
     const found = historyPayloads(history);
     assert.deepEqual([...new Set(found.map((f) => f.where))].sort(), ['activity input', 'activity result', 'workflow input', 'workflow result']);
@@ -144,10 +119,10 @@ describe('payload encryption on a real Temporal dev server', () => {
 
   it('after rotation the old history still reads with the old key listed, and names the key id without it', async () => {
     const rotated = { RETRAIN_PAYLOAD_KEY: randomBytes(32).toString('hex'), RETRAIN_PAYLOAD_KEY_ID: 'it-v2' };
-    const withOld = new Client({ connection: client.connection, namespace: 'default', dataConverter: dataConverterFromEnv({ ...rotated, RETRAIN_PAYLOAD_OLD_KEYS: `it-v1:${KEY_V1}` }) });
+    const withOld = new Client({ connection: stack.client.connection, namespace: 'default', dataConverter: dataConverterFromEnv({ ...rotated, RETRAIN_PAYLOAD_OLD_KEYS: `it-v1:${KEY_V1}` }) });
     const result = (await withOld.workflow.getHandle(workflowId).result()) as MonitorResult;
     assert.equal(result.check.reportPath, `/reports/${MARKER}.html`);
-    const withoutOld = new Client({ connection: client.connection, namespace: 'default', dataConverter: dataConverterFromEnv(rotated) });
+    const withoutOld = new Client({ connection: stack.client.connection, namespace: 'default', dataConverter: dataConverterFromEnv(rotated) });
     await assert.rejects(withoutOld.workflow.getHandle(workflowId).result(), (err: Error) => {
       const message = `${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`;
       assert.match(message, /encryption key id "it-v1" is not configured/);
@@ -160,21 +135,21 @@ describe('payload encryption on a real Temporal dev server', () => {
     const name = `secure-sched-${Date.now().toString(36)}`;
     const config = parseConfig(`models:\n  - name: ${name}\n    task: binary_classification\n    features: [{ name: secret_feature_x, type: numerical }]\n    label: { name: is_fraud }\n    monitor: { paused: true }\n`, 'secure.yaml');
     const desired = desiredSchedules(config, { taskQueues: { control: 'secure-control', training: 'secure-training' } });
-    await reconcileSchedules(client, desired, { prune: false });
+    await reconcileSchedules(stack.client, desired, { prune: false });
     const scheduleId = desired[0].scheduleId;
     try {
-      const raw = await env().client.workflowService.describeSchedule({ namespace: 'default', scheduleId });
+      const raw = await stack.plain.workflowService.describeSchedule({ namespace: 'default', scheduleId });
       const input = raw.schedule?.action?.startWorkflow?.input?.payloads ?? [];
       assert.equal(input.length, 1);
       assert.equal(text(input[0].metadata?.encoding), 'binary/encrypted');
       const revision = specRevision(config.models[0]);
       assert.ok(!text(input[0].data).includes(revision));
-      const described = await client.schedule.getHandle(scheduleId).describe();
+      const described = await stack.client.schedule.getHandle(scheduleId).describe();
       const args = described.action.type === 'startWorkflow' ? (described.action.args as Array<{ model: string; configRevision: string }>) : [];
       assert.deepEqual(args[0], { model: name, configRevision: revision, scheduled: false }, 'the client with the key reads the schedule; it names the model and revision, never the spec');
-      assert.equal((await reconcileSchedules(client, desired, { prune: false }))[0].change, 'unchanged');
+      assert.equal((await reconcileSchedules(stack.client, desired, { prune: false }))[0].change, 'unchanged');
     } finally {
-      await client.schedule.getHandle(scheduleId).delete();
+      await stack.client.schedule.getHandle(scheduleId).delete();
     }
   });
 
