@@ -1,9 +1,9 @@
 /**
  * `npm test`: starts the Temporal servers once for the whole run, bundles the workflow code once,
  * then runs the test files on Node's test runner: pure tests in parallel, Temporal tests one file
- * at a time (they share the time-skipping server's clock). Ends with "N passed, N failed".
+ * at a time per server, as each file's `// @server` marker says. Ends with "N passed, N failed".
  */
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from 'node:test';
@@ -13,32 +13,23 @@ import { ensureSearchAttributes } from '../src/runtime/search-attributes.js';
 import { resolveTemporalTool } from '../src/runtime/temporal-binaries.js';
 import { bundleWorkflows } from '../src/worker.js';
 import { ensureBuilt } from './build.js';
+import { planTests, testFiles } from './test-markers.js';
 
 /**
- * Tests that talk to a Temporal server run one file at a time per server: the time-skipping tests
- * share that server's clock, the dev-server tests its CPU-hungry real processes. The two streams
- * run side by side.
+ * Each test file declares the Temporal server it needs in a `// @server ...` comment among its first
+ * lines (scripts/test-markers.ts): time-skipping files run one at a time (they share that server's
+ * clock), dev-server files one at a time (their real processes are CPU-hungry), the two streams side
+ * by side; files without a marker are pure and run two at a time first. `--list` prints the plan.
  */
-const TIME_SKIPPING_DIRS = ['test/workflows'];
-const DEV_SERVER_DIRS = ['test/integration', 'test/e2e', 'test/reliability', 'test/security/encryption'];
-
-function testFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    const full = path.join(dir, entry);
-    if (statSync(full).isDirectory()) out.push(...testFiles(full));
-    else if (entry.endsWith('.test.ts')) out.push(full);
-  }
-  return out.sort();
-}
-
-const filter = process.argv.slice(2);
+const args = process.argv.slice(2);
+const listOnly = args.includes('--list');
+const filter = args.filter((a) => a !== '--list');
 const all = testFiles('test').filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
-const under = (dirs: string[]) => (f: string) => dirs.some((d) => f.startsWith(d));
-const timeSkipping = all.filter(under(TIME_SKIPPING_DIRS));
-const devServer = all.filter(under(DEV_SERVER_DIRS));
-const temporal = [...timeSkipping, ...devServer];
-const pure = all.filter((f) => !temporal.includes(f));
+const { timeSkipping, devServer, pure, needsServers } = planTests(all);
+if (listOnly) {
+  for (const [name, files] of Object.entries({ 'time-skipping': timeSkipping, dev: devServer, pure })) console.log(`## ${name}\n${files.join('\n')}`);
+  process.exit(0);
+}
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'retrain-test-'));
 const stops: Array<() => Promise<void>> = [];
@@ -95,7 +86,7 @@ try {
   // A source that does not compile fails its own tests; the others still run, through tsx.
   const built = await ensureBuilt().catch((err: Error) => console.log(`# dist/ not built, the CLI runs its sources through tsx: ${err.message.split('\n')[0]}`));
   if (typeof built === 'number') console.log(`# built dist/ from src/ in ${(built / 1000).toFixed(1)} s`);
-  if (temporal.length > 0) await startServers();
+  if (needsServers) await startServers();
   await runFiles(pure, 2, counts);
   await Promise.all([runFiles(timeSkipping, 1, counts), runFiles(devServer, 1, counts)]);
 } finally {

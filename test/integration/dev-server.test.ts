@@ -1,3 +1,4 @@
+// @server dev
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { listRuns, startPipeline } from '../../src/client.js';

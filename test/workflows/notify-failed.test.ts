@@ -1,3 +1,4 @@
+// @server time-skipping
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';

@@ -1,3 +1,4 @@
+// @server time-skipping
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
