@@ -34,3 +34,12 @@ export function devAdminToken(dataDir: string, env: NodeJS.ProcessEnv = process.
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return { token, file };
 }
+
+/**
+ * What to add when the gateway refuses the control plane (401 no or wrong token, 503 none set):
+ * where the CLI looked for the token.
+ */
+export function adminTokenHint(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.RETRAIN_ADMIN_TOKEN) return 'the CLI sent RETRAIN_ADMIN_TOKEN; it must be the token the gateway was started with';
+  return `the CLI found no RETRAIN_ADMIN_TOKEN and no ${adminTokenFile(dataDir)}: set RETRAIN_ADMIN_TOKEN, or run with the RETRAIN_DATA_DIR of the \`npm run dev\` stack (it keeps its token there)`;
+}
