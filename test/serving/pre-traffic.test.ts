@@ -157,7 +157,10 @@ describe('pre-traffic checks through a real gateway', () => {
     const bad = await admin(url, 'POST', '/synthetic', { variant: 'both', version: 1, instances: [] });
     assert.equal(bad.status, 400);
     assert.match(bad.body.message, /variant: expected the variant to score: champion or challenger; instances: expected at least one instance/);
-    const ok = await admin(url, 'POST', '/synthetic', { variant: 'champion', version: 1, instances: [{ features: features(1) }, { instances: [{ features: features(2) }] }, { features: { ...features(3), transaction_amount: 'x' } }] });
+    const slow = await admin(url, 'POST', '/synthetic', { variant: 'champion', version: 1, instances: [{ features: features(1) }], retimeAboveMs: -1 });
+    assert.equal(slow.status, 400);
+    assert.match(slow.body.message, /retimeAboveMs: expected a latency in milliseconds above 0/);
+    const ok = await admin(url, 'POST', '/synthetic', { variant: 'champion', version: 1, retimeAboveMs: 0.000001, instances: [{ features: features(1) }, { instances: [{ features: features(2) }] }, { features: { ...features(3), transaction_amount: 'x' } }] });
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body.answers.map((a: { outcome: string }) => a.outcome), ['scored', 'refused', 'refused']);
     assert.equal(ok.body.answers[2].status, 400);

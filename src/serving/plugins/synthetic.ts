@@ -12,7 +12,9 @@ import { MAX_INSTANCES, parsePredictBody } from '../validation.js';
  *
  * Each instance is validated on its own with the model's request schema (a refused row does not
  * refuse the others) and scored alone through the variant's scorer, the path live requests take;
- * its latency is its own validation and scoring. Nothing of it is live traffic: no lake row
+ * its latency is its own validation and scoring. A row slower than `retimeAboveMs` is scored once
+ * more and keeps the faster time: a stall of the host (a GC pause, a loaded machine) shows once, a
+ * slow model every time. Nothing of it is live traffic: no lake row
  * (predictions, serving_errors), no feedback index entry, no live or Prometheus metric, so the
  * canary's evidence, the monitors and the dashboards never see a synthetic row. One log line
  * says what was scored.
@@ -34,6 +36,7 @@ export const syntheticBody = z
       .array(z.unknown(), { error: 'expected instances: a list of {features} objects' })
       .min(1, { error: 'expected at least one instance' })
       .max(MAX_INSTANCES, { error: `expected at most ${MAX_INSTANCES} instances per request; split the rows` }),
+    retimeAboveMs: z.number({ error: 'expected a latency in milliseconds above 0' }).positive({ error: 'expected a latency in milliseconds above 0' }).optional(),
   })
   .strict();
 
@@ -71,7 +74,13 @@ export function syntheticRoute(app: FastifyInstance, ctx: ServingContext): void 
       }
       try {
         const [p] = await role.scorer.score([features]);
-        answers.push({ outcome: 'scored', prediction: numberOrName(p.prediction), score: numberOrName(p.score), latencyMs: round3(performance.now() - started) });
+        let latencyMs = performance.now() - started;
+        if (body.retimeAboveMs !== undefined && latencyMs > body.retimeAboveMs) {
+          const again = performance.now();
+          await role.scorer.score([features]);
+          latencyMs = Math.min(latencyMs, performance.now() - again);
+        }
+        answers.push({ outcome: 'scored', prediction: numberOrName(p.prediction), score: numberOrName(p.score), latencyMs: round3(latencyMs) });
       } catch (err) {
         answers.push({ outcome: 'error', message: (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300), latencyMs: round3(performance.now() - started) });
         errors++;
