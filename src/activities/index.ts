@@ -1,5 +1,6 @@
 import type { Backends } from './backends.js';
 import type { MonitorActivities, PipelineActivities } from './contracts.js';
+import { withFailureProtocol } from './failures.js';
 import { monitorActivities } from './monitor.js';
 import { notifyActivities } from './notify.js';
 import { pipelineActivities } from './pipeline.js';
@@ -8,13 +9,17 @@ import { trainingActivities } from './training.js';
 
 export { openBackends, type Backends } from './backends.js';
 
-/** The activity implementations the worker registers, each a thin adapter over one backend. */
+/**
+ * The activity implementations the worker registers, each a thin adapter over one backend, and
+ * each one's failures mapped by the one error protocol (failures.ts): which backend errors are
+ * final (non-retryable, typed) and which Temporal retries.
+ */
 export function buildActivities(b: Backends): PipelineActivities & MonitorActivities {
-  return {
+  return withFailureProtocol({
     ...notifyActivities(b),
     ...pipelineActivities(b),
     ...trainingActivities(b),
     ...servingActivities(b),
     ...monitorActivities(b),
-  };
+  });
 }

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { DATASET_FILES, DataInputError } from '../backends/data/types.js';
-import { RegistryError } from '../backends/registry/types.js';
 import { evaluate, type EvaluationResult } from '../backends/training/index.js';
 import type { Backends } from './backends.js';
 import type { Evaluation, Metrics, PipelineActivities, SliceComparison } from './contracts.js';
@@ -10,12 +9,6 @@ import { afterEffect } from './fault-points.js';
 import { refOf } from './spec-catalog.js';
 
 const finite = (m: Record<string, number | null>): Metrics => Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
-
-/** Registry refusals (hash mismatch, unknown version) are facts, not hiccups: never retried. */
-function registryFailure(err: unknown): never {
-  if (err instanceof RegistryError) throw ApplicationFailure.nonRetryable(err.message, `Registry:${err.code}`);
-  throw err;
-}
 
 export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'trainChallenger' | 'notify' | 'setTraffic' | 'liveMetrics' | 'canaryEvidence' | 'preTrafficChecks'> {
   const reports = reportWriter(b);
@@ -47,14 +40,13 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
     async buildDataset(input) {
       const spec = b.specs.resolve(refOf(input));
       const asOf = input.asOf;
+      // What the person who reads the failure can do about refused input (the protocol makes it final).
       const result = await b.data.buildDataset(spec, { asOf: new Date(asOf) }).catch((err: unknown) => {
-        if (err instanceof DataInputError) throw ApplicationFailure.nonRetryable(`${err.message}; import training data with \`retrain data import\` or wait for matured labels`, 'EmptyDataset');
-        throw err;
+        throw err instanceof DataInputError ? new DataInputError(`${err.message}; import training data with \`retrain data import\` or wait for matured labels`, err.details) : err;
       });
       if (result.rowCounts.train === 0 || result.rowCounts.holdout === 0) {
-        throw ApplicationFailure.nonRetryable(
+        throw new DataInputError(
           `dataset ${result.datasetId} for ${spec.name} has ${result.rowCounts.train} training and ${result.rowCounts.holdout} holdout rows; import training data (retrain data import) or wait for matured labels`,
-          'EmptyDataset',
         );
       }
       for (const q of result.quarantined) Context.current().log.warn('Quarantined a lake file', { file: q.file, reason: q.reason });
@@ -71,18 +63,14 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
         // Same scoring path as the gateway, on the same holdout, with the registered hash checked.
         return evaluate(await b.registry.verifyArtifact(spec.name, version), holdout, spec, { slices, sha256: v.contentHash });
       };
-      try {
-        const challenger = await score(challengerVersion);
-        const champion = b.registry.resolve(spec.name, 'champion');
-        const championResult = champion && champion.version !== challengerVersion ? await score(champion.version) : undefined;
-        return {
-          challenger: { version: challengerVersion, metrics: finite(challenger.metrics) },
-          champion: championResult && champion ? { version: champion.version, metrics: finite(championResult.metrics) } : undefined,
-          slices: championResult ? compareSlices(spec.gates.metric, challenger, championResult) : [],
-        };
-      } catch (err) {
-        return registryFailure(err);
-      }
+      const challenger = await score(challengerVersion);
+      const champion = b.registry.resolve(spec.name, 'champion');
+      const championResult = champion && champion.version !== challengerVersion ? await score(champion.version) : undefined;
+      return {
+        challenger: { version: challengerVersion, metrics: finite(challenger.metrics) },
+        champion: championResult && champion ? { version: champion.version, metrics: finite(championResult.metrics) } : undefined,
+        slices: championResult ? compareSlices(spec.gates.metric, challenger, championResult) : [],
+      };
     },
 
     async recordSpend({ model, costUsd, idempotencyKey }) {
@@ -93,30 +81,26 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
 
     async promote({ model, version, actor, reason, run, evaluation }) {
       b.specs.require(model);
-      try {
-        // Serving first: if the gateway refuses, the registry still names the old champion. Both
-        // calls name the version, so a retry after a lost completion finds it done and succeeds.
-        const serving = b.servingFor(model);
-        const aliases = b.registry.aliases(model);
-        if (aliases.champion === null || aliases.champion === version) {
-          await serving.deployChampion(model, { version, artifactUri: b.registry.getVersion(model, version).artifactUri });
-        } else {
-          await serving.promote(model, version);
-        }
-        afterEffect('promote:serving', model);
-        b.registry.promote(model, version, {
-          actor,
-          reason,
-          workflowId: run.workflowId,
-          runId: run.runId,
-          idempotencyKey: `${run.runId}:promote`,
-          metricsBefore: evaluation.champion?.metrics,
-          metricsAfter: evaluation.challenger.metrics,
-        });
-        afterEffect('promote:registry', model);
-      } catch (err) {
-        return registryFailure(err);
+      // Serving first: if the gateway refuses, the registry still names the old champion. Both
+      // calls name the version, so a retry after a lost completion finds it done and succeeds.
+      const serving = b.servingFor(model);
+      const aliases = b.registry.aliases(model);
+      if (aliases.champion === null || aliases.champion === version) {
+        await serving.deployChampion(model, { version, artifactUri: b.registry.getVersion(model, version).artifactUri });
+      } else {
+        await serving.promote(model, version);
       }
+      afterEffect('promote:serving', model);
+      b.registry.promote(model, version, {
+        actor,
+        reason,
+        workflowId: run.workflowId,
+        runId: run.runId,
+        idempotencyKey: `${run.runId}:promote`,
+        metricsBefore: evaluation.champion?.metrics,
+        metricsAfter: evaluation.challenger.metrics,
+      });
+      afterEffect('promote:registry', model);
     },
 
     async discardChallenger({ model, version, reason, run }) {

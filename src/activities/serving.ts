@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { ServingError } from '../backends/serving/gateway-client.js';
 import type { DriftProfile } from '../drift/profile.js';
 import { preTrafficSettings } from '../config/rollout.js';
@@ -8,11 +7,6 @@ import { canaryEvidenceFrom, EVIDENCE_SCORE_BINS } from './canary-evidence.js';
 import type { PipelineActivities } from './contracts.js';
 import { afterEffect } from './fault-points.js';
 import { refOf } from './spec-catalog.js';
-
-function servingFailure(err: unknown): never {
-  if (err instanceof ServingError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ServingRefused');
-  throw err;
-}
 
 /**
  * Traffic moves through the serving backend; each call is idempotent (it sets a state, it does not
@@ -30,20 +24,16 @@ export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTra
     async setTraffic({ model, challengerVersion, weight, shadow, run }) {
       b.specs.require(model);
       const serving = b.servingFor(model);
-      try {
-        if (weight === 0 && !shadow) {
-          await serving.rollback(model);
-          afterEffect('setTraffic:rollback', model);
-          return;
-        }
-        registerChallenger(model, challengerVersion, run);
-        const version = b.registry.getVersion(model, challengerVersion);
-        // The whole intended state (version, weight, shadow): repeating it changes nothing.
-        await serving.deployChallenger(model, { version: challengerVersion, artifactUri: version.artifactUri, weight, shadow });
-        afterEffect('setTraffic:gateway', model);
-      } catch (err) {
-        return servingFailure(err);
+      if (weight === 0 && !shadow) {
+        await serving.rollback(model);
+        afterEffect('setTraffic:rollback', model);
+        return;
       }
+      registerChallenger(model, challengerVersion, run);
+      const version = b.registry.getVersion(model, challengerVersion);
+      // The whole intended state (version, weight, shadow): repeating it changes nothing.
+      await serving.deployChallenger(model, { version: challengerVersion, artifactUri: version.artifactUri, weight, shadow });
+      afterEffect('setTraffic:gateway', model);
     },
 
     /**
@@ -76,7 +66,7 @@ export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTra
       } catch (err) {
         // A gateway that cannot answer within four times the budget per row is over the budget.
         if (err instanceof ServingError && err.timedOut) return wholeCheckFailure({ category: 'latency', label: 'synthetic requests', reason: `${err.message} (latency budget ${settings.latencyBudgetMs} ms a request)` }, { ...base, requests, leftOut: cut });
-        return servingFailure(err);
+        throw err;
       }
       return judgePreTraffic(requests, answers, { ...base, task: spec.task, leftOut: cut });
     },
@@ -98,11 +88,7 @@ export function servingActivities(b: Backends): Pick<PipelineActivities, 'setTra
 
     async liveMetrics({ model, sinceIso }) {
       b.specs.require(model);
-      try {
-        return await b.servingFor(model).liveMetrics(model, new Date(sinceIso));
-      } catch (err) {
-        return servingFailure(err);
-      }
+      return b.servingFor(model).liveMetrics(model, new Date(sinceIso));
     },
   };
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { DATASET_FILES } from '../backends/data/types.js';
-import { trainingBackendFor, TrainingError } from '../backends/training/index.js';
+import { trainingBackendFor } from '../backends/training/index.js';
 import { buildModelReference } from '../backends/training/reference.js';
 import type { Backends } from './backends.js';
 import type { CandidateRef, PipelineActivities } from './contracts.js';
@@ -13,6 +13,7 @@ const HEARTBEAT_EVERY_MS = 10_000;
 /**
  * Training runs on the training task queue: it heartbeats progress (and so learns of a
  * cancellation), kills the trainer when cancelled, and registers the challenger once per run.
+ * A TrainingError is retried or not as the trainer decided (failures.ts, with its output tail).
  */
 export function trainingActivities(b: Backends): Pick<PipelineActivities, 'trainChallenger'> {
   return {
@@ -62,12 +63,6 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
         afterEffect('trainChallenger', spec.name);
         ctx.log.info('Challenger registered', { model: spec.name, version: version.version, wallMs: result.wallMs, costUsd: result.costUsd });
         return candidate(version);
-      } catch (err) {
-        if (err instanceof TrainingError) {
-          const message = `${err.message}${err.logTail.length ? `\n--- trainer output (tail) ---\n${err.logTail.join('\n')}` : ''}`;
-          throw err.nonRetryable ? ApplicationFailure.nonRetryable(message, `TrainingFailed:${err.kind}`) : ApplicationFailure.retryable(message, `TrainingFailed:${err.kind}`);
-        }
-        throw err;
       } finally {
         clearInterval(beat);
       }
