@@ -187,7 +187,7 @@ describe('retrain models register', () => {
     const refused = await runCli(['--config', configFile, 'rollback', 'churn', '--as', 'oncall'], { ...env, RETRAIN_ADMIN_TOKEN: '' });
     assert.notEqual(refused.code, 0);
     assert.equal(refused.code, 4, refused.stderr);
-    assert.match(refused.stderr, /^retrain: the gateway refused the rollback: missing bearer token.*; the CLI found no RETRAIN_ADMIN_TOKEN and no .*admin-token: set RETRAIN_ADMIN_TOKEN, or run with the RETRAIN_DATA_DIR of the `npm run dev` stack/);
+    assert.match(refused.stderr, /^retrain: the gateway refused the rollback \(401 unauthorized: missing bearer token: .*\); the CLI found no RETRAIN_ADMIN_TOKEN and no .*admin-token: set RETRAIN_ADMIN_TOKEN, or run with the RETRAIN_DATA_DIR of the `npm run dev` stack/);
   });
 
   it('models list counts versions in words that agree: (1 version), (3 versions)', async () => {

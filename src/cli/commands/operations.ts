@@ -65,7 +65,7 @@ export function registerOperationCommands(program: Command): void {
         const gateway = new GatewayClient(spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`, adminToken(settings.dataDir));
         await gateway.deployChampion(model, { version: previous.version, artifactUri: previous.artifactUri }).catch((err: { status?: number; message: string }) => {
           if (err.status !== 401 && err.status !== 503) throw err;
-          throw new RefusedError(`the gateway refused the rollback: ${err.message}; ${adminTokenHint(settings.dataDir)}`);
+          throw new RefusedError(`the gateway refused the rollback (${gatewayRefusal(err)}); ${adminTokenHint(settings.dataDir)}`);
         });
         const entry = registry.rollback(model, { actor: opts.as, reason: opts.reason });
         emit(options, entry, () => `${model}: champion is v${entry.toVersion} again (was v${entry.fromVersion}); ledger entry ${entry.id}`);
@@ -76,4 +76,16 @@ export function registerOperationCommands(program: Command): void {
         registry.close();
       }
     });
+}
+
+/** "401 unauthorized: missing bearer token ..." from the gateway client's error, whose message ends in the answer's JSON body. */
+function gatewayRefusal(err: { status?: number; message: string }): string {
+  const body = /answered \d+: (\{.*\})$/.exec(err.message)?.[1];
+  try {
+    const parsed = JSON.parse(body ?? '') as { error?: string; message?: string };
+    if (parsed.message) return `${err.status} ${parsed.error ?? ''}: ${parsed.message}`.replace(' :', ':');
+  } catch {
+    // not JSON: the message as it is
+  }
+  return err.message;
 }
