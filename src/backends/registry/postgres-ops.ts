@@ -86,13 +86,23 @@ async function modelExists(c: Client, model: string): Promise<boolean> {
   return (await one(c, 'SELECT 1 FROM model_versions WHERE model = $1 LIMIT 1', [model])) !== undefined;
 }
 
+/** A version row with the aliases naming it (in the order champion, challenger, previous), in one query. */
+const VERSION_WITH_ALIASES = `SELECT v.*, ARRAY(SELECT a.alias FROM aliases a WHERE a.model = v.model AND a.version = v.version
+    ORDER BY CASE a.alias WHEN 'champion' THEN 0 WHEN 'challenger' THEN 1 ELSE 2 END) AS alias_list
+  FROM model_versions v`;
+
+function withAliases(row: VersionRow & { alias_list: AliasName[] }): ModelVersion {
+  const { alias_list: list, ...rest } = row;
+  return versionFromRow(rest, new Map([[row.version, list]]));
+}
+
 async function getVersion(c: Client, model: string, version: number): Promise<ModelVersion> {
-  const row = await one<VersionRow>(c, 'SELECT * FROM model_versions WHERE model = $1 AND version = $2', [model, version]);
+  const row = await one<VersionRow & { alias_list: AliasName[] }>(c, `${VERSION_WITH_ALIASES} WHERE v.model = $1 AND v.version = $2`, [model, version]);
   if (!row) {
     if (!(await modelExists(c, model))) throw new RegistryError('unknown_model', `unknown model "${model}" (no registered versions)`);
     throw new RegistryError('unknown_version', `model "${model}" has no version ${version}`);
   }
-  return versionFromRow(row, await aliasesOf(c, model));
+  return withAliases(row);
 }
 
 async function versionByKey(c: Client, key: string, model: string): Promise<ModelVersion | undefined> {
@@ -207,9 +217,14 @@ export const REGISTRY_OPS = {
 
   getVersion,
 
+  /** The version an alias names, in one query; undefined when the alias is unset. */
   async resolveAlias(c: Client, model: string, alias: AliasName): Promise<ModelVersion | undefined> {
-    const version = (await aliases(c, model))[alias];
-    return version === null ? undefined : getVersion(c, model, version);
+    const row = await one<VersionRow & { alias_list: AliasName[] }>(
+      c,
+      `${VERSION_WITH_ALIASES} WHERE (v.model, v.version) = (SELECT model, version FROM aliases WHERE model = $1 AND alias = $2)`,
+      [model, alias],
+    );
+    return row ? withAliases(row) : undefined;
   },
 
   async listVersions(c: Client, model: string): Promise<ModelVersion[]> {
