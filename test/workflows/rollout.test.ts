@@ -48,7 +48,7 @@ describe('pipeline canary (time-skipping server)', () => {
       assert.deepEqual(recorder.discarded, [2]);
       assert.deepEqual(recorder.promoted, []);
       assert.deepEqual(outcome.status.steps?.map((s) => [s.verdict, s.evidence]), [['fail', ['labels']]]);
-      // Kept per workflow version: v0.1 carried the spec in its input, v0.3 names a model and revision, v0.4 judges durable evidence.
+      // Kept per workflow shape: the spec in the input, then a model and revision (spec-from-worker-config), then durable evidence (canary-durable-evidence).
       const fixture = path.join(HISTORIES, 'pipeline-rolled-back-durable-evidence.json');
       if (process.env.RETRAIN_RECORD_HISTORIES === '1' || !existsSync(fixture)) {
         const { historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
