@@ -5,7 +5,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PostgresRegistry, SCHEMA_VERSION } from '../../src/backends/registry/index.js';
+import { openRegistry, PostgresRegistry, SCHEMA_VERSION, SqliteRegistry } from '../../src/backends/registry/index.js';
+import { runtimeSettings } from '../../src/config/settings.js';
+import { SqliteDeploymentStore } from '../../src/serving/deployment-store.js';
+import { PostgresDeploymentStore } from '../../src/serving/deployment-store-postgres.js';
+import { openDeploymentStore } from '../../src/serving/open-deployment-store.js';
 import { postgresDatabase, sql } from '../helpers/postgres.js';
 import { tempDir } from '../training/fixtures.js';
 
@@ -58,6 +62,35 @@ describe('PostgreSQL registry under concurrent processes', () => {
       assert.equal(new Set(keys).size, keys.length);
     } finally {
       registry.close();
+    }
+  });
+});
+
+describe('which store the settings select', () => {
+  test('RETRAIN_REGISTRY_URL moves the registry and the deployment to PostgreSQL; RETRAIN_DEPLOYMENT_URL moves the deployment alone', async () => {
+    const root = await tempDir('registry-select');
+    const url = await postgresDatabase('select');
+    const opened: Array<{ close(): void }> = [];
+    try {
+      const embedded = runtimeSettings({ RETRAIN_DATA_DIR: root.dir });
+      assert.deepEqual([embedded.storage.registry, embedded.storage.deployments], ['sqlite', 'sqlite']);
+      opened.push(openRegistry(embedded), openDeploymentStore(embedded.dataDir, embedded.storage));
+      assert.ok(opened[0] instanceof SqliteRegistry && opened[1] instanceof SqliteDeploymentStore);
+
+      const shared = runtimeSettings({ RETRAIN_DATA_DIR: root.dir, RETRAIN_REGISTRY_URL: url, RETRAIN_DEPLOYMENT_POLL_MS: '250' });
+      const registry = openRegistry(shared);
+      const store = openDeploymentStore(shared.dataDir, shared.storage);
+      opened.push(registry, store);
+      assert.ok(registry instanceof PostgresRegistry && store instanceof PostgresDeploymentStore);
+      assert.equal(store.pollMs, 250);
+      assert.deepEqual(registry.listModels(), []);
+
+      const split = runtimeSettings({ RETRAIN_DATA_DIR: root.dir, RETRAIN_DEPLOYMENT_URL: url });
+      assert.deepEqual([split.storage.registry, split.storage.deployments], ['sqlite', 'postgres']);
+      assert.throws(() => runtimeSettings({ RETRAIN_REGISTRY_URL: 'mysql://u:hunter2@db/x' }), (err: Error) => /postgres:\/\//.test(err.message) && !err.message.includes('hunter2'));
+    } finally {
+      for (const o of opened) o.close();
+      await root.cleanup();
     }
   });
 });
