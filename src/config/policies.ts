@@ -179,7 +179,12 @@ const person = z
 
 export const approval = z
   .object({
-    when: z.enum(['always', 'never', 'cost_above', 'on_flag']).default('cost_above').describe('When a human must approve: always, never, cost_above (costAbove) or on_flag (a gate flagged it)'),
+    when: z
+      .enum(['always', 'never', 'cost_above', 'on_flag'])
+      .default('cost_above')
+      .describe(
+        'When a human must approve: always, never, cost_above (costAbove) or on_flag (a gate warned, e.g. a metric at the leakage ceiling with onLeakage: warn). In every mode a gate set to require_approval asks, and so does a run over its budget (budget.onExceed: require_approval).',
+      ),
     costAbove: z.number().min(0).default(500).describe('Runs estimated above this many dollars need a human (when: cost_above).'),
     approvers: z.array(person).default([]).describe('Who may approve, reject, pause, resume, abort or promote a run (empty: anyone). Names are compared trimmed and case-insensitively. A list of names is a policy, not authentication: see the README\'s security section.'),
     sla: duration().default('4h').describe('How long to wait for a decision before escalating'),

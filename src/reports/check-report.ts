@@ -36,10 +36,6 @@ export interface CheckReportInput {
   labels?: { matured: number; labelled: number; coverage: number; revised: number };
   /** Why the drift is (not) worth a retrain: importance and estimated loss. */
   driftImpact?: { material: boolean; reason: string };
-  /** Triggers this check set off; omit when not decided yet, [] for "none fired". */
-  firedTriggers?: Array<{ kind: string; reason: string }>;
-  /** e.g. the cooldown note or "started retrain-model", shown with the triggers. */
-  triggerNote?: string;
   /** Earlier checks, any order; the current check is added when it is not in there. */
   history: CheckHistoryPoint[];
   /**
@@ -249,13 +245,6 @@ async function historySection(points: CheckHistoryPoint[]): Promise<SafeHtml> {
   return html`<h2>Drift over time</h2><p class="note">${points.length} check${points.length === 1 ? '' : 's'}, ${fmtTime(points[0]?.checkedAt)} → ${fmtTime(points[points.length - 1]?.checkedAt)}.</p>${share}${label}`;
 }
 
-function triggersBlock(input: CheckReportInput): SafeHtml | string {
-  if (!input.firedTriggers) return input.triggerNote ? html`<p>${input.triggerNote}</p>` : '';
-  const note = input.triggerNote ? html`<p class="note">${input.triggerNote}</p>` : '';
-  if (input.firedTriggers.length === 0) return html`<h2>Triggers</h2><p>No retraining trigger fired.</p>${note}`;
-  return html`<h2>Triggers</h2><ul>${input.firedTriggers.map((t) => html`<li>${badge('warn', t.kind)} ${t.reason}</li>`)}</ul>${note}`;
-}
-
 function statusBlock(input: CheckReportInput): SafeHtml {
   const d = input.drift;
   const verdict = overallVerdict(d);
@@ -268,8 +257,10 @@ function statusBlock(input: CheckReportInput): SafeHtml {
   // features cost the model (their importance, the label-free estimate), shown under Evidence.
   const text = `${dd.driftedFeatures} of ${dd.evaluatedFeatures} evaluated feature${dd.evaluatedFeatures === 1 ? '' : 's'} drifted (${fmtPct(dd.driftShare, 0)})`;
   const skipped = dd.insufficientFeatures > 0 ? html`<div class="note">${dd.insufficientFeatures} feature${dd.insufficientFeatures === 1 ? '' : 's'} could not be judged (see the table).</div>` : '';
-  const see = [input.estimate || input.sequential || input.labels || input.driftImpact ? 'Evidence for a retrain' : undefined, input.firedTriggers ? 'Triggers' : undefined].filter((x) => x !== undefined);
-  const worth = html`<div class="note">Whether drift starts a retrain depends on what the drifted features cost the model (their importance and the label-free estimate of accuracy), not on how many drifted${see.length ? html`: see ${see.map((x, i) => html`${i > 0 ? ' and ' : ''}<em>${x}</em>`)}` : ''}.</div>`;
+  // The report is written before the monitor weighs the triggers; what fired is in the monitor
+  // workflow's result and `retrain backtest`, the evidence they weigh is here.
+  const evidence = input.estimate || input.sequential || input.labels || input.driftImpact;
+  const worth = html`<div class="note">Whether drift starts a retrain depends on what the drifted features cost the model (their importance and the label-free estimate of accuracy), not on how many drifted${evidence ? html`: see <em>Evidence for a retrain</em>` : ''}.</div>`;
   return verdict === 'drift'
     ? callout('bad', 'Drift', html`${text}: ${dd.driftedFeatureNames.join(', ')}.${worth}${skipped}`)
     : callout('good', 'No drift', html`${text}.${skipped}`);
@@ -333,7 +324,6 @@ ${facts([
 ${statusBlock(input)}
 ${evidenceBlock(input)}
 ${dataQualityBlock(input)}
-${triggersBlock(input)}
 ${features.length > 0 ? html`<h2>Features</h2>${summaryTable(features, index, input)}<p class="note">Scores compare the current window with the champion's reference profile. Distances (PSI, Jensen–Shannon, Wasserstein) drift above their threshold, p-values (KS, χ²) below it. Missing rate counts null, NaN and infinite values.</p>` : ''}
 ${await performanceSection(input, points)}
 ${await labelShiftSection(input)}

@@ -50,7 +50,7 @@ export interface PipelineInput {
    * gates, approval, budget or rollout.
    */
   configRevision?: string;
-  /** Runs started before v0.3 carried their whole spec here; only their replay reads it. */
+  /** Runs started before the `spec-from-worker-config` patch carried their whole spec here; only their replay reads it. */
   spec?: ModelSpec;
   trigger: { kinds: string[]; reasons: string[]; requestedBy: string };
   /** Task queue of the training workers (heavy work scales separately from control). */
@@ -126,7 +126,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   // Undo steps registered as effects happen (the saga sample's pattern); run on rollback, failure or cancellation.
   const compensations = new Compensations();
 
-  /** Notifications never decide a run: one that cannot be delivered is logged (runs before v0.4 failed on it, hence the patch). */
+  /** Notifications never decide a run: one that cannot be delivered is logged (runs before the `notify-best-effort` patch failed on it). */
   const deliver = async (n: Notification): Promise<void> => {
     try {
       await notifying.notify(n);
@@ -198,7 +198,9 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     }
 
     // 4. A human, when the policy or a flagged gate asks for one (and nobody has approved yet).
-    const reviewReasons = approvalReasons({ policy: spec.approval.when === 'always' ? spec.approval : { ...spec.approval, when: 'never' }, estimatedCostUsd: 0, overBudget: false, flaggedGates: flaggedForApproval(status.gates).map((g) => g.detail) });
+    // approval.when: on_flag also asks when a gate only warned; runs past this point before it did not.
+    const flagged = flaggedForApproval(status.gates, spec.approval.when === 'on_flag' && patched('approval-on-flag') ? 'on_flag' : undefined);
+    const reviewReasons = approvalReasons({ policy: spec.approval.when === 'always' ? spec.approval : { ...spec.approval, when: 'never' }, estimatedCostUsd: 0, overBudget: false, flaggedGates: flagged.map((g) => g.detail) });
     if (reviewReasons.length > 0 && !approval?.approved) {
       approval = await askForApproval(reviewReasons);
       if (!approval.approved) {
@@ -221,9 +223,9 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     };
     const versions = { champion: evaluation.champion.version, challenger: candidate.version };
     const durable = patched('canary-durable-evidence');
-    // Pre-traffic checks (v0.5): synthetic requests to the challenger alone before any live traffic;
+    // Pre-traffic checks: synthetic requests to the challenger alone before any live traffic;
     // a failure rolls back what the staging did (the same compensation as a failed canary), so no
-    // traffic ever moved. Runs that passed this point before v0.5 replay without it.
+    // traffic ever moved. Runs that passed this point before the `pre-traffic-checks` patch replay without it.
     if (durable && preTrafficSettings(spec.rollout, spec.serving?.backend).enabled && patched('pre-traffic-checks')) {
       const checked = await runPreTraffic(status, {
         enter,
@@ -254,9 +256,9 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
             return { approved: answer.approved, by: answer.by };
           },
         })
-      : // Runs whose canary began before v0.4: the old loop on the gateway's in-memory numbers.
+      : // Runs whose canary began before the `canary-durable-evidence` patch: the old loop on the gateway's in-memory numbers.
         await runRollout(spec.rollout as unknown as LegacyRolloutSpec, status, controls, {
-          // Runs from before v0.2 never upserted these stages; replaying them must not either.
+          // Runs from before the `rollout-stage-attribute` patch never upserted these stages; replaying them must not either.
           enter: (stage) => (patched('rollout-stage-attribute') ? enter(stage) : (status.stage = stage)),
           setTraffic,
           liveMetrics: (sinceIso) => control.liveMetrics.executeWithOptions({ summary: 'live analysis' }, [{ model: spec.name, sinceIso }]),
@@ -280,8 +282,8 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     enter(isCancellation(err) ? 'cancelled' : 'failed');
     status.outcome = { result: status.stage as 'cancelled' | 'failed', reason: (err as Error).message };
     await CancellationScope.nonCancellable(writeReport);
-    // People hear about a failed run (a cancelled one was someone's decision). Added after v0.4:
-    // histories recorded before replay without it.
+    // People hear about a failed run (a cancelled one was someone's decision). Added with the
+    // `notify-failed-run` patch: histories recorded before replay without it.
     if (!isCancellation(err) && patched('notify-failed-run')) {
       let cause = err as Error;
       while (cause.cause instanceof Error) cause = cause.cause;
@@ -295,7 +297,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
     throw err;
   }
 
-  /** The run's HTML report, linked from the workflow's details in the UI. Added after v0.1: patched. */
+  /** The run's HTML report, linked from the workflow's details in the UI. Added with the `pipeline-report` patch. */
   /** The run's report: final when the run ends, interim (no end time, the stage about to start) while an approver decides. */
   async function writeReport(interim?: { interimAt: Stage }): Promise<void> {
     if (!patched('pipeline-report')) return;
@@ -318,7 +320,7 @@ export async function retrainPipeline(input: PipelineInput): Promise<PipelineRes
   async function askForApproval(reasons: string[]): Promise<ApprovalOutcome> {
     status.approvalReasons = reasons;
     // The approver sees the evidence while deciding: an interim report (holdout, gates, cost,
-    // triggers) linked from the notification, `retrain status` and the UI's details. Added in v0.4.
+    // triggers) linked from the notification, `retrain status` and the UI's details (the `interim-report-for-approver` patch).
     // Written before the stage is published, so a run found awaiting approval is ready for a decision.
     if (patched('interim-report-for-approver')) await writeReport({ interimAt: 'awaiting_approval' });
     enter('awaiting_approval');
@@ -374,7 +376,7 @@ function installHandlers(status: PipelineStatus, desk: ApprovalDesk, controls: C
   setHandler(
     controlUpdate,
     (action, d) => {
-      // Updates accepted before v0.4 had no validator and refused in the handler: replay them the same way.
+      // Updates accepted before this update had a validator were refused in the handler: replay them the same way.
       const refused = controls.refusal(action, d);
       recordControl(action, d, refused);
       if (refused) throw ApplicationFailure.nonRetryable(refused, 'DecisionRefused');

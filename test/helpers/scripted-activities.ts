@@ -41,7 +41,7 @@ export interface Recorder {
   currentWeight: number;
 }
 
-/** What the gateway's in-memory numbers looked like (runs whose canary began before v0.4). */
+/** What the gateway's in-memory numbers looked like (runs whose canary began before the `canary-durable-evidence` patch). */
 export const healthyLive = (requests = 5_000): LiveComparison => ({
   champion: { requests: requests * 4, errors: 2, p50LatencyMs: 3, p99LatencyMs: 12, labelledSamples: 2_000, accuracy: 0.93 },
   challenger: { requests, errors: 1, p50LatencyMs: 3, p99LatencyMs: 13, labelledSamples: 2_000, accuracy: 0.94 },

@@ -16,7 +16,6 @@ export interface SyntheticScoring {
 export interface ServingBackend {
   deployChampion(model: string, input: { version: number; artifactUri: string }): Promise<void>;
   deployChallenger(model: string, input: { version: number; artifactUri: string; weight: number; shadow?: boolean }): Promise<void>;
-  setWeight(model: string, weight: number): Promise<void>;
   /** Promotes `version` (the challenger); already the champion with no challenger left is success, so a retry is harmless. */
   promote(model: string, version: number): Promise<void>;
   rollback(model: string): Promise<void>;
@@ -58,9 +57,6 @@ export class GatewayClient implements ServingBackend {
   }
   deployChallenger(model: string, input: { version: number; artifactUri: string; weight: number; shadow?: boolean }): Promise<void> {
     return this.call('PUT', `/v1/admin/models/${encodeURIComponent(model)}/challenger`, input);
-  }
-  setWeight(model: string, weight: number): Promise<void> {
-    return this.call('PUT', `/v1/admin/models/${encodeURIComponent(model)}/traffic`, { weight });
   }
   promote(model: string, version: number): Promise<void> {
     return this.call('POST', `/v1/admin/models/${encodeURIComponent(model)}/promote`, { version });
