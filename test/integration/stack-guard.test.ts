@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { devDataDirOf, joinProblem, recordDevDataDir } from '../../src/cli/stack-guard.js';
 import { startCli } from '../helpers/cli.js';
 import { eventually, useDevServer } from '../helpers/temporal.js';
@@ -23,7 +24,7 @@ describe('a worker with another data directory does not join a dev stack', () =>
   it('unmarked namespaces let anyone join; a marked one only its own data directory; retrain worker says why and exits 2', async () => {
     const connection = env().client.connection;
     const namespace = `stack-guard-${process.pid}`;
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
     await eventually(() => connection.workflowService.describeNamespace({ namespace }).then(() => true, () => undefined), 'the new namespace');
     const target = { address: env().address, namespace };
 
