@@ -46,7 +46,8 @@ export function evaluateTriggers(spec: TriggerSpec, check: CheckResult, options:
   if (check.champion) {
     if (spec.performance.enabled) weighPerformance(spec, check, weigh);
     if (spec.drift.enabled) weighDrift(spec, check, weigh);
-    if (spec.dataQuality.enabled && check.dataQuality) {
+    // Specs carried by histories from before data quality have no dataQuality section.
+    if (check.dataQuality && spec.dataQuality?.enabled) {
       const found = check.dataQuality.violations;
       const listed = found.slice(0, 3).map((v) => `${v.feature} ${v.check.replaceAll('_', ' ')}`).join(', ') + (found.length > 3 ? ', …' : '');
       const retrains = spec.dataQuality.action === 'retrain';
