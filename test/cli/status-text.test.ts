@@ -38,6 +38,16 @@ describe('retrain status', () => {
     assert.ok(text.endsWith(`\n  report: ${waiting.reportUrl} (interim, while the run goes on)\n          ${file}`), text);
   });
 
+  it('a run stopped by its pre-traffic checks says so, with the numbers', () => {
+    const preTraffic = {
+      at: '2026-11-30T10:00:00Z', version: 2, profile: 'challenger' as const, budgetMs: 250,
+      requests: { typical: 10, edge: 22, missing: 15, unseen: 9 }, leftOut: 0, scored: 54, refusedAsExpected: 2,
+      latencyMs: { p50: 1.2, p99: 3.4, max: 3.9 }, failures: [], failureCount: 1, passed: false, reason: 'edge row 7: score NaN',
+    };
+    const text = describeStatus({ ...waiting, stage: 'rolled_back', preTraffic } as PipelineStatus);
+    assert.ok(text.includes('\n  pre-traffic checks ✘ v2: 54 synthetic requests, p99 3.4 ms (budget 250 ms) — edge row 7: score NaN\n'), text);
+  });
+
   it('no file for another data directory\'s URL, a path that would leave the reports folder, or a file not there', () => {
     assert.equal(reportFileOf('http://elsewhere:8092/reports/fraud-detector/runs/x.html', settings), undefined);
     assert.equal(reportFileOf('http://localhost:8092/reports/..%2F..%2Fregistry.db', settings), undefined);

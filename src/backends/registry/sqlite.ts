@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { runtimeSettings } from '../../config/settings.js';
 import { ModelLoadError } from '../models/errors.js';
-import { artifactPath, artifactUri, loadModel, type LoadModelOptions, resolveArtifact, sha256File } from '../models/load.js';
+import { artifactUri, type LoadModelOptions, resolveArtifact, sha256File } from '../models/load.js';
 import type { LoadedModel } from '../models/scorer.js';
+import { loadRegisteredVersion, verifyRegisteredArtifact } from './artifacts.js';
 import { migrate } from './migrations.js';
 import { checkMetrics, checkViolation, isoTime, json, monthKey, requireText, VIOLATION_FILTER, violationParams } from './validate.js';
 import { ledgerFromRow, type LedgerRow, versionFromRow, type VersionRow, violationFromRow, type ViolationRow } from './rows.js';
@@ -148,30 +148,14 @@ export class SqliteRegistry implements Registry {
   }
 
   async verifyArtifact(model: string, version: number): Promise<string> {
-    const v = this.getVersion(model, version);
-    const file = artifactPath(v.artifactUri);
-    if (!(await stat(file).then((s) => s.isFile(), () => false))) {
-      throw new RegistryError('artifact_missing', `${model} v${version}: artifact ${file} is missing`);
-    }
-    const actual = await sha256File(file);
-    if (actual !== v.contentHash) {
-      throw new RegistryError('hash_mismatch', `${model} v${version}: artifact ${file} has sha256 ${actual}, registered ${v.contentHash}; refusing to use a changed artifact`);
-    }
-    return file;
+    return verifyRegisteredArtifact(this.getVersion(model, version));
   }
 
   /** Loads a version for scoring, refusing a missing or changed artifact. */
   async loadVersion(model: string, ref: AliasName | number, options: { spec?: LoadModelOptions['spec'] } = {}): Promise<LoadedModel> {
     const v = this.resolve(model, ref);
     if (!v) throw new RegistryError('invalid_move', `model "${model}" has no ${ref}`);
-    try {
-      // loadModel hashes the bytes it parses, so what is checked is exactly what is served.
-      return await loadModel(v.artifactUri, { sha256: v.contentHash, spec: options.spec });
-    } catch (err) {
-      if (err instanceof ModelLoadError && err.code === 'hash_mismatch') throw new RegistryError('hash_mismatch', `${model} v${v.version}: ${err.message}`);
-      if (err instanceof ModelLoadError && err.code === 'not_found') throw new RegistryError('artifact_missing', `${model} v${v.version}: ${err.message}`);
-      throw err;
-    }
+    return loadRegisteredVersion(v, options);
   }
 
   promote(model: string, ref: VersionRef, ctx: MoveContext): LedgerEntry {

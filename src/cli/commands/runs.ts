@@ -158,6 +158,10 @@ export function describeStatus(s: PipelineStatus, reportFile?: string): string {
   if (s.candidateVersion !== undefined) lines.push(`  candidate v${s.candidateVersion}${s.datasetId ? ` on ${s.datasetId}` : ''}`);
   for (const g of s.gates) lines.push(`  gate ${g.passed ? '✔' : '✘'} ${g.name}: ${g.detail}`);
   if (s.approvalReasons.length) lines.push(`  approval: ${s.approvalReasons.join('; ')}`);
+  if (s.preTraffic) {
+    const p = s.preTraffic;
+    lines.push(`  pre-traffic checks ${p.passed ? '✔' : '✘'} v${p.version}: ${p.scored} synthetic requests, p99 ${p.latencyMs.p99 ?? '—'} ms (budget ${p.budgetMs} ms) — ${p.reason}`);
+  }
   lines.push(`  traffic: challenger ${s.traffic.challengerWeight}%${s.traffic.shadow ? ' (+shadow)' : ''}${s.traffic.paused ? ' (paused)' : ''}`);
   for (const step of s.steps ?? []) {
     const where = step.stage === 'shadow' ? 'shadow' : `${step.weight}%`;
