@@ -6,7 +6,8 @@ import type { LinearModel } from '../../src/backends/models/index.js';
 import { SqliteRegistry } from '../../src/backends/registry/sqlite.js';
 import { readParquetColumns } from '../../src/backends/training/index.js';
 import { DataInputError } from '../../src/backends/data/types.js';
-import { buildModelReference, IMPORTANCE_MAX_ROWS, readExternalData } from '../../src/backends/training/reference.js';
+import { readExternalData } from '../../src/backends/training/external-data.js';
+import { buildModelReference, IMPORTANCE_MAX_ROWS } from '../../src/backends/training/reference.js';
 import { buildProfile, compareToProfile, type DriftProfile } from '../../src/drift/index.js';
 import { normal, tempDir, uniform, writeParquet } from './fixtures.js';
 

@@ -8,7 +8,7 @@ import { ARTIFACT_FILES } from '../../backends/models/artifact-files.js';
 import { RegistryError, type LedgerEntry, type ModelVersion } from '../../backends/registry/types.js';
 import type { Registry } from '../../backends/registry/types.js';
 import { GatewayClient, ServingError } from '../../backends/serving/gateway-client.js';
-import type { ExternalData } from '../../backends/training/reference.js';
+import type { ExternalData } from '../../backends/training/external-data.js';
 import type { ModelSpec } from '../../config/schema.js';
 import type { DriftProfile, ModelImportance } from '../../drift/profile.js';
 import { requireModel } from '../models.js';
@@ -179,7 +179,7 @@ async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise
   const { loadModel, ModelLoadError } = await import('../../backends/models/index.js');
   const { openRegistry } = await import('../../backends/registry/open.js');
   const { evaluate, TrainingError } = await import('../../backends/training/index.js');
-  const { buildModelReference, readExternalData } = await import('../../backends/training/reference.js');
+  const [{ buildModelReference }, { readExternalData }] = await Promise.all([import('../../backends/training/reference.js'), import('../../backends/training/external-data.js')]);
   const { ConfigError } = await import('../../config/load.js');
   const { runtimeSettings } = await import('../../config/settings.js');
   const { RefusedError } = await import('../output.js');
