@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { ModelLoadError } from '../models/errors.js';
-import { artifactPath, loadModel, type LoadModelOptions, sha256File } from '../models/load.js';
+import { artifactPath, loadModel, type LoadModelOptions, resolveArtifact, sha256File } from '../models/load.js';
 import type { LoadedModel } from '../models/scorer.js';
-import { RegistryError, type ModelVersion } from './types.js';
+import { RegistryError, type ModelVersion, type RegisterVersionInput } from './types.js';
 
 /**
  * A registered version's artifact, checked against what was registered: whichever store keeps the
@@ -32,4 +32,20 @@ export async function loadRegisteredVersion(v: ModelVersion, options: { spec?: L
     if (err instanceof ModelLoadError && err.code === 'not_found') throw new RegistryError('artifact_missing', `${v.model} v${v.version}: ${err.message}`);
     throw err;
   }
+}
+
+/** The artifact a version is being registered with: found, its format, and its sha256 (matching the expected one, if given). */
+export async function hashNewArtifact(input: Pick<RegisterVersionInput, 'artifactUri' | 'contentHash'>): Promise<{ path: string; format: Awaited<ReturnType<typeof resolveArtifact>>['format']; contentHash: string }> {
+  let artifact: Awaited<ReturnType<typeof resolveArtifact>>;
+  try {
+    artifact = await resolveArtifact(input.artifactUri);
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw new RegistryError(err.code === 'not_found' ? 'artifact_missing' : 'invalid_input', err.message);
+    throw err;
+  }
+  const contentHash = await sha256File(artifact.path);
+  if (input.contentHash && input.contentHash.toLowerCase() !== contentHash) {
+    throw new RegistryError('hash_mismatch', `${artifact.path}: sha256 ${contentHash} does not match the expected ${input.contentHash}`);
+  }
+  return { path: artifact.path, format: artifact.format, contentHash };
 }

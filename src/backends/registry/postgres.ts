@@ -1,14 +1,13 @@
 import { PostgresBridge } from '../postgres/bridge.js';
-import { loadRegisteredVersion, verifyRegisteredArtifact } from './artifacts.js';
-import { ModelLoadError } from '../models/errors.js';
-import { artifactUri, type LoadModelOptions, resolveArtifact, sha256File } from '../models/load.js';
+import { hashNewArtifact, loadRegisteredVersion, verifyRegisteredArtifact } from './artifacts.js';
+import { artifactUri, type LoadModelOptions } from '../models/load.js';
 import type { LoadedModel } from '../models/scorer.js';
 import type { REGISTRY_OPS, VersionInsert } from './postgres-ops.js';
 import {
   ALIASES, type AliasName, type FeatureRecurrence, type LedgerAction, type LedgerEntry, type ModelSummary, type ModelVersion, type MoveContext,
   type RegisterVersionInput, type Registry, RegistryError, type SpendInput, type Violation, type ViolationInput, type ViolationQuery, type VersionRef,
 } from './types.js';
-import { checkMetrics, checkViolation, isoTime, monthKey, requireText } from './validate.js';
+import { checkMetrics, checkRegistration, checkViolation, isoTime, monthKey, requireText } from './validate.js';
 
 export interface PostgresRegistryOptions {
   /** postgres://user:password@host:port/database (RETRAIN_REGISTRY_URL). */
@@ -68,26 +67,11 @@ export class PostgresRegistry implements Registry {
     requireText(input.model, 'model');
     requireText(input.trainer, 'trainer');
     checkMetrics(input.metrics, 'metrics');
-    const costUsd = input.costUsd ?? 0;
-    if (!Number.isFinite(costUsd) || costUsd < 0) throw new RegistryError('invalid_input', `costUsd must be a non-negative number, got ${costUsd}`);
-    const createdAt = input.createdAt ?? this.now();
-    if (!(createdAt instanceof Date) || !Number.isFinite(createdAt.getTime()) || createdAt.getTime() > this.now().getTime()) {
-      throw new RegistryError('invalid_input', `createdAt must be a valid time that is not in the future, got ${String(input.createdAt)}`);
-    }
+    const { costUsd, createdAt } = checkRegistration(input, this.now());
     const replay = input.idempotencyKey ? this.call('versionByKey', input.idempotencyKey, input.model) : undefined;
     if (replay) return replay;
 
-    let artifact: Awaited<ReturnType<typeof resolveArtifact>>;
-    try {
-      artifact = await resolveArtifact(input.artifactUri);
-    } catch (err) {
-      if (err instanceof ModelLoadError) throw new RegistryError(err.code === 'not_found' ? 'artifact_missing' : 'invalid_input', err.message);
-      throw err;
-    }
-    const contentHash = await sha256File(artifact.path);
-    if (input.contentHash && input.contentHash.toLowerCase() !== contentHash) {
-      throw new RegistryError('hash_mismatch', `${artifact.path}: sha256 ${contentHash} does not match the expected ${input.contentHash}`);
-    }
+    const { contentHash, ...artifact } = await hashNewArtifact(input);
     const row: VersionInsert = {
       model: input.model,
       artifactUri: artifactUri(artifact.path),

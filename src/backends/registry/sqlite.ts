@@ -2,12 +2,11 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { runtimeSettings } from '../../config/settings.js';
-import { ModelLoadError } from '../models/errors.js';
-import { artifactUri, type LoadModelOptions, resolveArtifact, sha256File } from '../models/load.js';
+import { artifactUri, type LoadModelOptions } from '../models/load.js';
 import type { LoadedModel } from '../models/scorer.js';
-import { loadRegisteredVersion, verifyRegisteredArtifact } from './artifacts.js';
+import { hashNewArtifact, loadRegisteredVersion, verifyRegisteredArtifact } from './artifacts.js';
 import { migrate } from './migrations.js';
-import { checkMetrics, checkViolation, isoTime, json, monthKey, requireText, VIOLATION_FILTER, violationParams } from './validate.js';
+import { checkMetrics, checkRegistration, checkViolation, isoTime, json, monthKey, requireText, VIOLATION_FILTER, violationParams } from './validate.js';
 import { ledgerFromRow, type LedgerRow, versionFromRow, type VersionRow, violationFromRow, type ViolationRow } from './rows.js';
 import {
   ALIASES, type AliasName, type LedgerAction, type LedgerEntry, type MetricValues, type ModelSummary, type ModelVersion, type MoveContext,
@@ -66,26 +65,11 @@ export class SqliteRegistry implements Registry {
     requireText(input.model, 'model');
     requireText(input.trainer, 'trainer');
     checkMetrics(input.metrics, 'metrics');
-    const costUsd = input.costUsd ?? 0;
-    if (!Number.isFinite(costUsd) || costUsd < 0) throw new RegistryError('invalid_input', `costUsd must be a non-negative number, got ${costUsd}`);
-    const createdAt = input.createdAt ?? this.now();
-    if (!(createdAt instanceof Date) || !Number.isFinite(createdAt.getTime()) || createdAt.getTime() > this.now().getTime()) {
-      throw new RegistryError('invalid_input', `createdAt must be a valid time that is not in the future, got ${String(input.createdAt)}`);
-    }
+    const { costUsd, createdAt } = checkRegistration(input, this.now());
     const replay = input.idempotencyKey ? this.versionByKey(input.idempotencyKey, input.model) : undefined;
     if (replay) return replay;
 
-    let artifact: Awaited<ReturnType<typeof resolveArtifact>>;
-    try {
-      artifact = await resolveArtifact(input.artifactUri);
-    } catch (err) {
-      if (err instanceof ModelLoadError) throw new RegistryError(err.code === 'not_found' ? 'artifact_missing' : 'invalid_input', err.message);
-      throw err;
-    }
-    const contentHash = await sha256File(artifact.path);
-    if (input.contentHash && input.contentHash.toLowerCase() !== contentHash) {
-      throw new RegistryError('hash_mismatch', `${artifact.path}: sha256 ${contentHash} does not match the expected ${input.contentHash}`);
-    }
+    const { contentHash, ...artifact } = await hashNewArtifact(input);
 
     return this.db.transaction(() => {
       // Re-checked inside the write lock: a concurrent retry may have registered it meanwhile.

@@ -1,4 +1,4 @@
-import { RegistryError, VIOLATION_DECISIONS, VIOLATION_STATISTICS, type ViolationInput, type ViolationQuery } from './types.js';
+import { RegistryError, VIOLATION_DECISIONS, VIOLATION_STATISTICS, type RegisterVersionInput, type ViolationInput, type ViolationQuery } from './types.js';
 
 /** Input checks and value conventions shared by the registry stores (SQLite and PostgreSQL), so both refuse the same things with the same words. */
 
@@ -59,4 +59,15 @@ export function checkMetrics(metrics: unknown, what: string): void {
       throw new RegistryError('invalid_input', `${what}.${key} must be a finite number or null, got ${JSON.stringify(value)}`);
     }
   }
+}
+
+/** The cost and training time of a version to register: a non-negative cost, a valid time not in the future (default now). */
+export function checkRegistration(input: Pick<RegisterVersionInput, 'costUsd' | 'createdAt'>, now: Date): { costUsd: number; createdAt: Date } {
+  const costUsd = input.costUsd ?? 0;
+  if (!Number.isFinite(costUsd) || costUsd < 0) throw new RegistryError('invalid_input', `costUsd must be a non-negative number, got ${costUsd}`);
+  const createdAt = input.createdAt ?? now;
+  if (!(createdAt instanceof Date) || !Number.isFinite(createdAt.getTime()) || createdAt.getTime() > now.getTime()) {
+    throw new RegistryError('invalid_input', `createdAt must be a valid time that is not in the future, got ${String(input.createdAt)}`);
+  }
+  return { costUsd, createdAt };
 }
