@@ -10,7 +10,8 @@ import {
   type ControlAction,
   type Decision,
 } from './workflows/definitions.js';
-import { PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId } from './workflows/ids.js';
+import { DEPLOY_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId } from './workflows/ids.js';
+import type { DeployInput } from './workflows/deploy-version.js';
 import type { PipelineInput, PipelineResult } from './workflows/pipeline.js';
 import { RetrainModel, RetrainStage, RetrainTrigger } from './domain/search-attributes.js';
 import type { PipelineStatus } from './domain/status.js';
@@ -45,6 +46,42 @@ export async function startPipeline(
         { key: RetrainTrigger, value: trigger.kinds },
       ],
       staticSummary: `Retrain ${spec.name}: ${trigger.reasons.join('; ')}`.slice(0, 400),
+    });
+    return { started: true, workflowId, runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const running = await client.workflow.getHandle(workflowId).describe();
+      return { started: false, workflowId, alreadyRunning: running.runId };
+    }
+    throw err;
+  }
+}
+
+/**
+ * `retrain deploy`: a registered version through the gates, approval and canary, as the model's one
+ * active run (a retraining or another deployment in progress is answered "already running").
+ */
+export async function startDeployment(
+  client: Client,
+  settings: Pick<RuntimeSettings, 'taskQueues'>,
+  spec: ModelSpec,
+  request: { version: number; reason: string; requestedBy: string },
+  configRevision = specRevision(spec),
+): Promise<StartOutcome> {
+  const workflowId = pipelineWorkflowId(spec.name);
+  try {
+    const handle = await client.workflow.start(DEPLOY_WORKFLOW_TYPE, {
+      taskQueue: settings.taskQueues.control,
+      workflowId,
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      args: [{ model: spec.name, configRevision, ...request } satisfies DeployInput],
+      typedSearchAttributes: [
+        { key: RetrainModel, value: spec.name },
+        { key: RetrainStage, value: 'building_dataset' },
+        { key: RetrainTrigger, value: ['deploy'] },
+      ],
+      staticSummary: `Deploy ${spec.name} v${request.version}: ${request.reason}`.slice(0, 400),
     });
     return { started: true, workflowId, runId: handle.firstExecutionRunId };
   } catch (err) {
@@ -96,7 +133,7 @@ export async function pipelineStatus(client: Client, model: string): Promise<Pip
 
 /** Runs matching a visibility query, e.g. `RetrainStage = "awaiting_approval"`. */
 export async function listRuns(client: Client, filter: { model?: string; stage?: string; trigger?: string; limit?: number } = {}): Promise<WorkflowExecutionInfo[]> {
-  const clauses = [`WorkflowType = "${PIPELINE_WORKFLOW_TYPE}"`];
+  const clauses = [`WorkflowType IN ("${PIPELINE_WORKFLOW_TYPE}", "${DEPLOY_WORKFLOW_TYPE}")`];
   if (filter.model) clauses.push(`RetrainModel = ${JSON.stringify(filter.model)}`);
   if (filter.stage) clauses.push(`RetrainStage = ${JSON.stringify(filter.stage)}`);
   if (filter.trigger) clauses.push(`RetrainTrigger = ${JSON.stringify(filter.trigger)}`);
@@ -144,13 +181,14 @@ async function withRun<T>(client: Client, model: string, nothing: string, action
 }
 
 /**
- * The model's closed pipelines, newest first, with how each ended (its final RetrainStage:
+ * The model's closed retraining pipelines (not deployments: a rolled-back deployment says nothing
+ * about whether retraining helps), newest first, with how each ended (its final RetrainStage:
  * promoted, rejected, rolled_back, failed, cancelled), from visibility. The cooldown counts from the
  * newest, whatever its outcome; the back-off from the run of outcomes that did not promote.
  */
 export async function recentPipelineRuns(client: Client, model: string, limit = 20): Promise<Array<{ closedAt: string; outcome: string }>> {
   const runs: Array<{ closedAt: string; outcome: string }> = [];
-  for await (const run of client.workflow.list({ query: `WorkflowId = '${pipelineWorkflowId(model)}' AND ExecutionStatus != 'Running'`, pageSize: limit })) {
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${pipelineWorkflowId(model)}' AND WorkflowType = '${PIPELINE_WORKFLOW_TYPE}' AND ExecutionStatus != 'Running'`, pageSize: limit })) {
     if (run.closeTime) {
       const stage = run.searchAttributes?.[RetrainStage.name]?.[0];
       runs.push({ closedAt: run.closeTime.toISOString(), outcome: typeof stage === 'string' ? stage : run.status.name.toLowerCase() });

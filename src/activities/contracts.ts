@@ -48,6 +48,8 @@ export interface PipelineActivities {
   canaryEvidence(input: { ref: SpecRef; stage: 'shadow' | 'canary'; fromIso: string; asOfIso: string; versions: { champion: number; challenger: number } }): Promise<CanaryEvidence>;
   promote(input: { model: string; version: number; actor: string; reason: string; run: RunRef; evaluation: Evaluation }): Promise<void>;
   discardChallenger(input: { model: string; version: number; reason: string; run: RunRef }): Promise<void>;
+  /** Why `version` cannot be deployed (the champion already, its artifact missing or altered), or null when it can; an unknown version fails the run. */
+  checkDeployable(input: { ref: SpecRef; version: number }): Promise<string | null>;
   /** Renders the run's HTML report; best effort (undefined when it could not be written). */
   writeRunReport(input: PipelineReportInput): Promise<{ path: string; url: string } | undefined>;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { DATASET_FILES, DataInputError } from '../backends/data/types.js';
+import { RegistryError } from '../backends/registry/types.js';
 import { evaluate, type EvaluationResult } from '../backends/training/index.js';
 import type { Backends } from './backends.js';
 import type { Evaluation, Metrics, PipelineActivities, SliceComparison } from './contracts.js';
@@ -109,6 +110,20 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
       if (aliases.challenger !== version) return; // never registered as challenger, or already cleared
       b.registry.clearChallenger(model, { actor: 'retrain', reason, workflowId: run.workflowId, runId: run.runId, idempotencyKey: `${run.runId}:discard` });
       afterEffect('discardChallenger', model);
+    },
+
+    async checkDeployable(input) {
+      const spec = b.specs.resolve(refOf(input));
+      // An unknown version is a RegistryError, which the error protocol makes final.
+      const version = b.registry.getVersion(spec.name, input.version);
+      if (b.registry.aliases(spec.name).champion === version.version) return `v${version.version} is already the champion of ${spec.name}: nothing to deploy`;
+      try {
+        await b.registry.verifyArtifact(spec.name, version.version);
+      } catch (err) {
+        if (err instanceof RegistryError && (err.code === 'artifact_missing' || err.code === 'hash_mismatch')) return `v${version.version} cannot be deployed: ${err.message}`;
+        throw err;
+      }
+      return null;
     },
   };
 }

@@ -8,8 +8,10 @@
 /** Workflow types: the names of the functions workflows/index.ts exports (test/structure checks them). */
 export const PIPELINE_WORKFLOW_TYPE = 'retrainPipeline';
 export const MONITOR_WORKFLOW_TYPE = 'monitorModel';
+/** `retrain deploy`: a registered version through gates, approval and canary, under the pipeline's id. */
+export const DEPLOY_WORKFLOW_TYPE = 'deployVersion';
 
-/** The one active pipeline of a model (a second trigger is answered "already running"). */
+/** The one active run of a model, a pipeline or a deployment (a second trigger is answered "already running"). */
 export const pipelineWorkflowId = (model: string) => `retrain-${model}`;
 
 /** The workflow id a model's monitor schedule starts its checks with. */
