@@ -53,22 +53,3 @@ export async function startWorkerProcess(
   });
   return { workers, done, backends, client };
 }
-
-/** Stops on the first Ctrl-C; a second one exits at once. */
-export function onShutdownSignal(stop: () => Promise<void>, logger: Logger): void {
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      logger.info({ signal }, 'Stopping (press Ctrl-C again to force)');
-      stop().then(
-        () => process.exit(0),
-        (err) => {
-          logger.error({ err }, 'Error while stopping');
-          process.exit(1);
-        },
-      );
-    });
-  }
-}

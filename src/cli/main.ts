@@ -12,7 +12,9 @@ import { registerOperationCommands } from './commands/operations.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerReportCommands } from './commands/report.js';
 import { registerBacktestCommand } from './commands/backtest.js';
-import { registerProcessCommands } from './commands/serve-temporal.js';
+import { registerBundleCommand } from './commands/bundle.js';
+import { registerDevCommand } from './commands/dev.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerViolationsCommand } from './commands/violations.js';
@@ -24,7 +26,9 @@ const program = new Command('retrain')
   .showHelpAfterError()
   .exitOverride();
 
-registerProcessCommands(program);
+registerDevCommand(program);
+registerWorkerCommand(program);
+registerBundleCommand(program);
 registerConfigCommands(program);
 registerApplyCommand(program);
 registerDoctorCommand(program);

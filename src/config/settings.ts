@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, formatPath } from './load.js';
+import { PORT_EXPECTED, portOf } from './port.js';
 
 /**
  * Process settings from the environment (not the model file): where data lives and which ports
  * to use. Temporal connection settings are separate: @temporalio/envconfig reads those.
  */
-const port = z.coerce.number().int().min(0).max(65_535);
+/** A port variable reads as a `--port` flag does (config/port.ts). */
+const port = z.string().refine((v) => portOf(v) !== undefined, PORT_EXPECTED).transform((v) => portOf(v) as number);
 /** A connection URL, from the environment only (it may carry a password; the YAML file never does). */
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// or postgresql:// connection URL');
 

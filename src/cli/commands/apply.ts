@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { configOption } from '../options.js';
+import { withClient } from '../temporal-client.js';
 
 const MARK = { create: '+', update: '~', delete: '-', unchanged: '=' } as const;
 
@@ -13,19 +14,13 @@ export function registerApplyCommand(program: Command): void {
       // Loaded on use, not at every start (see main.ts).
       const { loadConfig } = await import('../../config/load.js');
       const { runtimeSettings } = await import('../../config/settings.js');
-      const { connectClient } = await import('../../runtime/connection.js');
       const { desiredSchedules, reconcileSchedules } = await import('../../schedules/reconcile.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
       const config = loadConfig(options.config);
-      const client = await connectClient(undefined, '4s');
-      try {
-        const changes = await reconcileSchedules(client, desiredSchedules(config, runtimeSettings()), { dryRun: opts.dryRun, prune: opts.prune });
-        emit(options, changes, () =>
-          [...changes.map((c) => `${MARK[c.change]} ${c.scheduleId}: ${c.change}${c.change === 'unchanged' ? '' : ` (${c.summary})`}`), opts.dryRun ? '(dry run: nothing changed)' : ''].filter(Boolean).join('\n'),
-        );
-      } finally {
-        await client.connection.close();
-      }
+      const changes = await withClient((client) => reconcileSchedules(client, desiredSchedules(config, runtimeSettings()), { dryRun: opts.dryRun, prune: opts.prune }));
+      emit(options, changes, () =>
+        [...changes.map((c) => `${MARK[c.change]} ${c.scheduleId}: ${c.change}${c.change === 'unchanged' ? '' : ` (${c.summary})`}`), opts.dryRun ? '(dry run: nothing changed)' : ''].filter(Boolean).join('\n'),
+      );
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { onShutdownSignal } from '../shutdown.js';
 
 /**
  * `retrain codec-server`: decrypts payloads for the Temporal web UI and `temporal --codec-endpoint`,
@@ -14,13 +15,13 @@ export function registerCodecServerCommand(program: Command): void {
     .action(async (opts: { port?: string; host: string; uiOrigin?: string[] }) => {
       // Loaded on use, not at every start (see main.ts).
       const { ConfigError } = await import('../../config/load.js');
+      const { portOption } = await import('../../config/port.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { createLogger, setLogger } = await import('../../runtime/logger.js');
       const { startCodecServer } = await import('../../security/codec-server.js');
       const { payloadCodecFromEnv } = await import('../../security/payload-codec.js');
       const settings = runtimeSettings();
-      const port = opts.port === undefined ? settings.codecPort : Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError('--port', [`expected a port number 0-65535, got "${opts.port}"`]);
+      const port = portOption(opts.port, settings.codecPort);
       const codec = payloadCodecFromEnv();
       if (!codec) throw new ConfigError('environment', ['RETRAIN_PAYLOAD_KEY is not set: the codec server needs the payload key(s) to decrypt with (see RETRAIN_PAYLOAD_KEY, RETRAIN_PAYLOAD_OLD_KEYS)']);
       const uiOrigins = opts.uiOrigin?.length ? opts.uiOrigin : [`http://localhost:${settings.uiPort}`];
@@ -41,19 +42,6 @@ export function registerCodecServerCommand(program: Command): void {
           '',
         ].join('\n') + '\n',
       );
-      let stopping = false;
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-        process.on(signal, () => {
-          if (stopping) process.exit(130);
-          stopping = true;
-          server.close().then(
-            () => process.exit(0),
-            (err) => {
-              logger.error({ err }, 'Error while stopping the codec server');
-              process.exit(1);
-            },
-          );
-        });
-      }
+      onShutdownSignal(() => server.close(), { logger, what: 'the codec server' });
     });
 }

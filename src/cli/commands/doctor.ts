@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { TemporalTool } from '../../runtime/temporal-binaries.js';
 import { configOption } from '../options.js';
+import { withClient } from '../temporal-client.js';
 
 export function registerDoctorCommand(program: Command): void {
   program
@@ -9,7 +10,7 @@ export function registerDoctorCommand(program: Command): void {
     .option('--no-install', 'do not install the pinned binaries when they are missing')
     .action(async (opts: { install: boolean }) => {
       // Loaded on use, not at every start (see main.ts).
-      const { connectClient, temporalTarget } = await import('../../runtime/connection.js');
+      const { temporalTarget } = await import('../../runtime/connection.js');
       const { resolveTemporalTool } = await import('../../runtime/temporal-binaries.js');
       const { emit, EXIT } = await import('../output.js');
       const options = configOption(program);
@@ -25,9 +26,7 @@ export function registerDoctorCommand(program: Command): void {
       const target = temporalTarget();
       let server: { address: string; namespace: string; reachable: boolean; error?: string };
       try {
-        const client = await connectClient(target, '4s');
-        await client.workflowService.getSystemInfo({});
-        await client.connection.close();
+        await withClient((client) => client.workflowService.getSystemInfo({}), { target });
         server = { address: target.address, namespace: target.namespace, reachable: true };
       } catch (err) {
         server = { address: target.address, namespace: target.namespace, reachable: false, error: (err as Error).message.split('\n')[0] };

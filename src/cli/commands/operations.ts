@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { MonitorInput, MonitorResult } from '../../workflows/monitor.js';
 import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
+import { withClient } from '../temporal-client.js';
 
 /** `retrain check` (a monitor check now) and `retrain rollback` (back to the previous champion). */
 export function registerOperationCommands(program: Command): void {
@@ -14,32 +15,28 @@ export function registerOperationCommands(program: Command): void {
       // Loaded on use, not at every start (see main.ts).
       const { runtimeSettings } = await import('../../config/settings.js');
       const { specRevision } = await import('../../config/revision.js');
-      const { connectClient } = await import('../../runtime/connection.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
       const { spec } = await requireModel(options, model);
-      const client = await connectClient(undefined, '4s');
-      try {
-        const result = await client.workflow.execute<(input: MonitorInput) => Promise<MonitorResult>>('monitorModel', {
+      const result = await withClient((client) =>
+        client.workflow.execute<(input: MonitorInput) => Promise<MonitorResult>>('monitorModel', {
           taskQueue: runtimeSettings().taskQueues.control,
           workflowId: `retrain-check-${model}-${Date.now()}`,
           args: [{ model: spec.name, configRevision: specRevision(spec) }],
           staticSummary: `manual check of ${model}`,
-        });
-        const c = result.check;
-        emit(options, result, () =>
-          [
-            `${model}: ${result.action.replace('_', ' ')} — ${result.detail}`,
-            `  window: ${c.window.rows} predictions; drift ${c.drift.verdict} (${c.drift.drifted.length}/${c.drift.evaluatedFeatures} features)`,
-            ...c.drift.drifted.map((d) => `    ${d.feature}: ${d.metric} ${d.score.toFixed(4)} (threshold ${d.threshold})`),
-            c.performance ? `  ${c.performance.metric} ${c.performance.value.toFixed(4)} on ${c.performance.labels} matured labels` : '  performance: no matured labels yet',
-            `  ${c.newLabels} new labels since the last run`,
-            ...result.fired.map((f) => `  fired ${f.kind}: ${f.reason}`),
-          ].join('\n'),
-        );
-      } finally {
-        await client.connection.close();
-      }
+        }),
+      );
+      const c = result.check;
+      emit(options, result, () =>
+        [
+          `${model}: ${result.action.replace('_', ' ')} — ${result.detail}`,
+          `  window: ${c.window.rows} predictions; drift ${c.drift.verdict} (${c.drift.drifted.length}/${c.drift.evaluatedFeatures} features)`,
+          ...c.drift.drifted.map((d) => `    ${d.feature}: ${d.metric} ${d.score.toFixed(4)} (threshold ${d.threshold})`),
+          c.performance ? `  ${c.performance.metric} ${c.performance.value.toFixed(4)} on ${c.performance.labels} matured labels` : '  performance: no matured labels yet',
+          `  ${c.newLabels} new labels since the last run`,
+          ...result.fired.map((f) => `  fired ${f.kind}: ${f.reason}`),
+        ].join('\n'),
+      );
     });
 
   program

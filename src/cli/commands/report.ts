@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
+import { onShutdownSignal } from '../shutdown.js';
 
 /**
  * `retrain report <model>`: a monitor check now, on this machine's lake and registry, written as
@@ -47,15 +48,14 @@ export function registerReportCommands(program: Command): void {
     .option('--port <port>', 'port (default $RETRAIN_REPORTS_PORT or 8092)')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .action(async (opts: { port?: string; host: string }) => {
-      const { ConfigError } = await import('../../config/load.js');
+      const { portOption } = await import('../../config/port.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { buildReportServer } = await import('../../reports/server.js');
       const settings = runtimeSettings();
-      const port = opts.port === undefined ? settings.reportsPort : Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError('--port', [`expected a port number 0-65535, got "${opts.port}"`]);
+      const port = portOption(opts.port, settings.reportsPort);
       const app = await buildReportServer({ dataDir: settings.dataDir });
       const url = await app.listen({ port, host: opts.host });
       process.stdout.write(`\n  Reports           ${url}/reports\n  From              ${settings.dataDir}/reports\n\n`);
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void app.close().then(() => process.exit(0)));
+      onShutdownSignal(() => app.close(), { what: 'the reports server' });
     });
 }

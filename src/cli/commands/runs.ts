@@ -6,6 +6,7 @@ import type { ControlAction } from '../../client.js';
 import type { PipelineStatus } from '../../domain/status.js';
 import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
+import { withClient } from '../temporal-client.js';
 
 const whoami = () => process.env.RETRAIN_USER ?? os.userInfo().username;
 
@@ -20,16 +21,13 @@ export function registerRunCommands(program: Command): void {
       // Loaded on use, not at every start (see main.ts).
       const { startPipeline } = await import('../../client.js');
       const { runtimeSettings } = await import('../../config/settings.js');
-      const { connectClient } = await import('../../runtime/connection.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
       const { spec } = await requireModel(options, model);
-      const client = await connectClient(undefined, '4s');
-      const outcome = await startPipeline(client, runtimeSettings(), spec, { kinds: ['manual'], reasons: [opts.reason], requestedBy: opts.as });
+      const outcome = await withClient((client) => startPipeline(client, runtimeSettings(), spec, { kinds: ['manual'], reasons: [opts.reason], requestedBy: opts.as }));
       emit(options, outcome, () =>
         outcome.started ? `started ${outcome.workflowId} (run ${outcome.runId})` : `already running: ${outcome.workflowId} (run ${outcome.alreadyRunning}); nothing started`,
       );
-      await client.connection.close();
     });
 
   for (const kind of ['approve', 'reject'] as const) {
@@ -40,17 +38,11 @@ export function registerRunCommands(program: Command): void {
       .option('--comment <text>', 'why')
       .action(async (model: string, opts: { as: string; comment?: string }) => {
         const { decide } = await import('../../client.js');
-        const { connectClient } = await import('../../runtime/connection.js');
         const { emit } = await import('../output.js');
         const options = configOption(program);
         await requireModel(options, model);
-        const client = await connectClient(undefined, '4s');
-        try {
-          const message = await decide(client, model, kind, { by: opts.as, comment: opts.comment });
-          emit(options, { model, kind, by: opts.as, result: message }, () => message);
-        } finally {
-          await client.connection.close();
-        }
+        const message = await withClient((client) => decide(client, model, kind, { by: opts.as, comment: opts.comment }));
+        emit(options, { model, kind, by: opts.as, result: message }, () => message);
       });
   }
 
@@ -68,18 +60,14 @@ export function registerRunCommands(program: Command): void {
       .option('--comment <text>', 'why')
       .action(async (model: string, opts: { as: string; comment?: string }) => {
         const { control, pipelineStatus } = await import('../../client.js');
-        const { connectClient } = await import('../../runtime/connection.js');
         const { emit } = await import('../output.js');
         const options = configOption(program);
         await requireModel(options, model);
-        const client = await connectClient(undefined, '4s');
-        try {
+        const { message, status } = await withClient(async (client) => {
           const message = await control(client, model, action, { by: opts.as, comment: opts.comment });
-          const status = await pipelineStatus(client, model);
-          emit(options, { model, action, stage: status.stage, result: message }, () => `${message} (stage ${status.stage})`);
-        } finally {
-          await client.connection.close();
-        }
+          return { message, status: await pipelineStatus(client, model) };
+        });
+        emit(options, { model, action, stage: status.stage, result: message }, () => `${message} (stage ${status.stage})`);
       });
   }
 
@@ -88,19 +76,13 @@ export function registerRunCommands(program: Command): void {
     .description('stage, traffic, gates and decisions of the model\'s latest run')
     .action(async (model: string) => {
       const { pipelineStatus } = await import('../../client.js');
-      const { connectClient } = await import('../../runtime/connection.js');
+      const { runtimeSettings } = await import('../../config/settings.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
       await requireModel(options, model);
-      const client = await connectClient(undefined, '4s');
-      try {
-        const status = await pipelineStatus(client, model);
-        const { runtimeSettings } = await import('../../config/settings.js');
-        const reportFile = status.reportUrl ? reportFileOf(status.reportUrl, runtimeSettings()) : undefined;
-        emit(options, reportFile ? { ...status, reportFile } : status, () => describeStatus(status, reportFile));
-      } finally {
-        await client.connection.close();
-      }
+      const status = await withClient((client) => pipelineStatus(client, model));
+      const reportFile = status.reportUrl ? reportFileOf(status.reportUrl, runtimeSettings()) : undefined;
+      emit(options, reportFile ? { ...status, reportFile } : status, () => describeStatus(status, reportFile));
     });
 
   program
@@ -114,24 +96,18 @@ export function registerRunCommands(program: Command): void {
     .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 20)
     .action(async (opts: { model?: string; stage?: string; trigger?: string; limit: number }) => {
       const { listRuns } = await import('../../client.js');
-      const { connectClient } = await import('../../runtime/connection.js');
       const { emit } = await import('../output.js');
       const options = configOption(program);
       if (opts.model !== undefined) await requireModel(options, opts.model);
-      const client = await connectClient(undefined, '4s');
-      try {
-        const runs = await listRuns(client, opts);
-        const rows = runs.map((r) => ({
-          workflowId: r.workflowId,
-          runId: r.runId,
-          status: r.status.name,
-          stage: r.typedSearchAttributes.getAll().find((p) => p.key.name === 'RetrainStage')?.value ?? '',
-          started: r.startTime.toISOString(),
-        }));
-        emit(options, rows, () => (rows.length === 0 ? 'no runs match' : rows.map((r) => `${r.workflowId}  ${r.status.padEnd(10)} ${String(r.stage).padEnd(18)} ${r.started}`).join('\n')));
-      } finally {
-        await client.connection.close();
-      }
+      const runs = await withClient((client) => listRuns(client, opts));
+      const rows = runs.map((r) => ({
+        workflowId: r.workflowId,
+        runId: r.runId,
+        status: r.status.name,
+        stage: r.typedSearchAttributes.getAll().find((p) => p.key.name === 'RetrainStage')?.value ?? '',
+        started: r.startTime.toISOString(),
+      }));
+      emit(options, rows, () => (rows.length === 0 ? 'no runs match' : rows.map((r) => `${r.workflowId}  ${r.status.padEnd(10)} ${String(r.stage).padEnd(18)} ${r.started}`).join('\n')));
     });
 }
 

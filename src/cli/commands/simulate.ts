@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DRIFT_KINDS, type DriftKind } from '../../demo/simulator/drift.js';
 import { requireModel } from '../models.js';
 import { configOption } from '../options.js';
+import { onShutdownSignal } from '../shutdown.js';
 
 interface SimulateOptions {
   rate: string;
@@ -80,9 +81,9 @@ export function registerSimulateCommand(program: Command): void {
       if (unknown.length) throw new ConfigError('--drift-features', [`not features of ${spec.name}: ${unknown.join(', ')}`]);
       const generator = createGenerator(spec, { seed, drift: plan, conceptChange: Boolean(opts.conceptChange) });
 
+      // Ctrl-C ends the traffic early and the summary is still printed; a second one exits at once.
       const abort = new AbortController();
-      const onSignal = () => (abort.signal.aborted ? process.exit(130) : abort.abort());
-      process.on('SIGINT', onSignal);
+      const offSignal = onShutdownSignal(() => abort.abort(), { exit: false });
       const tty = Boolean(process.stderr.isTTY) && !options.json;
       try {
         const summary = await runSimulation({
@@ -109,7 +110,7 @@ export function registerSimulateCommand(program: Command): void {
         );
         if (summary.ok === 0 && summary.sent > 0) process.exitCode = 1;
       } finally {
-        process.off('SIGINT', onSignal);
+        offSignal();
       }
     });
 }

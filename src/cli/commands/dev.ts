@@ -1,77 +1,18 @@
 import type { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
 import type { RuntimeSettings } from '../../config/settings.js';
-import type { ProcessContext } from '../../processes.js';
 import type { PortNeed, RunningDevServer } from '../../runtime/dev-server.js';
 import { configOption, type GlobalOptions } from '../options.js';
+import { contextOrPortError, metricsPort, refuseOtherStack } from '../process-start.js';
+import { onShutdownSignal } from '../shutdown.js';
+import { withClient } from '../temporal-client.js';
 
-/** `retrain dev` (what `npm run dev` runs) and `retrain worker`. */
-export function registerProcessCommands(program: Command): void {
+/** `retrain dev` (what `npm run dev` runs): a whole stack on this machine, and with timeProfile demo the guided tour. */
+export function registerDevCommand(program: Command): void {
   program
     .command('dev')
     .description('start the embedded Temporal server with its web UI, the worker and the gateway; with timeProfile demo, the guided tour (Ctrl-C stops everything)')
     .option('--no-demo', 'do not seed models, apply schedules or send simulated traffic')
     .action(async (opts: { demo: boolean }) => runDev(configOption(program), opts.demo));
-
-  program
-    .command('worker')
-    .description('run the worker against the Temporal server named by TEMPORAL_ADDRESS / the envconfig profile')
-    .option('--queues <queues>', 'task queues to serve: control, training or both', 'control,training')
-    .action(async (opts: { queues: string }) => {
-      // Loaded on use, not at every start (see main.ts).
-      const { ConfigError } = await import('../../config/load.js');
-      const queues = opts.queues.split(',').map((q) => q.trim());
-      const unknown = queues.filter((q) => q !== 'control' && q !== 'training');
-      if (unknown.length > 0 || queues.length === 0) throw new ConfigError('--queues', [`expected control, training or both, got "${opts.queues}"`]);
-      const { onShutdownSignal, startWorkerProcess } = await import('../../processes.js');
-      // Before the Temporal Runtime is installed: once it is, a refusal would not end the process.
-      // The metrics port first (a local fact), then whose server this is.
-      const { runtimeSettings } = await import('../../config/settings.js');
-      const { portProblems } = await import('../../runtime/dev-server.js');
-      const problems = await portProblems([metricsPort(runtimeSettings())]);
-      if (problems.length > 0) throw new ConfigError('environment', problems);
-      await refuseOtherStack(runtimeSettings().dataDir);
-      const ctx = await contextOrPortError(configOption(program), 'worker');
-      const { workers, done } = await startWorkerProcess(ctx, undefined, queues as Array<'control' | 'training'>);
-      onShutdownSignal(async () => {
-        for (const w of workers) w.shutdown();
-        await done;
-      }, ctx.logger);
-      await done;
-    });
-
-  program
-    .command('bundle <file>')
-    .description('build the workflow bundle ahead; workers given RETRAIN_WORKFLOW_BUNDLE=<file> then start without bundling')
-    .action(async (file: string) => {
-      const { bundleWorkflows } = await import('../../worker.js');
-      const bundle = await bundleWorkflows();
-      await writeFile(file, bundle.code);
-      process.stdout.write(`wrote ${file} (${Math.round(bundle.code.length / 1024)} KiB); start workers with RETRAIN_WORKFLOW_BUNDLE=${file}\n`);
-    });
-}
-
-/**
- * A worker joining a server it did not start is refused when that server is another data
- * directory's `npm run dev` stack (exit 2; see stack-guard.ts).
- */
-async function refuseOtherStack(dataDir: string): Promise<void> {
-  const { ConfigError } = await import('../../config/load.js');
-  const { connectClient, temporalTarget } = await import('../../runtime/connection.js');
-  const { joinProblem } = await import('../stack-guard.js');
-  const to = temporalTarget();
-  const client = await connectClient(to);
-  try {
-    const problem = await joinProblem(client.connection, to, dataDir);
-    if (problem) throw new ConfigError('environment', [problem]);
-  } finally {
-    await client.connection.close();
-  }
-}
-
-/** The worker's Prometheus endpoint, bound as the Temporal Runtime is installed (dev and worker). */
-function metricsPort(settings: RuntimeSettings): PortNeed {
-  return { port: settings.metricsPort, host: process.env.RETRAIN_METRICS_HOST ?? '127.0.0.1', what: "the worker's Prometheus metrics", envVar: 'RETRAIN_METRICS_PORT', alternative: '0 to turn them off' };
 }
 
 /** Every port `dev` will bind, with what needs it and the variable that moves it. */
@@ -99,23 +40,6 @@ function devPorts(settings: RuntimeSettings, options: { startsServer: boolean; e
   return needs;
 }
 
-/**
- * The process context; the Runtime binds the Prometheus port as it is installed, and the core's
- * "Address already in use" names neither the port nor the variable: this line does.
- */
-async function contextOrPortError(options: GlobalOptions, name: string): Promise<ProcessContext> {
-  const { ConfigError } = await import('../../config/load.js');
-  const { runtimeSettings } = await import('../../config/settings.js');
-  const { processContext } = await import('../../processes.js');
-  try {
-    return processContext({ configFile: options.config, name });
-  } catch (err) {
-    if (!/prometheus[^]*address already in use/i.test((err as Error).message)) throw err;
-    const { portInUseLine } = await import('../../runtime/dev-server.js'); // here only: it loads the SDK's testing package
-    throw new ConfigError('environment', [portInUseLine(metricsPort(runtimeSettings()))]);
-  }
-}
-
 async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
   // What the port check needs first, so a refusal comes before the heavy modules load.
   const { payloadCodecFromEnv } = await import('../../security/payload-codec.js');
@@ -137,7 +61,7 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
   const { startGateway } = await import('../../serving/index.js');
   const { buildReportServer } = await import('../../reports/server.js');
   const { startCodecServer } = await import('../../security/codec-server.js');
-  const { onShutdownSignal, startWorkerProcess } = await import('../../processes.js');
+  const { startWorkerProcess } = await import('../../processes.js');
 
   const ctx = await contextOrPortError(options, 'dev');
   let server: RunningDevServer | undefined;
@@ -161,15 +85,12 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
   if (server) {
     // This server is this data directory's: a worker of another data directory is refused (stack-guard.ts).
     const { recordDevDataDir } = await import('../stack-guard.js');
-    const { connectClient } = await import('../../runtime/connection.js');
-    const client = await connectClient(target);
+    const devTarget = target;
     try {
-      await recordDevDataDir(client.connection, target.namespace, ctx.settings.dataDir);
+      await withClient((client) => recordDevDataDir(client.connection, devTarget.namespace, ctx.settings.dataDir), { target: devTarget, connectTimeout: '10s' });
     } catch (err) {
-      await server.stop();
+      await server.stop(); // never leave an orphaned server behind
       throw err;
-    } finally {
-      await client.connection.close();
     }
   }
   let started: Awaited<ReturnType<typeof startWorkerProcess>>;
@@ -239,7 +160,7 @@ async function runDev(options: GlobalOptions, demo: boolean): Promise<void> {
     const say = (line: string) => process.stdout.write(`» ${line}\n`);
     runDemo({ backends, client, gatewayUrl: gateway.url, say, signal: stopDemo.signal, pipelinesLink }).catch((err) => ctx.logger.error({ err }, 'The demo stopped'));
   }
-  onShutdownSignal(stopAll, ctx.logger);
+  onShutdownSignal(stopAll, { logger: ctx.logger });
   try {
     await done; // resolves on shutdown, rejects if a worker fails
   } finally {
