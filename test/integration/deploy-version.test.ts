@@ -1,0 +1,159 @@
+// @server dev
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { pipelineStatus } from '../../src/client.js';
+import type { ModelSpec } from '../../src/config/schema.js';
+import { DATASET_FILES } from '../../src/backends/data/types.js';
+import { trainingBackendFor } from '../../src/backends/training/index.js';
+import { seedChampion } from '../../src/demo/seed.js';
+import { createGenerator } from '../../src/demo/simulator/index.js';
+import type { PipelineResult } from '../../src/workflows/pipeline.js';
+import { runCli } from '../helpers/cli.js';
+import { fraudModelYaml } from '../helpers/fraud-model.js';
+import { useStack } from '../helpers/stack.js';
+import { eventually } from '../helpers/temporal.js';
+
+/**
+ * `retrain deploy`: a version a data scientist trained by hand and registered with `retrain models
+ * register` goes through what a retrained challenger does: the gates against the champion on the
+ * latest holdout, a person's approval, pre-traffic checks, a canary on live traffic over HTTP, and
+ * promotion. The real CLI, dev server, worker, lake, registry and gateway; every effect fails once
+ * after it happened (a lost completion), so each must be idempotent.
+ */
+const TOKEN = 'deploy-version-token';
+const modelYaml = (name: string, url: string) =>
+  fraudModelYaml(
+    name,
+    url,
+    `
+    trainer: { backend: builtin, params: { epochs: 4, seed: 3 } }
+    approval: { when: always, approvers: [bob] }
+    gates: { metric: log_loss, floor: 1, minImprovement: 0.01 }
+    rollout: { steps: [{ weight: 50, duration: 3s }, { weight: 100 }], analysisInterval: 1s, minSamples: 20, failureLimit: 2 }`,
+    { labelDelay: '1d' },
+  );
+
+describe('retrain deploy: a hand-trained version rolled out like a retrained one (dev server, CLI, gateway)', () => {
+  const stack = useStack({
+    name: 'deploy',
+    adminToken: TOKEN,
+    env: { RETRAIN_TEST_FAULTS: '*' },
+    gateway: true,
+    config: (url) => `models:${modelYaml('deploy-hand', url)}`,
+    // An under-trained first champion, so the hand-trained version clearly beats it on the holdout.
+    async prepare({ backends, config }) {
+      const spec = config.models[0];
+      const weak = { ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.backend === 'builtin' ? spec.trainer.params : {}), epochs: 1, learningRate: 0.0005 } } } as ModelSpec;
+      await seedChampion(backends, weak, { historyDays: 10, rowsPerDay: 400 });
+    },
+  });
+  const cli = (...args: string[]) => runCli(['--config', stack.configFile, ...args], { ...stack.cliEnv, RETRAIN_USER: 'alice' });
+
+  /** What the data scientist did in a notebook: a model trained on the lake's history, outside any run. */
+  async function trainByHand(spec: ModelSpec): Promise<{ artifact: string; training: string }> {
+    const dataset = await stack.backends.data.buildDataset(spec, { asOf: new Date(), source: 'training' });
+    const outputDir = path.join(stack.dataDir, 'notebook');
+    mkdirSync(outputDir, { recursive: true });
+    const trained = await trainingBackendFor(spec).train({ spec, datasetDir: dataset.datasetDir, outputDir, runId: 'notebook' }, { signal: new AbortController().signal, onProgress: () => undefined });
+    return { artifact: trained.artifactUri.startsWith('file:') ? fileURLToPath(trained.artifactUri) : trained.artifactUri, training: path.join(dataset.datasetDir, DATASET_FILES.train) };
+  }
+
+  /** Live traffic and its ground truth while the run is in its canary, until it ends. */
+  async function serveUntilDone(spec: ModelSpec, result: Promise<PipelineResult>): Promise<PipelineResult> {
+    let done = false;
+    void result.finally(() => (done = true));
+    const generator = createGenerator(spec, { seed: 11, drift: { kind: 'none', startMs: 0, windowMs: 0, periodMs: 1 } });
+    let sent = 0;
+    while (!done) {
+      if ((await pipelineStatus(stack.client, spec.name)).stage !== 'canary') {
+        await Promise.race([result, new Promise((r) => setTimeout(r, 200))]);
+        continue;
+      }
+      const events = Array.from({ length: 40 }, () => generator.sample(sent++ * 10));
+      const response = await fetch(`${stack.gatewayUrl}/v1/models/${spec.name}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: events.map((e) => ({ entity_id: `${e.entity_id}-${sent}`, features: e.features })) }),
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      const body = (await response.json()) as { predictions: Array<{ request_id: string }> };
+      const labels = body.predictions.map((p, i) => ({ request_id: p.request_id, label: events[i].label }));
+      const fb = await fetch(`${stack.gatewayUrl}/v1/models/${spec.name}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ labels }) });
+      assert.equal(fb.status, 202, await fb.clone().text());
+    }
+    return result;
+  }
+
+  it('registered by hand, deployed with the CLI, approved by another person, canaried on live traffic and promoted', async () => {
+    const spec = stack.specs['deploy-hand'];
+    const { artifact, training } = await trainByHand(spec);
+    const registered = await cli('--json', 'models', 'register', spec.name, '--artifact', artifact, '--training-data', training);
+    assert.equal(registered.code, 0, registered.stderr);
+    const version = (JSON.parse(registered.stdout) as { version: number }).version;
+    assert.equal(version, 2);
+
+    const started = await cli('deploy', spec.name, `v${version}`, '--reason', 'trained in the notebook on the new features');
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /started retrain-deploy-hand/);
+    const again = await cli('deploy', spec.name, String(version));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /already running: retrain-deploy-hand .*nothing started/, 'one run per model at a time');
+
+    const handle = stack.client.workflow.getHandle('retrain-deploy-hand');
+    const result = handle.result() as Promise<PipelineResult>;
+    // The approver sees the holdout comparison and the gates before deciding; alice asked, so she may not approve.
+    const waiting = await eventually(
+      async () => {
+        const s = await pipelineStatus(stack.client, spec.name).catch(() => undefined);
+        return s?.stage === 'awaiting_approval' ? s : undefined;
+      },
+      'the deployment to wait for approval',
+      60_000,
+    );
+    assert.deepEqual(waiting.triggers, ['deploy']);
+    assert.equal(waiting.evaluation?.challenger.version, version);
+    assert.equal(waiting.evaluation?.champion?.version, 1);
+    assert.ok(waiting.gates.every((g) => g.passed), JSON.stringify(waiting.gates));
+    const self = await cli('approve', spec.name, '--as', 'alice');
+    assert.equal(self.code, 4, 'alice is not an approver');
+    const approved = await cli('approve', spec.name, '--as', 'bob', '--comment', 'holdout looks right');
+    assert.equal(approved.code, 0, approved.stderr);
+
+    const outcome = await serveUntilDone(spec, result);
+    assert.equal(outcome.outcome, 'promoted', outcome.reason);
+    assert.equal(outcome.status.preTraffic?.passed, true, 'synthetic requests went to the version before any traffic');
+    assert.ok((outcome.status.steps ?? []).every((s) => s.verdict === 'pass'), JSON.stringify(outcome.status.steps));
+    assert.deepEqual(stack.backends.registry.aliases(spec.name), { champion: 2, challenger: null, previous: 1 });
+    const ledger = stack.backends.registry.ledger({ model: spec.name }).map((e) => [e.action, e.toVersion, e.actor]);
+    assert.deepEqual(ledger, [['promote', 1, 'retrain:seed'], ['register_challenger', 2, 'retrain'], ['promote', 2, 'bob']], 'each effect once despite the injected faults');
+    const deployed = (await (await fetch(`${stack.gatewayUrl}/v1/admin/models/${spec.name}/deployment`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { champion?: { version: number | string } | null };
+    assert.equal(Number(deployed.champion?.version), 2);
+    const description = await handle.describe();
+    assert.equal(description.type, 'deployVersion');
+  });
+
+  it('a worse version is refused by the gates with no traffic moved; the champion, an unknown version and a bad number are refused at once', async () => {
+    const spec = stack.specs['deploy-hand'];
+    // v1 (the weak seed) is now the previous champion: deploying it again goes through the gates.
+    const started = await cli('deploy', spec.name, '1', '--reason', 'try the old one');
+    assert.equal(started.code, 0, started.stderr);
+    const outcome = (await stack.client.workflow.getHandle('retrain-deploy-hand').result()) as PipelineResult;
+    assert.equal(outcome.outcome, 'rejected');
+    assert.match(outcome.reason, /gates failed: .*log_loss/);
+    assert.equal(outcome.status.steps, undefined, 'no canary step');
+    assert.deepEqual(stack.backends.registry.aliases(spec.name), { champion: 2, challenger: null, previous: 1 });
+
+    const champion = await cli('deploy', spec.name, '2');
+    assert.equal(champion.code, 4);
+    assert.match(champion.stderr, /v2 is already the champion/);
+    const unknown = await cli('deploy', spec.name, '9');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /deploy-hand has no v9 \(registered: v1, v2\)/);
+    const bad = await cli('deploy', spec.name, 'latest');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /version: expected a version number/);
+  });
+});
