@@ -10,7 +10,7 @@ import {
   type ControlAction,
   type Decision,
 } from './workflows/definitions.js';
-import { DEPLOY_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId } from './workflows/ids.js';
+import { DEPLOY_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId, runsQuery } from './workflows/ids.js';
 import type { DeployInput } from './workflows/deploy-version.js';
 import type { PipelineInput, PipelineResult } from './workflows/pipeline.js';
 import { RetrainModel, RetrainStage, RetrainTrigger } from './domain/search-attributes.js';
@@ -133,12 +133,8 @@ export async function pipelineStatus(client: Client, model: string): Promise<Pip
 
 /** Runs matching a visibility query, e.g. `RetrainStage = "awaiting_approval"`. */
 export async function listRuns(client: Client, filter: { model?: string; stage?: string; trigger?: string; limit?: number } = {}): Promise<WorkflowExecutionInfo[]> {
-  const clauses = [`WorkflowType IN ("${PIPELINE_WORKFLOW_TYPE}", "${DEPLOY_WORKFLOW_TYPE}")`];
-  if (filter.model) clauses.push(`RetrainModel = ${JSON.stringify(filter.model)}`);
-  if (filter.stage) clauses.push(`RetrainStage = ${JSON.stringify(filter.stage)}`);
-  if (filter.trigger) clauses.push(`RetrainTrigger = ${JSON.stringify(filter.trigger)}`);
   const runs: WorkflowExecutionInfo[] = [];
-  for await (const run of client.workflow.list({ query: clauses.join(' AND ') })) {
+  for await (const run of client.workflow.list({ query: runsQuery(filter) })) {
     runs.push(run);
     if (runs.length >= (filter.limit ?? 50)) break;
   }

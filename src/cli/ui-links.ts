@@ -1,18 +1,13 @@
 /**
  * Links into the Temporal web UI's workflow list, filtered by a visibility query. The monitor starts
  * one workflow per check (one a minute in the demo, 24 a day per model in production), so the
- * unfiltered list buries the pipelines; these queries list pipelines only, by their workflow type
- * and the RetrainModel search attribute every pipeline carries from its start.
+ * unfiltered list buries the runs; these queries list runs only (pipelines and `retrain deploy`
+ * deployments), by their workflow type and the RetrainModel search attribute every run carries from its start.
  */
-import { MONITOR_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE } from '../workflows/ids.js';
+import { MONITOR_WORKFLOW_TYPE, runsQuery } from '../workflows/ids.js';
 
-/** The visibility query for pipeline runs: of one model, at one stage, or all of them. */
-export function pipelinesQuery(filter: { model?: string; stage?: string } = {}): string {
-  const clauses = [`WorkflowType = ${JSON.stringify(PIPELINE_WORKFLOW_TYPE)}`];
-  if (filter.model) clauses.push(`RetrainModel = ${JSON.stringify(filter.model)}`);
-  if (filter.stage) clauses.push(`RetrainStage = ${JSON.stringify(filter.stage)}`);
-  return clauses.join(' AND ');
-}
+/** The visibility query for runs: of one model, at one stage, or all of them. */
+export const pipelinesQuery = (filter: { model?: string; stage?: string } = {}): string => runsQuery(filter);
 
 /** The monitor checks of a model that started (or found running) a pipeline: the checks worth a look. */
 export function decisiveChecksQuery(model: string): string {

@@ -16,3 +16,15 @@ export const pipelineWorkflowId = (model: string) => `retrain-${model}`;
 
 /** The workflow id a model's monitor schedule starts its checks with. */
 export const monitorWorkflowId = (model: string) => `retrain-monitor-${model}`;
+
+/**
+ * The visibility query for a model's runs, pipelines and deployments alike (the monitor's one
+ * workflow per check is left out): of one model, at one stage, or all of them.
+ */
+export function runsQuery(filter: { model?: string; stage?: string; trigger?: string } = {}): string {
+  const clauses = [`WorkflowType IN (${JSON.stringify(PIPELINE_WORKFLOW_TYPE)}, ${JSON.stringify(DEPLOY_WORKFLOW_TYPE)})`];
+  if (filter.model) clauses.push(`RetrainModel = ${JSON.stringify(filter.model)}`);
+  if (filter.stage) clauses.push(`RetrainStage = ${JSON.stringify(filter.stage)}`);
+  if (filter.trigger) clauses.push(`RetrainTrigger = ${JSON.stringify(filter.trigger)}`);
+  return clauses.join(' AND ');
+}

@@ -5,18 +5,18 @@ import { decisiveChecksQuery, pipelinesQuery, uiWorkflowsUrl } from '../../src/c
 
 /** The web UI links printed by `npm run dev`, the narrator and the README (issue 16, item 2). */
 describe('web UI links', () => {
-  it('the pipelines of a model: workflow type and RetrainModel, URL-encoded into the list\'s query parameter', () => {
-    assert.equal(pipelinesQuery({ model: 'fraud-detector' }), 'WorkflowType = "retrainPipeline" AND RetrainModel = "fraud-detector"');
-    assert.equal(pipelinesQuery(), 'WorkflowType = "retrainPipeline"');
-    assert.equal(pipelinesQuery({ stage: 'awaiting_approval' }), 'WorkflowType = "retrainPipeline" AND RetrainStage = "awaiting_approval"');
+  it('the runs of a model (pipelines and deployments): workflow type and RetrainModel, URL-encoded into the list\'s query parameter', () => {
+    assert.equal(pipelinesQuery({ model: 'fraud-detector' }), 'WorkflowType IN ("retrainPipeline", "deployVersion") AND RetrainModel = "fraud-detector"');
+    assert.equal(pipelinesQuery(), 'WorkflowType IN ("retrainPipeline", "deployVersion")');
+    assert.equal(pipelinesQuery({ stage: 'awaiting_approval' }), 'WorkflowType IN ("retrainPipeline", "deployVersion") AND RetrainStage = "awaiting_approval"');
     const url = uiWorkflowsUrl('http://localhost:8233/', 'default', pipelinesQuery({ model: 'fraud-detector' }));
-    assert.equal(url, 'http://localhost:8233/namespaces/default/workflows?query=WorkflowType%20%3D%20%22retrainPipeline%22%20AND%20RetrainModel%20%3D%20%22fraud-detector%22');
+    assert.equal(url, 'http://localhost:8233/namespaces/default/workflows?query=WorkflowType%20IN%20(%22retrainPipeline%22%2C%20%22deployVersion%22)%20AND%20RetrainModel%20%3D%20%22fraud-detector%22');
     assert.equal(new URL(url).searchParams.get('query'), pipelinesQuery({ model: 'fraud-detector' }));
     assert.equal(uiWorkflowsUrl('http://localhost:8233', 'default'), 'http://localhost:8233/namespaces/default/workflows');
   });
 
   it('a model name that needs quoting stays one string in the query', () => {
-    assert.equal(pipelinesQuery({ model: 'a"b' }), 'WorkflowType = "retrainPipeline" AND RetrainModel = "a\\"b"');
+    assert.equal(pipelinesQuery({ model: 'a"b' }), 'WorkflowType IN ("retrainPipeline", "deployVersion") AND RetrainModel = "a\\"b"');
     assert.match(decisiveChecksQuery('m'), /^WorkflowType = "monitorModel" AND RetrainModel = "m" AND RetrainStage IN \("monitor_started", "monitor_already_running"\)$/);
   });
 

@@ -50,7 +50,7 @@ describe('the UI link to a model\'s pipelines', () => {
       assert.deepEqual(await list(pipelinesQuery({ model: name })), [{ workflowId: started.workflowId, type: 'retrainPipeline' }]);
       assert.deepEqual(await list(pipelinesQuery({ model: name, stage: 'budget_check' })), [{ workflowId: started.workflowId, type: 'retrainPipeline' }]);
       const all = await list(pipelinesQuery());
-      assert.ok(all.every((w) => w.type === 'retrainPipeline'));
+      assert.ok(all.every((w) => w.type === 'retrainPipeline' || w.type === 'deployVersion'));
       assert.ok(all.some((w) => w.workflowId === otherStarted.workflowId));
       // No check has decided anything (none ran): the decisive-checks query is a valid query, empty here.
       assert.deepEqual(await list(decisiveChecksQuery(name)), []);
