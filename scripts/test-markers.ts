@@ -4,7 +4,8 @@
  *
  *     // @server time-skipping      the time-skipping test server; one such file at a time (they share its clock)
  *     // @server dev                the dev server; one such file at a time (they start CPU-hungry real processes)
- *     // @server dev concurrent     the dev server, light enough to run beside the pure tests
+ *     // @server dev concurrent     the dev server, and safe beside any other file: its own task queues,
+ *                                   data and ports, no schedules, no kill or restart of shared processes
  *
  * A file without a marker is pure: it runs beside the other pure files and no server is started for it.
  */
@@ -47,7 +48,10 @@ export interface TestPlan {
   timeSkipping: string[];
   /** One at a time on the dev server, beside the time-skipping stream. */
   devServer: string[];
-  /** Two at a time before the server streams (with the dev server up when one of them needs it). */
+  /**
+   * Two at a time before the server streams (with the dev server up when one of them needs it);
+   * the `dev concurrent` files first, as they are the longest: the phase does not end on one of them alone.
+   */
   pure: string[];
   /** Whether any selected file needs a server. */
   needsServers: boolean;
@@ -55,12 +59,15 @@ export interface TestPlan {
 
 export function planTests(files: string[]): TestPlan {
   const plan: TestPlan = { timeSkipping: [], devServer: [], pure: [], needsServers: false };
+  const besidePure: string[] = [];
   for (const file of files) {
     const need = serverNeed(readFileSync(file, 'utf8'), file);
     if (need === 'time-skipping') plan.timeSkipping.push(file);
     else if (need === 'dev') plan.devServer.push(file);
+    else if (need === 'dev-concurrent') besidePure.push(file);
     else plan.pure.push(file);
     if (need !== 'none') plan.needsServers = true;
   }
+  plan.pure.unshift(...besidePure);
   return plan;
 }

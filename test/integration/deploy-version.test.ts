@@ -1,4 +1,4 @@
-// @server dev
+// @server dev concurrent
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

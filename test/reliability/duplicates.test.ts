@@ -1,4 +1,4 @@
-// @server dev
+// @server dev concurrent
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { writeHistory } from '../../src/demo/simulator/index.js';

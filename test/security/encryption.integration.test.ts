@@ -1,4 +1,4 @@
-// @server dev
+// @server dev concurrent
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
