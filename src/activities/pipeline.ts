@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { promoteChampion } from '../backends/champion-moves.js';
 import { DATASET_FILES, DataInputError } from '../backends/data/types.js';
 import { RegistryError } from '../backends/registry/types.js';
 import { evaluate, type EvaluationResult } from '../backends/training/index.js';
@@ -82,17 +83,9 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
 
     async promote({ model, version, actor, reason, run, evaluation }) {
       b.specs.require(model);
-      // Serving first: if the gateway refuses, the registry still names the old champion. Both
-      // calls name the version, so a retry after a lost completion finds it done and succeeds.
-      const serving = b.servingFor(model);
-      const aliases = b.registry.aliases(model);
-      if (aliases.champion === null || aliases.champion === version) {
-        await serving.deployChampion(model, { version, artifactUri: b.registry.getVersion(model, version).artifactUri });
-      } else {
-        await serving.promote(model, version);
-      }
-      afterEffect('promote:serving', model);
-      b.registry.promote(model, version, {
+      // Serving first, then the registry (backends/champion-moves.ts). Both steps name the version
+      // and the registry's takes the run's key, so a retry after a lost completion finds it done.
+      const ctx = {
         actor,
         reason,
         workflowId: run.workflowId,
@@ -100,7 +93,8 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
         idempotencyKey: `${run.runId}:promote`,
         metricsBefore: evaluation.champion?.metrics,
         metricsAfter: evaluation.challenger.metrics,
-      });
+      };
+      await promoteChampion({ registry: b.registry, serving: b.servingFor(model) }, model, version, ctx, { from: 'challenger', afterServing: () => afterEffect('promote:serving', model) });
       afterEffect('promote:registry', model);
     },
 

@@ -45,9 +45,10 @@ export function registerOperationCommands(program: Command): void {
     .option('--as <name>', 'who', process.env.RETRAIN_USER ?? os.userInfo().username)
     .option('--reason <text>', 'why', 'manual rollback')
     .action(async (model: string, opts: { as: string; reason: string }) => {
+      const { rollbackChampion } = await import('../../backends/champion-moves.js');
       const { openRegistry } = await import('../../backends/registry/open.js');
       const { RegistryError } = await import('../../backends/registry/types.js');
-      const { GatewayClient } = await import('../../backends/serving/gateway-client.js');
+      const { GatewayClient, ServingError } = await import('../../backends/serving/gateway-client.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { adminToken, adminTokenHint } = await import('../admin-token.js');
       const { emit, RefusedError } = await import('../output.js');
@@ -56,18 +57,15 @@ export function registerOperationCommands(program: Command): void {
       const settings = runtimeSettings();
       const registry = openRegistry(settings);
       try {
-        const previous = registry.resolve(model, 'previous');
-        if (!previous) throw new RefusedError(`${model} has no previous champion to roll back to`);
         // The gateway first: if it cannot load the old model, the registry keeps naming the current one.
         const gateway = new GatewayClient(spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`, adminToken(settings.dataDir));
-        await gateway.deployChampion(model, { version: previous.version, artifactUri: previous.artifactUri }).catch((err: { status?: number; message: string }) => {
-          if (err.status !== 401 && err.status !== 503) throw err;
-          throw new RefusedError(`the gateway refused the rollback (${gatewayRefusal(err)}); ${adminTokenHint(settings.dataDir)}`);
-        });
-        const entry = registry.rollback(model, { actor: opts.as, reason: opts.reason });
+        const { entry } = await rollbackChampion({ registry, serving: gateway }, model, { actor: opts.as, reason: opts.reason });
         emit(options, entry, () => `${model}: champion is v${entry.toVersion} again (was v${entry.fromVersion}); ledger entry ${entry.id}`);
       } catch (err) {
         if (err instanceof RegistryError) throw new RefusedError(err.message);
+        if (err instanceof ServingError && (err.status === 401 || err.status === 503)) {
+          throw new RefusedError(`the gateway refused the rollback (${gatewayRefusal(err)}); ${adminTokenHint(settings.dataDir)}`);
+        }
         throw err;
       } finally {
         registry.close();

@@ -2,6 +2,7 @@ import { copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { promoteChampion } from '../../backends/champion-moves.js';
 import { DataInputError } from '../../backends/data/types.js';
 import { timeProblem } from '../../backends/data/row-rules.js';
 import { ARTIFACT_FILES } from '../../backends/models/artifact-files.js';
@@ -287,9 +288,9 @@ async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise
 
 /**
  * Like `retrain rollback`: the gateway first, so the registry never names a champion the gateway
- * refused to load. An unreachable gateway (not running, e.g. before `retrain dev`) does not block
- * the registry change: the version becomes the champion there, with a warning that serving was not
- * updated.
+ * refused to load (backends/champion-moves.ts). An unreachable gateway (not running, e.g. before
+ * `retrain dev`) does not block the registry change: the version becomes the champion there, with
+ * a warning that serving was not updated.
  */
 async function promote(spec: ModelSpec, registry: Registry, version: ModelVersion, opts: RegisterOptions, warnings: string[]): Promise<NonNullable<RegisterResult['promotion']>> {
   const { runtimeSettings } = await import('../../config/settings.js');
@@ -297,25 +298,23 @@ async function promote(spec: ModelSpec, registry: Registry, version: ModelVersio
   const settings = runtimeSettings();
   const url = spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`;
   const gateway = new GatewayClient(url, adminToken(settings.dataDir));
-  let state: 'deployed' | 'unreachable' = 'deployed';
-  let detail: string | undefined;
-  try {
-    await gateway.deployChampion(spec.name, { version: version.version, artifactUri: version.artifactUri });
-  } catch (err) {
-    if (!(err instanceof ServingError)) throw err;
-    if (err.status !== 0) {
-      return { entry: null, gateway: 'refused', refused: true, detail: `v${version.version} is registered but NOT promoted: ${err.message}` };
-    }
-    state = 'unreachable';
-    detail = err.message;
-    warnings.push(`${err.message}: v${version.version} is the champion in the registry, but the gateway was not updated and serves its previous model until v${version.version} is deployed to it`);
-  }
-  const entry = registry.promote(spec.name, version.version, {
+  const unreachable = (err: unknown) => err instanceof ServingError && err.status === 0;
+  const ctx = {
     actor: opts.as,
     reason: opts.reason ?? `registered v${version.version}, trained outside retrain (${path.basename(opts.artifact)} on ${path.basename(opts.trainingData)})`,
     metricsAfter: version.metrics,
-  });
-  return { entry, gateway: state, detail };
+  };
+  let moved;
+  try {
+    moved = await promoteChampion({ registry, serving: gateway }, spec.name, version.version, ctx, { from: 'artifact', registryAnyway: unreachable });
+  } catch (err) {
+    if (!(err instanceof ServingError)) throw err;
+    return { entry: null, gateway: 'refused', refused: true, detail: `v${version.version} is registered but NOT promoted: ${err.message}` };
+  }
+  if (moved.servingError === undefined) return { entry: moved.entry, gateway: 'deployed' };
+  const detail = (moved.servingError as Error).message;
+  warnings.push(`${detail}: v${version.version} is the champion in the registry, but the gateway was not updated and serves its previous model until v${version.version} is deployed to it`);
+  return { entry: moved.entry, gateway: 'unreachable', detail };
 }
 
 function registerText(r: RegisterResult): string {
