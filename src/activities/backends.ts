@@ -36,7 +36,7 @@ export function openBackends(options: { config: RetrainConfig; settings: Runtime
     specs,
     servingFor(model) {
       const { spec } = specs.require(model);
-      const url = spec.serving.url ?? `http://127.0.0.1:${options.settings.gatewayPort}`;
+      const url = spec.serving.url ?? options.settings.gatewayUrl;
       let client = gateways.get(url);
       if (!client) gateways.set(url, (client = new GatewayClient(url, process.env.RETRAIN_ADMIN_TOKEN)));
       return client;

@@ -21,6 +21,7 @@ const settingsSchema = z.object({
   RETRAIN_CODEC_PORT: port.default(8091),
   RETRAIN_REPORTS_PORT: port.default(8092),
   RETRAIN_REPORTS_URL: z.url().optional(),
+  RETRAIN_GATEWAY_URL: z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://gateway:8080" }).optional(),
   RETRAIN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RETRAIN_CONTROL_QUEUE: z.string().min(1).default('retrain-control'),
   RETRAIN_TRAINING_QUEUE: z.string().min(1).default('retrain-training'),
@@ -39,6 +40,8 @@ export interface RuntimeSettings {
   dataDir: string;
   metricsPort: number;
   gatewayPort: number;
+  /** Where workers and CLIs reach the gateway when a model's `serving.url` does not say (another host or container: `RETRAIN_GATEWAY_URL`). */
+  gatewayUrl: string;
   codecPort: number;
   /** Where `retrain serve-reports` (started by `npm run dev`) listens, and the base URL links use. */
   reportsPort: number;
@@ -94,6 +97,7 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
     dataDir: path.resolve(s.RETRAIN_DATA_DIR),
     metricsPort: s.RETRAIN_METRICS_PORT,
     gatewayPort: s.RETRAIN_GATEWAY_PORT,
+    gatewayUrl: (s.RETRAIN_GATEWAY_URL ?? `http://127.0.0.1:${s.RETRAIN_GATEWAY_PORT}`).replace(/\/+$/, ''),
     codecPort: s.RETRAIN_CODEC_PORT,
     reportsPort: s.RETRAIN_REPORTS_PORT,
     reportsUrl: (s.RETRAIN_REPORTS_URL ?? `http://localhost:${s.RETRAIN_REPORTS_PORT}/reports`).replace(/\/+$/, ''),

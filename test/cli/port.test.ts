@@ -34,4 +34,11 @@ describe('the port parser', () => {
     assert.equal(runtimeSettings({}).gatewayPort, 8080);
     assert.throws(() => runtimeSettings({ RETRAIN_GATEWAY_PORT: '0x50' }), { message: 'environment: RETRAIN_GATEWAY_PORT: expected a port number 0-65535 (got "0x50")' });
   });
+
+  it('workers and CLIs reach the gateway on its port here, or at RETRAIN_GATEWAY_URL on another host', () => {
+    assert.equal(runtimeSettings({}).gatewayUrl, 'http://127.0.0.1:8080');
+    assert.equal(runtimeSettings({ RETRAIN_GATEWAY_PORT: '8181' }).gatewayUrl, 'http://127.0.0.1:8181');
+    assert.equal(runtimeSettings({ RETRAIN_GATEWAY_URL: 'http://gateway:8080/' }).gatewayUrl, 'http://gateway:8080');
+    assert.throws(() => runtimeSettings({ RETRAIN_GATEWAY_URL: 'gateway:8080' }), /RETRAIN_GATEWAY_URL/);
+  });
 });

@@ -40,9 +40,9 @@ describe('docker-compose.yml', () => {
     assert.equal(validate(broken), false);
   });
 
-  it('runs PostgreSQL, a Temporal server, the Temporal UI and the retrain worker, wired together', () => {
+  it('runs PostgreSQL, a Temporal server, the Temporal UI, the schedules, the retrain worker and a gateway, wired together', () => {
     const services = compose.services as Record<string, { depends_on?: Record<string, unknown> | string[]; environment?: Record<string, string>; build?: string; image?: string; command?: string[] }>;
-    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'worker']) assert.ok(services[name], `service ${name}`);
+    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'worker', 'gateway', 'retrain-apply', 'retrain-db-setup']) assert.ok(services[name], `service ${name}`);
     for (const [name, service] of Object.entries(services)) {
       const deps = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});
       for (const dep of deps) assert.ok(services[dep], `${name} depends on unknown service ${dep}`);
@@ -51,6 +51,12 @@ describe('docker-compose.yml', () => {
     assert.equal(services['temporal-ui'].environment?.TEMPORAL_ADDRESS, 'temporal:7233');
     assert.equal(services.temporal.environment?.POSTGRES_SEEDS, 'postgresql');
     assert.equal(services.worker.build, '.');
+    // The worker and the gateway share the product's database (registry, ledger, deployment state) and reach each other by name.
+    assert.equal(services.worker.environment?.RETRAIN_REGISTRY_URL, services.gateway.environment?.RETRAIN_REGISTRY_URL);
+    assert.match(services.worker.environment?.RETRAIN_REGISTRY_URL ?? '', /^postgres:\/\/.*@postgresql:5432\/retrain$/);
+    assert.equal(services.worker.environment?.RETRAIN_GATEWAY_URL, `http://gateway:${services.gateway.command?.at(-1)}`);
+    assert.deepEqual(services['retrain-apply'].command, ['apply']);
+    assert.ok(JSON.stringify(services['retrain-db-setup'].command).includes('CREATE DATABASE retrain'));
     assert.ok(existsSync(path.resolve('Dockerfile')));
     // The setup job registers exactly the search attributes the workflows upsert.
     const setup = JSON.stringify(services['temporal-setup'].command);

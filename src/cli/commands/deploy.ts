@@ -38,17 +38,12 @@ export function registerDeployCommand(program: Command): void {
         registry.close();
       }
       const { startDeployment } = await import('../../client.js');
-      const { connectClient } = await import('../../runtime/connection.js');
-      const client = await connectClient(undefined, '4s');
-      try {
-        const outcome = await startDeployment(client, settings, spec, { version: Number(version[1]), reason: opts.reason, requestedBy: opts.as });
-        emit(options, outcome, () =>
-          outcome.started
-            ? `started ${outcome.workflowId} (run ${outcome.runId}): v${version[1]} against the champion on the latest holdout, then ${spec.approval.when === 'always' ? 'approval, ' : ''}the canary; follow with \`retrain status ${spec.name}\``
-            : `already running: ${outcome.workflowId} (run ${outcome.alreadyRunning}); nothing started`,
-        );
-      } finally {
-        await client.connection.close();
-      }
+      const { withClient } = await import('../temporal-client.js');
+      const outcome = await withClient((client) => startDeployment(client, settings, spec, { version: Number(version[1]), reason: opts.reason, requestedBy: opts.as }));
+      emit(options, outcome, () =>
+        outcome.started
+          ? `started ${outcome.workflowId} (run ${outcome.runId}): v${version[1]} against the champion on the latest holdout, then ${spec.approval.when === 'always' ? 'approval, ' : ''}the canary; follow with \`retrain status ${spec.name}\``
+          : `already running: ${outcome.workflowId} (run ${outcome.alreadyRunning}); nothing started`,
+      );
     });
 }

@@ -58,7 +58,7 @@ export function registerOperationCommands(program: Command): void {
       const registry = openRegistry(settings);
       try {
         // The gateway first: if it cannot load the old model, the registry keeps naming the current one.
-        const gateway = new GatewayClient(spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`, adminToken(settings.dataDir));
+        const gateway = new GatewayClient(spec.serving.url ?? settings.gatewayUrl, adminToken(settings.dataDir));
         const { entry } = await rollbackChampion({ registry, serving: gateway }, model, { actor: opts.as, reason: opts.reason });
         emit(options, entry, () => `${model}: champion is v${entry.toVersion} again (was v${entry.fromVersion}); ledger entry ${entry.id}`);
       } catch (err) {

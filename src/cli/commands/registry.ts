@@ -296,7 +296,7 @@ async function promote(spec: ModelSpec, registry: Registry, version: ModelVersio
   const { runtimeSettings } = await import('../../config/settings.js');
   const { adminToken } = await import('../admin-token.js');
   const settings = runtimeSettings();
-  const url = spec.serving.url ?? `http://127.0.0.1:${settings.gatewayPort}`;
+  const url = spec.serving.url ?? settings.gatewayUrl;
   const gateway = new GatewayClient(url, adminToken(settings.dataDir));
   const unreachable = (err: unknown) => err instanceof ServingError && err.status === 0;
   const ctx = {
