@@ -7,7 +7,7 @@ import type { CanaryEvidence, VariantEvidence } from './contracts.js';
 
 /**
  * Turns the lake's per-variant rows of one step into the canary's evidence: rates and quantiles
- * as they are, labelled accuracy or MAE, and two label-free signals computed here: each version's
+ * as they are, labelled accuracy (binary or multiclass: prediction = label) or MAE, and two label-free signals computed here: each version's
  * CBPE accuracy (its score histogram through its own calibration) and the Jensen–Shannon distance
  * between the two versions' score distributions on the same traffic.
  */
@@ -58,7 +58,7 @@ function describe(v: ServedVariantEvidence, task: ModelSpec['task'], edges: numb
   };
   if (v.latencyMs) out.p99BoundsMs = { lower: round(v.latencyMs.p98, 3), upper: round(v.latencyMs.p995, 3) };
   if (v.labelled > 0) {
-    if (task === 'binary_classification') out.accuracy = v.correct / v.labelled;
+    if (task !== 'regression') out.accuracy = v.correct / v.labelled;
     else {
       const mae = v.absErrorSum / v.labelled;
       out.mae = mae;
@@ -66,8 +66,8 @@ function describe(v: ServedVariantEvidence, task: ModelSpec['task'], edges: numb
       out.absErrorStdDev = Math.sqrt(Math.max(v.squaredErrorSum / v.labelled - mae * mae, 0));
     }
   }
-  if (task === 'binary_classification' && calibration) {
-    const estimate = estimatedAccuracy(v.scoreHistogram, edges, calibration);
+  if (task !== 'regression' && calibration) {
+    const estimate = estimatedAccuracy(v.scoreHistogram, edges, calibration, task === 'multiclass_classification');
     if (estimate !== undefined) out.estimatedAccuracy = round(estimate, 6);
   }
   return out;
@@ -77,14 +77,16 @@ function describe(v: ServedVariantEvidence, task: ModelSpec['task'], edges: numb
  * CBPE on a histogram: a score s predicts 1 when s ≥ 0.5 and is right with the calibrated
  * probability q(s) (else 1 − q(s)); each bin is taken at its midpoint. With 50 bins the midpoint
  * moves q by at most the calibration's slope over 0.01, well inside the estimate's own noise.
+ * Multiclass: the score is the predicted class's probability and the calibration gives
+ * P(right | score) directly, so a bin is right with q(s).
  */
-export function estimatedAccuracy(histogram: number[], edges: number[], calibration: IsotonicCalibration): number | undefined {
+export function estimatedAccuracy(histogram: number[], edges: number[], calibration: IsotonicCalibration, multiclass = false): number | undefined {
   const total = sum(histogram);
   if (total === 0 || edges.length !== histogram.length + 1) return undefined;
   const mids = histogram.map((_, i) => (edges[i] + edges[i + 1]) / 2);
   const q = applyCalibration(calibration, mids);
   let right = 0;
-  for (let i = 0; i < histogram.length; i++) right += histogram[i] * (mids[i] >= 0.5 ? q[i] : 1 - q[i]);
+  for (let i = 0; i < histogram.length; i++) right += histogram[i] * (multiclass || mids[i] >= 0.5 ? q[i] : 1 - q[i]);
   return right / total;
 }
 

@@ -8,6 +8,7 @@ import { compareToProfile, type DriftProfile, type DriftReport, type DriftThresh
 import {
   adjustPValues, applyCalibration, createMultiChart, decideDriftImpact, estimatePerformance, isMultiChart, multiChartResult, updateMultiChart, type MultiChartState,
 } from '../drift/decisions/index.js';
+import { estimateMulticlassAccuracy } from '../drift/decisions/cbpe.js';
 import { assessDataQuality } from '../drift/data-quality.js';
 import { jensenShannonNoiseFloor, psiNoiseFloor } from '../drift/noise-floor.js';
 import type { CheckResult } from './contracts.js';
@@ -89,7 +90,7 @@ export async function measureCheck(ctx: CheckContext, spec: ModelSpec, now: Date
   const profile = champion.referenceProfile as (DriftProfile & { importance?: ImportanceRecord }) | null;
   let drift: DriftReport | null = null;
   const baseline = validatedAccuracy(champion);
-  if (spec.task === 'binary_classification') result.estimate = labelFreeEstimate(window.scores, baseline, (champion.referenceProfile as DriftProfile | null)?.calibration);
+  if (spec.task !== 'regression') result.estimate = labelFreeEstimate(window.scores, baseline, (champion.referenceProfile as DriftProfile | null)?.calibration, spec.task === 'multiclass_classification');
   if (profile) {
     drift = compareToProfile(profile, window.columns, driftThresholds(spec, profile, window));
     if (spec.triggers.drift.pValueAdjustment !== 'none') adjustAcrossFeatures(drift, spec.triggers.drift.pValueAdjustment);
@@ -128,7 +129,8 @@ export async function measureCheck(ctx: CheckContext, spec: ModelSpec, now: Date
     labelShift = compareToProfile(profile, { [spec.label.name]: matured.labels }, { minSamples: 1 }).labelShift;
     if (labelShift?.score !== null && labelShift?.score !== undefined) result.labelShift = { jensenShannon: labelShift.score, samples: matured.count };
   }
-  if (spec.task === 'binary_classification' && baseline !== undefined) result.sequential = await feedDetector(ctx, spec, champion, baseline, now);
+  // Binary and multiclass alike: a matured prediction is an error when it is not its label.
+  if (spec.task !== 'regression' && baseline !== undefined) result.sequential = await feedDetector(ctx, spec, champion, baseline, now);
   return { result, drift, labelShift, unavailable: profile ? undefined : `champion v${champion.version} has no reference profile` };
 }
 
@@ -262,9 +264,14 @@ function adjustAcrossFeatures(report: DriftReport, method: 'bh' | 'holm'): void 
  * probabilities, so the scores go through the calibration fitted on the champion's validation split
  * (when its profile has one), while the model's own decisions stay `score >= 0.5`.
  */
-function labelFreeEstimate(scores: Float64Array, baseline: number | undefined, calibration: DriftProfile['calibration']): CheckResult['estimate'] {
+function labelFreeEstimate(scores: Float64Array, baseline: number | undefined, calibration: DriftProfile['calibration'], multiclass = false): CheckResult['estimate'] {
   const valid = scores.filter((s) => s >= 0 && s <= 1);
   if (valid.length < 30) return undefined;
+  if (multiclass) {
+    // The score is the predicted class's probability; the calibration maps it to P(right).
+    const estimate = estimateMulticlassAccuracy(calibration ? applyCalibration(calibration, valid) : valid);
+    return { metric: 'accuracy', value: estimate.value, lower: estimate.lower, upper: estimate.upper, samples: valid.length, baseline };
+  }
   const estimate = calibration
     ? estimatePerformance(applyCalibration(calibration, valid), { predictions: Float64Array.from(valid, (s) => (s >= 0.5 ? 1 : 0)) })
     : estimatePerformance(valid);

@@ -9,24 +9,47 @@ import { normalizePerson, personNameProblem } from './people.js';
  * product's seed numbers: the README ("Models: retrain.yaml") and docs/config-reference.md (generated from here).
  */
 
-export const metricName = z.enum(['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'mae', 'rmse'], {
-  error: 'expected one of accuracy, precision, recall, f1, roc_auc, log_loss, mae, rmse',
+export const metricName = z.enum(['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'macro_f1', 'mae', 'rmse'], {
+  error: 'expected one of accuracy, precision, recall, f1, roc_auc, log_loss, macro_f1, mae, rmse',
 });
 export type MetricName = z.infer<typeof metricName>;
 
 /** Metrics where a smaller value is better; gates and triggers flip their comparisons for these. */
 export const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['log_loss', 'mae', 'rmse']);
 
-/** The metrics each task can be judged on. */
-export const TASK_METRICS: Readonly<Record<'binary_classification' | 'regression', readonly MetricName[]>> = {
+/** What a model predicts: one of two classes, one of k ≥ 3 named classes, or a number. */
+export const TASKS = ['binary_classification', 'multiclass_classification', 'regression'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** Binary and multiclass models: a prediction is a class, right or wrong (accuracy = prediction === label). */
+export function isClassification(task: Task): task is 'binary_classification' | 'multiclass_classification' {
+  return task !== 'regression';
+}
+
+/** The task as a sentence names it ("binary classification"). */
+export function taskName(task: Task): string {
+  return task.replace('_', ' ');
+}
+
+/**
+ * The metrics each task can be judged on. Multiclass: accuracy, macro F1 (the unweighted mean of
+ * the per-class F1, so a minority class that collapses shows) and log loss (on the full class
+ * probabilities); precision, recall, f1 and roc_auc are defined for one positive class only.
+ */
+export const TASK_METRICS: Readonly<Record<Task, readonly MetricName[]>> = {
   binary_classification: ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss'],
+  multiclass_classification: ['accuracy', 'macro_f1', 'log_loss'],
   regression: ['mae', 'rmse'],
 };
 
 /**
  * Defaults that depend on the task, filled in before the schema's own: a regression model is
  * judged by rmse, with no absolute floor (the scale is its label's) and "at least as good" as the
- * improvement it needs. A value the file sets is kept, and checked against the task afterwards.
+ * improvement it needs, and its built-in trainer is linear_regression. A multiclass model's gate
+ * is macro F1 (accuracy hides a minority class the challenger stopped predicting) with no absolute
+ * floor (chance is 1/k, so what is good depends on k); its performance trigger stays accuracy, the
+ * error rate the sequential test and the canary measure on matured labels. A value the file sets
+ * is kept, and checked against the task afterwards.
  */
 export function withTaskDefaults(input: unknown): unknown {
   if (input == null || typeof input !== 'object' || Array.isArray(input)) return input;
@@ -40,9 +63,19 @@ export function withTaskDefaults(input: unknown): unknown {
   // Leave malformed sections as they are: the schema names what is wrong with them.
   if (!gates || !triggers || !performance) return input;
   const regression = task === 'regression';
+  const multiclass = task === 'multiclass_classification';
+  const trainer = model.trainer;
+  const builtin = trainer === undefined || (trainer !== null && typeof trainer === 'object' && !Array.isArray(trainer) && (trainer as Record<string, unknown>).backend === 'builtin');
+  const withAlgorithm = regression && builtin && (trainer as Record<string, unknown> | undefined)?.algorithm === undefined ? { trainer: { backend: 'builtin', ...(trainer as object | undefined), algorithm: 'linear_regression' } } : {};
   return {
     ...model,
-    gates: { ...gates, metric: gates.metric ?? (regression ? 'rmse' : undefined), floor: gates.floor ?? (regression ? undefined : 0.9), minImprovement: gates.minImprovement ?? (regression ? 0 : undefined) },
+    ...withAlgorithm,
+    gates: {
+      ...gates,
+      metric: gates.metric ?? (regression ? 'rmse' : multiclass ? 'macro_f1' : undefined),
+      floor: gates.floor ?? (regression || multiclass ? undefined : 0.9),
+      minImprovement: gates.minImprovement ?? (regression ? 0 : undefined),
+    },
     triggers: { ...triggers, performance: { ...performance, metric: performance.metric ?? (regression ? 'rmse' : undefined) } },
   };
 }
@@ -144,8 +177,8 @@ export const triggers = z
 
 export const gates = z
   .object({
-    metric: metricName.default('accuracy').describe('Metric both models are scored on, on the same holdout (default: accuracy; rmse for regression)'),
-    floor: z.number().optional().describe("The challenger's metric must reach this absolute value (at most this, for losses). Default 0.9 for classification; none for regression, whose scale is the label's."),
+    metric: metricName.default('accuracy').describe('Metric both models are scored on, on the same holdout (default: accuracy; macro_f1 for multiclass; rmse for regression)'),
+    floor: z.number().optional().describe("The challenger's metric must reach this absolute value (at most this, for losses). Default 0.9 for binary classification; none for multiclass (chance is 1/k) and regression (the scale is the label's)."),
     minImprovement: z
       .number()
       .min(-1)

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
 import { positiveInt, probability } from './fields.js';
+import { isClassification, type Task } from './policies.js';
 
 /**
  * How a challenger reaches traffic, in two declarations as Argo Rollouts has them: the plan
@@ -117,9 +118,9 @@ export type AnalysisMetricKind = AnalysisMetric['kind'];
  * traffic differently by design (score distance 0.46), and an isotonic calibration fitted on a few
  * hundred validation rows put a challenger's estimate 10 points under its holdout accuracy.
  */
-export function defaultAnalysisMetrics(task: 'binary_classification' | 'regression'): AnalysisMetric[] {
-  const deciding: AnalysisMetricKind[] = task === 'binary_classification' ? ['error_rate', 'latency', 'accuracy_drop', 'shadow_agreement'] : ['error_rate', 'latency', 'error_increase', 'shadow_agreement'];
-  const dryRuns: AnalysisMetricKind[] = task === 'binary_classification' ? ['estimated_accuracy_drop', 'score_distance'] : ['score_distance'];
+export function defaultAnalysisMetrics(task: Task): AnalysisMetric[] {
+  const deciding: AnalysisMetricKind[] = isClassification(task) ? ['error_rate', 'latency', 'accuracy_drop', 'shadow_agreement'] : ['error_rate', 'latency', 'error_increase', 'shadow_agreement'];
+  const dryRuns: AnalysisMetricKind[] = isClassification(task) ? ['estimated_accuracy_drop', 'score_distance'] : ['score_distance'];
   return [...deciding.map((kind) => analysisMetric.parse({ kind })), ...dryRuns.map((kind) => analysisMetric.parse({ kind, dryRun: true }))];
 }
 
@@ -245,7 +246,7 @@ export type RolloutInput = Partial<z.infer<typeof rollout>> & { steps: Array<{ w
  * latency metric; the metrics it never had keep their defaults), and a missing metric list gets
  * the task's defaults.
  */
-export function normalizeRollout(input: RolloutInput, task: 'binary_classification' | 'regression'): RolloutPlan {
+export function normalizeRollout(input: RolloutInput, task: Task): RolloutPlan {
   const defaults = analysis.parse({});
   const given: Partial<z.infer<typeof analysis>> = input.analysis ?? {};
   const legacy = input.rollbackOn;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
-import { approval, budget, gates, TASK_METRICS, triggers, withTaskDefaults } from './policies.js';
+import { approval, budget, gates, TASK_METRICS, TASKS, taskName, triggers, withTaskDefaults } from './policies.js';
 import { normalizeRollout, rollout, type RolloutPlan } from './rollout.js';
 
 /**
@@ -66,7 +66,10 @@ const trainingAttempts = {
 const builtinTrainer = z
   .object({
     backend: z.literal('builtin'),
-    algorithm: z.enum(['logistic_regression', 'linear_regression']).default('logistic_regression').describe('logistic_regression for binary classification, linear_regression for regression'),
+    algorithm: z
+      .enum(['logistic_regression', 'linear_regression'])
+      .default('logistic_regression')
+      .describe('logistic_regression for classification (multinomial, softmax, for multiclass), linear_regression for regression (the default for a regression model)'),
     params: z
       .object({
         learningRate: z.number().positive().default(0.1),
@@ -153,7 +156,11 @@ export const model = z.preprocess(withTaskDefaults, z
   .object({
     name: modelName.describe('Unique name; becomes the workflow id retrain-<name> and the lake folder'),
     description: z.string().optional(),
-    task: z.enum(['binary_classification', 'regression'], { error: 'expected binary_classification or regression' }).describe('What the model predicts'),
+    task: z.enum(TASKS, { error: 'expected binary_classification, multiclass_classification or regression' }).describe('What the model predicts'),
+    classes: z
+      .array(z.string({ error: 'expected a class name' }).min(1, { error: 'expected a non-empty class name' }).max(128, { error: 'expected a class name of at most 128 characters' }))
+      .optional()
+      .describe('multiclass_classification only, and required there: the names of the k ≥ 3 classes in label order. A label is the index of its class (0 .. k-1); feedback may send the name instead. Fixed in the file, not learned from the data: the model\'s output, the gateway\'s answer and macro F1 all depend on k, and a class missing from one training window must not change them.'),
     features: z.array(feature).min(1, { error: 'expected at least one feature' }).describe('Input columns, in the order the model uses them'),
     label,
     data: dataSource.prefault({}),
@@ -189,17 +196,38 @@ export const model = z.preprocess(withTaskDefaults, z
     if (m.serving.entityKey !== undefined && !seen.has(m.serving.entityKey) && m.serving.entityKey !== 'entity_id') {
       ctx.addIssue({ code: 'custom', path: ['serving', 'entityKey'], message: `expected entity_id or one of the model's features, got "${m.serving.entityKey}"` });
     }
+    if (m.task === 'multiclass_classification') {
+      if (m.classes === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['classes'], message: 'a multiclass_classification model needs its classes: their names in label order, e.g. classes: [setosa, versicolor, virginica] (labels 0, 1, 2)' });
+      } else if (m.classes.length < 3) {
+        ctx.addIssue({ code: 'custom', path: ['classes'], message: `expected at least 3 classes, got ${m.classes.length}${m.classes.length === 2 ? ' (two classes: use task: binary_classification)' : ''}` });
+      }
+      const names = new Map<string, number>();
+      m.classes?.forEach((name, index) => {
+        if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['classes', index], message: `duplicate class "${name}" (also classes[${names.get(name)}])` });
+        names.set(name, index);
+      });
+      if (m.trainer.backend === 'builtin' && m.trainer.algorithm !== 'logistic_regression') {
+        ctx.addIssue({ code: 'custom', path: ['trainer', 'algorithm'], message: `${m.trainer.algorithm} does not train a multiclass model; expected logistic_regression (multinomial)` });
+      }
+    } else if (m.classes !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['classes'], message: `classes applies to multiclass_classification models only; this model is ${m.task}` });
+    }
     const judged: Array<[string[], string]> = [[['gates', 'metric'], m.gates.metric], [['triggers', 'performance', 'metric'], m.triggers.performance.metric]];
     for (const [path, metric] of judged) {
       if (!(TASK_METRICS[m.task] as readonly string[]).includes(metric)) {
-        ctx.addIssue({ code: 'custom', path, message: `${metric} does not judge a ${m.task === 'regression' ? 'regression' : 'binary classification'} model; expected one of ${TASK_METRICS[m.task].join(', ')}` });
+        ctx.addIssue({ code: 'custom', path, message: `${metric} does not judge a ${taskName(m.task)} model; expected one of ${TASK_METRICS[m.task].join(', ')}` });
       }
     }
-    const forTask: Record<string, 'binary_classification' | 'regression'> = { accuracy_drop: 'binary_classification', estimated_accuracy_drop: 'binary_classification', error_increase: 'regression' };
+    const forTask: Record<string, { tasks: readonly string[]; what: string }> = {
+      accuracy_drop: { tasks: ['binary_classification', 'multiclass_classification'], what: 'classification' },
+      estimated_accuracy_drop: { tasks: ['binary_classification', 'multiclass_classification'], what: 'classification' },
+      error_increase: { tasks: ['regression'], what: 'regression' },
+    };
     m.rollout.analysis?.metrics?.forEach((metric, index) => {
-      const task = forTask[metric.kind];
-      if (task && task !== m.task) {
-        ctx.addIssue({ code: 'custom', path: ['rollout', 'analysis', 'metrics', index, 'kind'], message: `${metric.kind} judges ${task === 'regression' ? 'regression' : 'binary classification'} models; this model is ${m.task}` });
+      const fits = forTask[metric.kind];
+      if (fits && !fits.tasks.includes(m.task)) {
+        ctx.addIssue({ code: 'custom', path: ['rollout', 'analysis', 'metrics', index, 'kind'], message: `${metric.kind} judges ${fits.what} models; this model is ${m.task}` });
       }
     });
   })

@@ -19,6 +19,8 @@ export interface ModelRuntime {
   index: FeedbackIndex;
   /** A feature whose value keys the sticky split when the request has no entity_id (serving.entityKey). */
   entityFeature?: string;
+  /** Multiclass: each class name as a JSON string, in label order, for the hand-built answer. */
+  classJson?: string[];
 }
 
 /** What the gateway's plugins share. */
@@ -49,5 +51,6 @@ export function modelRuntime(spec: ModelSpec, live: LiveMetricsOptions, index: F
     live: new LiveMetrics(spec.task, live),
     index: new FeedbackIndex(index),
     entityFeature: key && key !== 'entity_id' ? key : undefined,
+    ...(spec.task === 'multiclass_classification' && spec.classes ? { classJson: spec.classes.map((c) => JSON.stringify(c)) } : {}),
   };
 }

@@ -297,7 +297,7 @@ export class Deployments {
   private async load(spec: ModelSpec, ref: ArtifactRef): Promise<LoadedRole> {
     this.checkInStore(spec, ref);
     try {
-      const model = await loadModel(ref.artifactUri, { spec: { task: spec.task, features: spec.features }, sha256: ref.sha256 });
+      const model = await loadModel(ref.artifactUri, { spec: { task: spec.task, features: spec.features, classes: spec.classes }, sha256: ref.sha256 });
       const scorer = new CoalescingScorer(model);
       await warmUp(scorer, spec);
       return { version: ref.version, artifactUri: ref.artifactUri, sha256: model.sha256, model, scorer, versionJson: JSON.stringify(ref.version) };

@@ -1,3 +1,4 @@
+import { isClassification, type Task } from '../config/policies.js';
 import type { Variant } from '../backends/data/types.js';
 import { VARIANT_CODES, variantCode, type LabelOutcome } from './live-metrics.js';
 
@@ -120,14 +121,14 @@ export class FeedbackIndex {
   }
 
   /** Joins a label to its prediction; undefined when the request is unknown here or too old. */
-  join(requestId: string, label: number, task: 'binary_classification' | 'regression', nowMs = Date.now()): JoinedFeedback | undefined {
+  join(requestId: string, label: number, task: Task, nowMs = Date.now()): JoinedFeedback | undefined {
     const slot = this.find(requestId);
     if (slot < 0) return undefined;
     if (nowMs - this.ts[slot] > this.maxAgeMs) return undefined;
     const before = this.labels[slot];
     this.labels[slot] = label;
     const judge = (prediction: number, l: number): LabelOutcome =>
-      task === 'binary_classification' ? { correct: prediction === l, absError: prediction === l ? 0 : 1 } : { correct: false, absError: Math.abs(prediction - l) };
+      isClassification(task) ? { correct: prediction === l, absError: prediction === l ? 0 : 1 } : { correct: false, absError: Math.abs(prediction - l) };
     const p = this.predictions[slot];
     const sp = this.shadowPredictions[slot];
     const hadLabel = !Number.isNaN(before);

@@ -1,3 +1,4 @@
+import { isClassification, type Task } from '../config/policies.js';
 import type { VariantLiveMetrics } from '../domain/canary.js';
 import type { Variant } from '../backends/data/types.js';
 import { LatencyHistogram } from './histogram.js';
@@ -71,7 +72,7 @@ export class LiveMetrics {
   private current: Bucket | undefined;
 
   constructor(
-    private readonly task: 'binary_classification' | 'regression',
+    private readonly task: Task,
     options: LiveMetricsOptions = {},
   ) {
     this.fineMs = options.fineMs ?? 60_000;
@@ -125,7 +126,7 @@ export class LiveMetrics {
       labelledSamples: s.labelled,
     };
     if (s.labelled > 0) {
-      if (this.task === 'binary_classification') m.accuracy = s.correct / s.labelled;
+      if (isClassification(this.task)) m.accuracy = s.correct / s.labelled;
       else m.mae = s.absError / s.labelled;
     }
     return m;

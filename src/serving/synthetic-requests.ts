@@ -176,6 +176,10 @@ export function outputProblem(task: ModelSpec['task'], prediction: unknown, scor
     if ((score as number) < 0 || (score as number) > 1) return `score ${String(score)} is outside [0, 1] (a probability)`;
     if (prediction !== 0 && prediction !== 1) return `prediction ${String(prediction)} is not a class (0 or 1)`;
   }
+  if (task === 'multiclass_classification') {
+    if ((score as number) < 0 || (score as number) > 1) return `score ${String(score)} is outside [0, 1] (a probability)`;
+    if (!Number.isInteger(prediction) || (prediction as number) < 0) return `prediction ${String(prediction)} is not a class index`;
+  }
   return undefined;
 }
 

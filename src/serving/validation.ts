@@ -90,7 +90,9 @@ export function buildSchemas(spec: ModelSpec): ModelSchemas {
       ? z
           .union([z.literal(0), z.literal(1), z.boolean()], { error: BINARY_LABEL_EXPECTED })
           .transform((v) => (v === true ? 1 : v === false ? 0 : v))
-      : z.number({ error: REGRESSION_LABEL_EXPECTED });
+      : spec.task === 'multiclass_classification'
+        ? multiclassLabel(spec.classes ?? [])
+        : z.number({ error: REGRESSION_LABEL_EXPECTED });
   const feedbackItem = z
     .object(
       {
@@ -108,6 +110,20 @@ export function buildSchemas(spec: ModelSpec): ModelSchemas {
     feedbackList: z.array(feedbackItem) as z.ZodType<FeedbackItem[]>,
     checkValues: (instances, batch) => refuseControlCharacters(spec, instances, batch),
   };
+}
+
+/** A multiclass label: the class index (what predict answers as `prediction`) or the class name. */
+function multiclassLabel(classes: readonly string[]): z.ZodType<number, unknown> {
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const expected = `expected a class index 0..${classes.length - 1} or a class name (${classes.join(', ')})`;
+  return z.union([z.number(), z.string()], { error: expected }).transform((v, ctx) => {
+    const at = typeof v === 'string' ? index.get(v) : Number.isInteger(v) && v >= 0 && v < classes.length ? v : undefined;
+    if (at === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${expected}, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return at;
+  });
 }
 
 /** A well-formed instance whose categories hold a control character: 422 naming each such feature. */

@@ -10,6 +10,7 @@ const METRIC_KEY: Record<MetricName, string> = {
   f1: 'f1',
   roc_auc: 'roc_auc',
   log_loss: 'log_loss',
+  macro_f1: 'macro_f1',
   mae: 'mae',
   rmse: 'rmse',
 };

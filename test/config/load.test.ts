@@ -86,7 +86,7 @@ describe('config: bad input gets one clear line per problem', () => {
     const problems = problemsOf(text);
     assert.equal(problems.length, 3);
     assert.match(problems.join('\n'), /models\[0\]: unknown field "colour"/);
-    assert.match(problems.join('\n'), /models\[0\]\.task: expected binary_classification or regression/);
+    assert.match(problems.join('\n'), /models\[0\]\.task: expected binary_classification, multiclass_classification or regression/);
     assert.match(problems.join('\n'), /models\[0\]\.features\[0\]\.type: expected numerical or categorical/);
   });
 

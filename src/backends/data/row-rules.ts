@@ -7,8 +7,8 @@ import type { ModelSpec } from '../../config/schema.js';
  * words for whoever sent it; the caller adds where (request path, or file, row and column).
  *
  * - Numbers are finite: NaN, ±Infinity and anything that overflows a double (1e400) are refused.
- * - A binary classification label is 0 or 1 (true/false arrive as 1/0); a regression label is a
- *   finite number.
+ * - A binary classification label is 0 or 1 (true/false arrive as 1/0); a multiclass label is a
+ *   class index 0..k-1 of the spec's `classes`; a regression label is a finite number.
  * - A category is text of at most 256 characters with no control character (U+0000–U+001F,
  *   U+007F): such values are invisible in reports and logs, and a NUL byte has broken queries
  *   (issue 15).
@@ -54,8 +54,12 @@ export function numberProblem(value: number): string | undefined {
   return Number.isFinite(value) ? undefined : `${FINITE_EXPECTED}, got ${shown(value)}`;
 }
 
-export function labelProblem(task: ModelSpec['task'], value: number): string | undefined {
+export function labelProblem(task: ModelSpec['task'], value: number, classes?: readonly string[]): string | undefined {
   if (task === 'binary_classification') return value === 0 || value === 1 ? undefined : `${BINARY_LABEL_EXPECTED}, got ${shown(value)}`;
+  if (task === 'multiclass_classification') {
+    const k = classes?.length ?? 0;
+    return Number.isInteger(value) && value >= 0 && value < k ? undefined : `expected a class index 0..${k - 1} (multiclass classification: ${(classes ?? []).join(', ')}), got ${shown(value)}`;
+  }
   return Number.isFinite(value) ? undefined : `${REGRESSION_LABEL_EXPECTED}, got ${shown(value)}`;
 }
 

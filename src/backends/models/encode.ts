@@ -101,3 +101,20 @@ export function sigmoid(z: number): number {
   const e = Math.exp(z);
   return e / (1 + e);
 }
+
+/** Row-wise softmax of rows × k scores in place, stable (each row shifted by its maximum). */
+export function softmaxRows(z: Float64Array, k: number, rows: number): Float64Array {
+  for (let i = 0; i < rows; i++) {
+    const base = i * k;
+    let max = z[base];
+    for (let c = 1; c < k; c++) if (z[base + c] > max) max = z[base + c];
+    let sum = 0;
+    for (let c = 0; c < k; c++) {
+      const e = Math.exp(z[base + c] - max);
+      z[base + c] = e;
+      sum += e;
+    }
+    for (let c = 0; c < k; c++) z[base + c] /= sum;
+  }
+  return z;
+}

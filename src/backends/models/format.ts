@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TASKS } from '../../config/policies.js';
 
 /**
  * The `retrain-linear/v1` model file: a linear model together with the preprocessing it was
@@ -38,12 +39,18 @@ export const linearFeature = z.discriminatedUnion('type', [numericalFeature, cat
 export const linearModel = z
   .object({
     format: z.literal(LINEAR_FORMAT, { error: `expected format "${LINEAR_FORMAT}"` }),
-    task: z.enum(['binary_classification', 'regression']),
+    task: z.enum(TASKS),
     algorithm: z.string().optional(),
     label: z.string().min(1),
     features: z.array(linearFeature).min(1, { error: 'expected at least one feature' }),
+    /** Binary and regression: one weight per input (see the layout above). Multiclass: k such blocks, class by class. */
     weights: z.array(finite),
-    bias: finite,
+    /** Binary and regression: the intercept. */
+    bias: finite.optional(),
+    /** Multiclass only: the class names, in label order (label i is classes[i]). */
+    classes: z.array(z.string()).optional(),
+    /** Multiclass only: one intercept per class. */
+    biases: z.array(finite).optional(),
     /** Binary only: a score at or above it predicts class 1. */
     threshold: z.number().min(0).max(1).optional(),
     /** Free-form provenance (params, seed, row counts); never read by scoring. */
@@ -59,9 +66,18 @@ export const linearModel = z
         ctx.addIssue({ code: 'custom', path: ['features', i, 'vocabulary'], message: 'duplicate category in vocabulary' });
       }
     }
-    const expected = weightCount(m.features);
+    const multiclass = m.task === 'multiclass_classification';
+    const k = multiclass ? (m.classes?.length ?? 0) : 1;
+    const expected = weightCount(m.features) * k;
     if (m.weights.length !== expected) {
-      ctx.addIssue({ code: 'custom', path: ['weights'], message: `expected ${expected} weights for these features, got ${m.weights.length}` });
+      ctx.addIssue({ code: 'custom', path: ['weights'], message: `expected ${expected} weights for these features${multiclass ? ` and ${k} classes` : ''}, got ${m.weights.length}` });
+    }
+    if (multiclass) {
+      if (!m.classes || m.classes.length < 3) ctx.addIssue({ code: 'custom', path: ['classes'], message: 'expected the names of at least 3 classes for a multiclass classifier' });
+      if (m.biases?.length !== k) ctx.addIssue({ code: 'custom', path: ['biases'], message: `expected one bias per class (${k}), got ${m.biases?.length ?? 'none'}` });
+    } else {
+      if (m.bias === undefined) ctx.addIssue({ code: 'custom', path: ['bias'], message: 'expected a bias' });
+      if (m.classes !== undefined || m.biases !== undefined) ctx.addIssue({ code: 'custom', path: ['classes'], message: `classes and biases belong to multiclass classifiers; this one is ${m.task}` });
     }
     if (m.task === 'binary_classification' && m.threshold === undefined) {
       ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'expected a threshold for a binary classifier' });

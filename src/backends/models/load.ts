@@ -14,8 +14,8 @@ import { ARTIFACT_FILES } from './artifact-files.js';
 export { ARTIFACT_FILES };
 
 export interface LoadModelOptions {
-  /** The model spec this artifact must serve: its task, and features present with the same types. */
-  spec?: { task: ModelTask; features: readonly FeatureDef[] };
+  /** The model spec this artifact must serve: its task, features present with the same types, and (multiclass) its classes. */
+  spec?: { task: ModelTask; features: readonly FeatureDef[]; classes?: readonly string[] };
   /** Expected sha256 (hex) of the artifact bytes, e.g. from the registry; a mismatch is refused. */
   sha256?: string;
 }
@@ -80,7 +80,7 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
   if (options.sha256 && options.sha256.toLowerCase() !== sha256) {
     throw new ModelLoadError('hash_mismatch', `${file}: content hash ${sha256} does not match the registered ${options.sha256}; the artifact changed after registration`);
   }
-  const model = format === 'onnx' ? await OnnxScorer.create(bytes, file, sha256, options.spec?.task) : parseLinear(bytes, file, sha256);
+  const model = format === 'onnx' ? await OnnxScorer.create(bytes, file, sha256, options.spec?.task, options.spec?.classes?.length) : parseLinear(bytes, file, sha256);
   if (options.spec) {
     try {
       checkCompatible(model, options.spec);
@@ -114,6 +114,13 @@ function parseLinear(bytes: Uint8Array, file: string, sha256: string): LinearSco
 function checkCompatible(model: LoadedModel, spec: NonNullable<LoadModelOptions['spec']>): void {
   if (model.task !== spec.task) {
     throw new ModelLoadError('incompatible', `${model.path}: model task is ${model.task}, the spec expects ${spec.task}`);
+  }
+  if (spec.task === 'multiclass_classification' && spec.classes && model.classCount !== spec.classes.length) {
+    throw new ModelLoadError('incompatible', `${model.path}: the model outputs ${model.classCount ?? 'no'} class probabilities, the spec declares ${spec.classes.length} classes (${spec.classes.join(', ')})`);
+  }
+  const named = model instanceof LinearScorer ? model.model.classes : undefined;
+  if (named && spec.classes && named.some((name, i) => name !== spec.classes![i])) {
+    throw new ModelLoadError('incompatible', `${model.path}: the model's classes are [${named.join(', ')}], the spec's [${spec.classes.join(', ')}] (same order: a label is a class index)`);
   }
   const byName = new Map(spec.features.map((f) => [f.name, f]));
   for (const f of model.features) {

@@ -1,14 +1,15 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { categoryAt, type CategoricalColumn, type FeatureColumns, type FeatureDef, type FeatureRow, numericAt, type NumericColumn, rowCountOf, rowsToColumns } from './columns.js';
 import { ModelLoadError } from './errors.js';
-import { type ColumnPredictions, type LoadedModel, type ModelTask, type Prediction, toRows } from './scorer.js';
+import { argmaxRows, type ColumnPredictions, type LoadedModel, type ModelTask, type Prediction, toRows } from './scorer.js';
 
 /**
  * ONNX models under the trainer contract (docs/trainer-contract.md): one input per feature named
  * after it, shaped [N, 1] (or [N]); float/double for numerical (NaN = missing), string for
  * categorical ("" = missing). Binary classifiers expose class probabilities [N, 2] (output named
- * `probabilities`, or the first float output whose last dimension is 2); regressors one float
- * output [N, 1].
+ * `probabilities`, or the first float output whose last dimension is 2); multiclass classifiers
+ * [N, k] in class order (`probabilities`, or the first float output whose last dimension is k);
+ * regressors one float output [N, 1].
  */
 type OrtModule = typeof import('onnxruntime-node');
 
@@ -29,6 +30,7 @@ interface InputPlan {
 export class OnnxScorer implements LoadedModel {
   readonly format = 'onnx' as const;
   readonly threshold?: number;
+  readonly classCount?: number;
   readonly features: readonly FeatureDef[];
 
   private constructor(
@@ -39,12 +41,14 @@ export class OnnxScorer implements LoadedModel {
     readonly task: ModelTask,
     readonly path: string,
     readonly sha256: string,
+    classCount?: number,
   ) {
     this.features = inputs.map((i) => i.feature);
     this.threshold = task === 'binary_classification' ? 0.5 : undefined;
+    this.classCount = task === 'multiclass_classification' ? classCount : undefined;
   }
 
-  static async create(bytes: Uint8Array, path: string, sha256: string, expectedTask?: ModelTask): Promise<OnnxScorer> {
+  static async create(bytes: Uint8Array, path: string, sha256: string, expectedTask?: ModelTask, classCount?: number): Promise<OnnxScorer> {
     const api = await ort();
     let session: InferenceSession;
     try {
@@ -54,8 +58,8 @@ export class OnnxScorer implements LoadedModel {
     }
     try {
       const inputs = planInputs(session, path);
-      const { output, task } = planOutput(session, path, expectedTask);
-      return new OnnxScorer(api, session, inputs, output, task, path, sha256);
+      const { output, task, width } = planOutput(session, path, expectedTask, classCount);
+      return new OnnxScorer(api, session, inputs, output, task, path, sha256, width);
     } catch (err) {
       await session.release().catch(() => undefined);
       throw err;
@@ -91,6 +95,11 @@ export class OnnxScorer implements LoadedModel {
     const data = out.data as ArrayLike<number>;
     const width = out.dims.length >= 2 ? Number(out.dims[out.dims.length - 1]) : 1;
     if (data.length !== n * width) throw new Error(`${this.path}: output "${this.output}" has ${data.length} values for ${n} rows`);
+    if (this.task === 'multiclass_classification') {
+      if (width !== this.classCount) throw new Error(`${this.path}: output "${this.output}" has ${width} class probabilities per row, expected ${this.classCount}`);
+      const probabilities = Float64Array.from(data, Number);
+      return { ...argmaxRows(probabilities, width, n), probabilities };
+    }
     for (let i = 0; i < n; i++) {
       if (this.task === 'binary_classification') {
         const p = Number(data[i * width + (width === 2 ? 1 : 0)]);
@@ -126,10 +135,22 @@ function planInputs(session: InferenceSession, path: string): InputPlan[] {
   });
 }
 
-function planOutput(session: InferenceSession, path: string, expectedTask?: ModelTask): { output: string; task: ModelTask } {
+function planOutput(session: InferenceSession, path: string, expectedTask?: ModelTask, classCount?: number): { output: string; task: ModelTask; width?: number } {
   const floats = session.outputMetadata.filter(
     (m): m is InferenceSession.TensorValueMetadata => m.isTensor && (m.type === 'float32' || m.type === 'float64'),
   );
+  if (expectedTask === 'multiclass_classification') {
+    const named = floats.find((m) => m.name === 'probabilities');
+    const staticWidth = named?.shape.length === 2 && typeof named.shape[1] === 'number' ? named.shape[1] : undefined;
+    // Without the spec's classes the model's own static width says how many it has.
+    const k = classCount ?? staticWidth ?? 0;
+    const found = named ?? floats.find((m) => m.shape.length === 2 && m.shape[1] === k);
+    const width = found?.shape.length === 2 ? found.shape[1] : undefined;
+    if (!found || (typeof width === 'number' && width !== k) || k < 3) {
+      throw new ModelLoadError('incompatible', `${path}: no class-probability output for ${k} classes (expected a float output "probabilities" shaped [N, ${k}]; outputs: ${describe(session)}); export classifiers with zipmap disabled`);
+    }
+    return { output: found.name, task: 'multiclass_classification', width: k };
+  }
   const probabilities = floats.find((m) => m.name === 'probabilities') ?? floats.find((m) => m.shape.length === 2 && m.shape[1] === 2);
   if (expectedTask !== 'regression' && probabilities) return { output: probabilities.name, task: 'binary_classification' };
   if (expectedTask === 'binary_classification') {

@@ -1,14 +1,16 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isClassification, type Task } from '../../config/policies.js';
 import type { FeatureSpec } from '../../config/schema.js';
-import { encode, type EncodedDesign, linearScores, sigmoid } from '../models/encode.js';
-import type { ColumnPredictions } from '../models/scorer.js';
+import { encode, type EncodedDesign, linearScores, sigmoid, softmaxRows } from '../models/encode.js';
+import { argmaxRows, type ColumnPredictions } from '../models/scorer.js';
 import { LINEAR_FORMAT, type LinearModel, weightCount } from '../models/format.js';
 import { LinearScorer } from '../models/linear-scorer.js';
 import { finiteMetrics, taskMetrics } from './metrics.js';
 import { readParquetColumns } from './parquet.js';
 import { fitPreprocessing } from './preprocess.js';
 import { trainLinearSgd } from './sgd.js';
+import { trainSoftmaxSgd } from './softmax.js';
 import { type Metrics, TrainingInputError, type TrainProgress } from './types.js';
 
 /**
@@ -17,7 +19,9 @@ import { type Metrics, TrainingInputError, type TrainProgress } from './types.js
  * model.json. The worker thread calls it; benchmarks may call it directly.
  */
 export interface BuiltinJob {
-  task: 'binary_classification' | 'regression';
+  task: Task;
+  /** Multiclass: the class names in label order (label i is classes[i]). */
+  classes?: string[];
   algorithm: 'logistic_regression' | 'linear_regression';
   features: FeatureSpec[];
   labelName: string;
@@ -44,9 +48,12 @@ export async function runBuiltinJob(job: BuiltinJob, onProgress: (p: TrainProgre
     timingsMs[name] = Math.round(now - phaseStart);
     phaseStart = now;
   };
-  if ((job.algorithm === 'logistic_regression') !== (job.task === 'binary_classification')) {
-    throw new TrainingInputError(`algorithm ${job.algorithm} does not fit task ${job.task} (use logistic_regression for binary_classification, linear_regression for regression)`);
+  if ((job.algorithm === 'logistic_regression') !== isClassification(job.task)) {
+    throw new TrainingInputError(`algorithm ${job.algorithm} does not fit task ${job.task} (use logistic_regression for binary_classification and multiclass_classification, linear_regression for regression)`);
   }
+  const multiclass = job.task === 'multiclass_classification';
+  const k = job.classes?.length ?? 0;
+  if (multiclass && k < 3) throw new TrainingInputError(`a multiclass model needs at least 3 classes, got ${k}`);
 
   onProgress({ fraction: 0, message: 'reading dataset' });
   const train = await readParquetColumns(path.join(job.datasetDir, 'train.parquet'), job.features, job.labelName);
@@ -62,7 +69,8 @@ export async function runBuiltinJob(job: BuiltinJob, onProgress: (p: TrainProgre
   // Per-epoch progress metrics: one encoded validation design (same encode as scoring), evenly
   // thinned to at most 20k rows so they cost little; the final metrics use every row.
   const epochSample = thinRows(encode(features, validation.columns, validation.rowCount), validation.label!, 20_000);
-  const epochScores = (weights: ArrayLike<number>, bias: number): ColumnPredictions => {
+  const epochScores = (weights: Float64Array, bias: number | Float64Array): ColumnPredictions => {
+    if (typeof bias !== 'number') return softmaxScores(epochSample.design, weights, bias);
     const z = linearScores(epochSample.design, weights, bias);
     if (job.task === 'regression') return { predictions: z, scores: z };
     const predictions = new Float64Array(z.length);
@@ -74,28 +82,29 @@ export async function runBuiltinJob(job: BuiltinJob, onProgress: (p: TrainProgre
   };
   phase('preprocess');
 
-  const result = trainLinearSgd(design, train.label!, weightCount(features), {
-    task: job.task,
-    ...job.params,
-    onEpoch: ({ epoch, epochs, trainLoss, weights, bias }) => {
-      const validationStart = performance.now();
-      const metrics = finiteMetrics(taskMetrics(job.task, epochSample.label, epochScores(weights, bias)));
-      timingsMs.epochValidation = (timingsMs.epochValidation ?? 0) + Math.round(performance.now() - validationStart);
-      const lossName = job.task === 'regression' ? 'train_rmse' : 'train_log_loss';
-      note(`epoch ${epoch}/${epochs} ${lossName}=${trainLoss.toFixed(5)}`);
-      onProgress({ fraction: 0.1 + (0.85 * epoch) / epochs, message: `epoch ${epoch}/${epochs}`, metrics: { [lossName]: trainLoss, ...metrics } });
-    },
-  });
+  const onEpoch = ({ epoch, epochs, trainLoss, weights, bias }: { epoch: number; epochs: number; trainLoss: number; weights: Float64Array; bias: number | Float64Array }) => {
+    const validationStart = performance.now();
+    const metrics = finiteMetrics(taskMetrics(job.task, epochSample.label, epochScores(weights, bias)));
+    timingsMs.epochValidation = (timingsMs.epochValidation ?? 0) + Math.round(performance.now() - validationStart);
+    const lossName = job.task === 'regression' ? 'train_rmse' : 'train_log_loss';
+    note(`epoch ${epoch}/${epochs} ${lossName}=${trainLoss.toFixed(5)}`);
+    onProgress({ fraction: 0.1 + (0.85 * epoch) / epochs, message: `epoch ${epoch}/${epochs}`, metrics: { [lossName]: trainLoss, ...metrics } });
+  };
+  const result = multiclass
+    ? trainSoftmaxSgd(design, train.label!, weightCount(features), { classes: k, ...job.params, onEpoch: ({ biases, ...info }) => onEpoch({ ...info, bias: biases }) })
+    : trainLinearSgd(design, train.label!, weightCount(features), { task: job.task as 'binary_classification' | 'regression', ...job.params, onEpoch });
 
   phase('sgd');
+  const fitted = 'biases' in result ? { biases: Array.from(result.biases) } : { bias: result.bias };
   const model: LinearModel = {
-    ...draftModel(job, features, Array.from(result.weights), result.bias),
+    ...draftModel(job, features, Array.from(result.weights), fitted),
     training: {
       runId: job.runId,
       params: job.params,
       batchSize: result.batchSize,
       effectiveLearningRate: result.learningRate,
       classWeights: result.classWeights ?? null,
+      ...('classCounts' in result ? { classCounts: result.classCounts } : {}),
       trainRows: train.rowCount,
       validationRows: validation.rowCount,
       finalTrainLoss: result.trainLoss,
@@ -137,15 +146,31 @@ function thinRows(design: EncodedDesign, label: Float64Array, max: number): { de
   return { design: { ...design, rows, numeric, codes }, label: picked };
 }
 
-function draftModel(job: BuiltinJob, features: LinearModel['features'], weights: number[], bias: number): LinearModel {
+function draftModel(job: BuiltinJob, features: LinearModel['features'], weights: number[], fitted: { bias: number } | { biases: number[] }): LinearModel {
   return {
     format: LINEAR_FORMAT,
     task: job.task,
-    algorithm: job.algorithm,
+    algorithm: job.task === 'multiclass_classification' ? 'multinomial_logistic_regression' : job.algorithm,
     label: job.labelName,
     features,
     weights,
-    bias,
+    ...fitted,
     ...(job.task === 'binary_classification' ? { threshold: 0.5 } : {}),
+    ...(job.task === 'multiclass_classification' ? { classes: job.classes } : {}),
   };
+}
+
+/** Class probabilities of an encoded design under k weight blocks (the linear scorer's softmax). */
+function softmaxScores(design: EncodedDesign, weights: Float64Array, biases: Float64Array): ColumnPredictions {
+  const k = biases.length;
+  const d = weights.length / k;
+  const rows = design.rows;
+  const probabilities = new Float64Array(rows * k);
+  const z = new Float64Array(rows);
+  for (let c = 0; c < k; c++) {
+    linearScores(design, weights.subarray(c * d, (c + 1) * d), biases[c], z);
+    for (let i = 0; i < rows; i++) probabilities[i * k + c] = z[i];
+  }
+  softmaxRows(probabilities, k, rows);
+  return { ...argmaxRows(probabilities, k, rows), probabilities };
 }

@@ -82,6 +82,7 @@ function toJob(request: TrainRequest): BuiltinJob {
   if (spec.trainer.backend !== 'builtin') throw new Error('unreachable');
   return {
     task: spec.task,
+    ...(spec.task === 'multiclass_classification' ? { classes: spec.classes } : {}),
     algorithm: spec.trainer.algorithm,
     features: spec.features,
     labelName: spec.label.name,

@@ -43,7 +43,7 @@ export async function readTrainerOutputs(outputDir: string, spec: ModelSpec, log
 
   // Load the artifact exactly as the gateway will: a model it cannot serve fails the run here.
   try {
-    const model = await loadModel(file, { spec: { task: spec.task, features: spec.features } });
+    const model = await loadModel(file, { spec: { task: spec.task, features: spec.features, classes: spec.classes } });
     await model.close();
   } catch (err) {
     if (err instanceof ModelLoadError) throw fail('invalid_output', `trainer wrote an unusable model: ${err.message}`);

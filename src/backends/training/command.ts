@@ -14,6 +14,8 @@ export interface TrainerRequestFile {
   model: string;
   runId: string;
   task: ModelSpec['task'];
+  /** Multiclass only: the class names in label order (a label is its class's index). */
+  classes?: string[];
   datasetDir: string;
   trainPath: string;
   validationPath: string;
@@ -60,6 +62,7 @@ export class CommandTrainingBackend implements TrainingBackend {
       model: spec.name,
       runId: request.runId,
       task: spec.task,
+      ...(spec.classes ? { classes: spec.classes } : {}),
       datasetDir,
       trainPath: path.join(datasetDir, 'train.parquet'),
       validationPath: path.join(datasetDir, 'validation.parquet'),

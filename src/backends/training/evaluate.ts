@@ -1,3 +1,4 @@
+import type { Task } from '../../config/policies.js';
 import type { FeatureSpec } from '../../config/schema.js';
 import { categoryAt, type CategoricalColumn, type FeatureColumns, isEncodedCategorical } from '../models/columns.js';
 import { loadModel } from '../models/load.js';
@@ -16,9 +17,11 @@ import type { Metrics } from './types.js';
  * quartile of its holdout values, so a slice never degenerates into one row per distinct number.
  */
 export interface EvaluationSpec {
-  task: 'binary_classification' | 'regression';
+  task: Task;
   features: readonly FeatureSpec[];
   label: { name: string };
+  /** Multiclass: the class names the model must output probabilities for. */
+  classes?: readonly string[];
 }
 
 export interface SliceValueMetrics {
@@ -61,7 +64,7 @@ export async function evaluate(modelUri: string, holdoutPath: string, spec: Eval
   for (const name of slices) {
     if (!spec.features.some((f) => f.name === name)) throw new TypeError(`slice feature "${name}" is not one of the model's features`);
   }
-  const model = await loadModel(modelUri, { spec: { task: spec.task, features: spec.features }, sha256: options.sha256 });
+  const model = await loadModel(modelUri, { spec: { task: spec.task, features: spec.features, classes: spec.classes }, sha256: options.sha256 });
   try {
     const data = await readParquetColumns(holdoutPath, spec.features, spec.label.name);
     const scored = await scoreInBatches(model, data.columns, data.rowCount, options.batchRows ?? 65_536);
@@ -97,13 +100,16 @@ export async function scoreInBatches(model: LoadedModel, columns: FeatureColumns
   if (rows <= batchRows) return model.predictColumns(columns, rows);
   const predictions = new Float64Array(rows);
   const scores = new Float64Array(rows);
+  const k = model.classCount ?? 0;
+  const probabilities = k > 0 ? new Float64Array(rows * k) : undefined;
   for (let start = 0; start < rows; start += batchRows) {
     const end = Math.min(rows, start + batchRows);
     const part = await model.predictColumns(sliceColumns(columns, model.features.map((f) => f.name), start, end), end - start);
     predictions.set(part.predictions, start);
     scores.set(part.scores, start);
+    if (probabilities && part.probabilities) probabilities.set(part.probabilities, start * k);
   }
-  return { predictions, scores };
+  return probabilities ? { predictions, scores, probabilities } : { predictions, scores };
 }
 
 function sliceColumns(columns: FeatureColumns, names: string[], start: number, end: number): FeatureColumns {
@@ -167,5 +173,11 @@ function pick(values: Float64Array, rows: Int32Array): Float64Array {
 }
 
 function pickScored(scored: ColumnPredictions, rows: Int32Array): ColumnPredictions {
-  return { predictions: pick(scored.predictions, rows), scores: pick(scored.scores, rows) };
+  const picked = { predictions: pick(scored.predictions, rows), scores: pick(scored.scores, rows) };
+  const all = scored.probabilities;
+  if (!all) return picked;
+  const k = all.length / scored.scores.length;
+  const probabilities = new Float64Array(rows.length * k);
+  rows.forEach((r, i) => probabilities.set(all.subarray(r * k, r * k + k), i * k));
+  return { ...picked, probabilities };
 }

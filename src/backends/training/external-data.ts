@@ -146,7 +146,7 @@ async function stageFile(connection: DuckDBConnection, spec: ReferenceSpec, role
     wrong.push(`column ${column} is ${type}, expected ${what}`);
   };
   for (const f of spec.features) accept(f.name, f.type === 'numerical' ? NUMERIC : TEXT, f.type === 'numerical' ? 'a number (numerical feature)' : 'text (categorical feature)');
-  accept(labelName, /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/, spec.task === 'binary_classification' ? '0/1 or true/false (the label)' : 'a number (the label)');
+  accept(labelName, /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/, spec.task === 'binary_classification' ? '0/1 or true/false (the label)' : spec.task === 'multiclass_classification' ? 'a class index (the label)' : 'a number (the label)');
   const hasTs = described.has('ts');
   if (hasTs) accept('ts', TIME, 'a timestamp');
   if (wrong.length) refuse(`wrong type: ${wrong.join('; ')}`);
@@ -195,8 +195,11 @@ async function stageFile(connection: DuckDBConnection, spec: ReferenceSpec, role
   const label = sql.ident(labelName);
   checks.push({ column: labelName, what: 'empty label(s)', cond: `NOT (${present(labelName)})` });
   checks.push({ column: labelName, what: 'label(s) that are not numbers', cond: `${present(labelName)} AND ${label} IS NULL` });
-  const badLabel = spec.task === 'binary_classification' ? `${label} NOT IN (0, 1)` : `NOT isfinite(${label})`;
-  checks.push({ column: labelName, what: `label(s) that are not ${spec.task === 'binary_classification' ? '0, 1, true or false' : 'finite numbers'}`, cond: badLabel });
+  const k = spec.classes?.length ?? 0;
+  const badLabel =
+    spec.task === 'binary_classification' ? `${label} NOT IN (0, 1)` : spec.task === 'multiclass_classification' ? `NOT (isfinite(${label}) AND ${label} = round(${label}) AND ${label} >= 0 AND ${label} < ${k})` : `NOT isfinite(${label})`;
+  const expected = spec.task === 'binary_classification' ? '0, 1, true or false' : spec.task === 'multiclass_classification' ? `class indices 0..${k - 1}` : 'finite numbers';
+  checks.push({ column: labelName, what: `label(s) that are not ${expected}`, cond: badLabel });
   if (hasTs) {
     checks.push({ column: 'ts', what: 'empty time(s)', cond: `NOT (${present('ts')})` });
     checks.push({ column: 'ts', what: 'value(s) that are not times', cond: `${present('ts')} AND ts IS NULL` });

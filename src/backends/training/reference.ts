@@ -4,6 +4,7 @@ import type { FeatureSpec, ModelSpec } from '../../config/schema.js';
 import { negativeLogLoss, negativeRmse, permutationImportance, type FeatureTable, type Metric } from '../../drift/decisions/importance.js';
 import { DriftInputError, seededRandom } from '../../drift/decisions/common.js';
 import { fitCalibration } from '../../drift/decisions/calibration.js';
+import { accuracy } from '../../drift/metrics.js';
 import { seasonalAllowance } from '../../drift/decisions/seasonal.js';
 import { buildProfile, type Columns, type DriftProfile, type ModelImportance } from '../../drift/profile.js';
 import { isEncodedCategorical, type FeatureColumns } from '../models/columns.js';
@@ -36,6 +37,8 @@ export interface ReferenceSpec {
   task: ModelSpec['task'];
   features: readonly FeatureSpec[];
   label: { name: string };
+  /** Multiclass: the class names (the model must output one probability each). */
+  classes?: readonly string[];
   /** The monitor window, for the seasonal allowances (a ModelSpec has it). */
   data?: { monitorWindow: string };
 }
@@ -66,7 +69,8 @@ export async function buildModelReference(spec: ReferenceSpec, options: ModelRef
   const labels = train.label ?? new Float64Array();
   const built = buildProfile(
     { ...trainColumns, [label]: labels },
-    { features: [...spec.features], label: { name: label, type: spec.task === 'binary_classification' ? 'binary' : 'numerical' } },
+    // A multiclass label is a class index: its shift is the Jensen–Shannon distance between class shares.
+    { features: [...spec.features], label: { name: label, type: spec.task === 'binary_classification' ? 'binary' : spec.task === 'multiclass_classification' ? 'categorical' : 'numerical' } },
   );
   const windowMs = options.monitorWindowMs ?? (spec.data ? durationMs(spec.data.monitorWindow) : undefined);
   const seasonality = windowMs && train.times ? measureSeasonality(spec, trainColumns, train.times, windowMs, built.settings.bins) : undefined;
@@ -81,10 +85,10 @@ export async function buildModelReference(spec: ReferenceSpec, options: ModelRef
   rows = sampleRows(rows, IMPORTANCE_MAX_ROWS, seed);
   if (rows.labels.length < 2) return profile; // nothing to permute: the profile goes without importance
 
-  const model = await loadModel(options.artifactPath, { spec: { task: spec.task, features: spec.features }, sha256: options.sha256 });
+  const model = await loadModel(options.artifactPath, { spec: { task: spec.task, features: spec.features, classes: spec.classes }, sha256: options.sha256 });
   try {
     const importance = await measureImportance(model, spec, rows, seed);
-    return { ...profile, importance, ...(spec.task === 'binary_classification' ? { calibration: await scoreCalibration(model, rows) } : {}) };
+    return { ...profile, importance, ...(spec.task !== 'regression' ? { calibration: await scoreCalibration(model, rows) } : {}) };
   } catch (err) {
     // Scores the metric cannot use (NaN, probabilities outside [0, 1]): retrying will not change them.
     if (err instanceof DriftInputError) throw new TrainingError('invalid_output', `${model.path}: cannot measure feature importance on the ${rows.split} split: ${err.message}`, { cause: err });
@@ -125,14 +129,16 @@ interface LabelledRows {
 
 async function measureImportance(model: LoadedModel, spec: ReferenceSpec, rows: LabelledRows, seed: number): Promise<ModelImportance> {
   const binary = spec.task === 'binary_classification';
-  const metric: Metric = binary ? negativeLogLoss : negativeRmse;
+  const multiclass = spec.task === 'multiclass_classification';
+  // Multiclass: the permuted predictions' accuracy (a score array carries one class's probability only).
+  const metric: Metric = binary ? negativeLogLoss : multiclass ? (labels, predictions) => accuracy(labels, predictions) : negativeRmse;
   const table = rows.columns as FeatureTable;
   const n = rows.labels.length;
   const read = new Set(model.features.map((f) => f.name));
   const measured = spec.features.map((f) => f.name).filter((name) => read.has(name));
   const features: ModelImportance['features'] = Object.create(null); // a feature may be called __proto__
   for (const f of spec.features) features[f.name] = { importance: 0, share: 0, std: 0 };
-  const summary = { metric: binary ? 'neg_log_loss' : 'neg_rmse', repeats: IMPORTANCE_REPEATS, rows: n, split: rows.split };
+  const summary = { metric: binary ? 'neg_log_loss' : multiclass ? 'accuracy' : 'neg_rmse', repeats: IMPORTANCE_REPEATS, rows: n, split: rows.split };
   if (measured.length === 0) return { ...summary, features };
 
   // permutationImportance calls a synchronous scorer; the model scores asynchronously (ONNX runs
@@ -155,10 +161,15 @@ async function measureImportance(model: LoadedModel, spec: ReferenceSpec, rows: 
   return { ...summary, baseline: result.baseline, features };
 }
 
-/** Isotonic calibration of the model's scores on these rows (for the label-free estimate). */
+/**
+ * Isotonic calibration of the model's scores on these rows (for the label-free estimate). Binary:
+ * P(class 1 | score). Multiclass: P(the prediction is right | its probability), the confidence
+ * calibration whose mean over a window is the expected accuracy.
+ */
 async function scoreCalibration(model: LoadedModel, rows: LabelledRows): Promise<NonNullable<DriftProfile['calibration']>> {
-  const { scores } = await scoreInBatches(model, rows.columns as FeatureColumns, rows.labels.length, 65_536);
-  const fitted = fitCalibration(scores, rows.labels);
+  const { scores, predictions } = await scoreInBatches(model, rows.columns as FeatureColumns, rows.labels.length, 65_536);
+  const outcomes = model.task === 'multiclass_classification' ? Float64Array.from(predictions, (p, i) => (p === rows.labels[i] ? 1 : 0)) : rows.labels;
+  const fitted = fitCalibration(scores, outcomes);
   return { ...fitted, rows: rows.labels.length, split: rows.split };
 }
 

@@ -72,6 +72,7 @@ export class TrainingInputError extends Error {
 /** Metrics every trainer must report, by task (the command contract checks these). */
 export const REQUIRED_METRICS: Record<ModelSpec['task'], readonly string[]> = {
   binary_classification: ['accuracy', 'roc_auc'],
+  multiclass_classification: ['accuracy', 'macro_f1'],
   regression: ['rmse', 'mae'],
 };
 

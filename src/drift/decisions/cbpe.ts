@@ -160,3 +160,33 @@ export function estimatePerformance(probabilities: ArrayLike<number>, options: C
     expectedConfusion: confusion,
   };
 }
+
+/**
+ * CBPE for a multiclass classifier: its accuracy is the only metric a single confidence per row
+ * determines. `confidences` are each prediction's probability of being right, calibrated
+ * (P(correct | the predicted class's probability), fitted on the validation split): row i is right
+ * with probability q_i, so the expected accuracy is mean(q) and the two variances of
+ * `estimatePerformance`'s accuracy apply unchanged: label sum q(1-q) / n², sampling
+ * sum (q - mean)² / n². (Precision, recall and F1 by class would need every class's probability.)
+ */
+export function estimateMulticlassAccuracy(confidences: ArrayLike<number>, options: { confidence?: number } = {}): EstimatedMetric & { samples: number } {
+  const q = requireNumbers(confidences, 'confidences', { min: 0, max: 1 });
+  const z = zFor(requireOpenUnit(options.confidence ?? 0.95, 'options.confidence'));
+  const n = q.length;
+  if (n === 0) return { value: 0, lower: 0, upper: 0, stdError: 0, labelStdError: 0, samplingStdError: 0, defined: false, samples: 0 };
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += q[i];
+  const mean = sum / n;
+  let labelVar = 0;
+  let samplingVar = 0;
+  for (let i = 0; i < n; i++) {
+    labelVar += q[i] * (1 - q[i]);
+    samplingVar += (q[i] - mean) * (q[i] - mean);
+  }
+  const d2 = n * n;
+  const stdError = Math.sqrt((labelVar + samplingVar) / d2);
+  return {
+    value: mean, lower: Math.max(0, mean - z * stdError), upper: Math.min(1, mean + z * stdError),
+    stdError, labelStdError: Math.sqrt(labelVar / d2), samplingStdError: Math.sqrt(samplingVar / d2), defined: true, samples: n,
+  };
+}

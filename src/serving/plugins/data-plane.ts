@@ -160,7 +160,7 @@ export async function dataPlane(app: FastifyInstance, opts: DataPlaneOptions): P
       const isChampion = r.variant === 'champion';
       const role = isChampion ? champion : challenger!;
       const p = results[i]!;
-      out[i] = responseJson(r.requestId, p, role.versionJson, r.variant);
+      out[i] = responseJson(r.requestId, p, role.versionJson, r.variant, rt.classJson);
       const entity = r.instance.entity_id ?? null;
       ctx.lakeLog.append(
         'predictions',
@@ -375,6 +375,12 @@ function track(ctx: ServingContext, work: Promise<void>): void {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const num = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
 
-function responseJson(requestId: string, p: Prediction, versionJson: string, variant: string): string {
-  return `{"request_id":"${requestId}","prediction":${num(p.prediction)},"score":${num(p.score)},"model_version":${versionJson},"variant":"${variant}"}`;
+/**
+ * One answer. Multiclass adds the predicted class's name and every class's probability by name:
+ * `"prediction":2,"class":"virginica","score":0.81,"probabilities":{"setosa":0.04,...}` (prediction
+ * is the class index, the label feedback sends; score the predicted class's probability).
+ */
+function responseJson(requestId: string, p: Prediction, versionJson: string, variant: string, classJson?: string[]): string {
+  const classes = classJson && p.probabilities ? `,"class":${classJson[p.prediction] ?? 'null'},"probabilities":{${p.probabilities.map((q, c) => `${classJson[c]}:${num(q)}`).join(',')}}` : '';
+  return `{"request_id":"${requestId}","prediction":${num(p.prediction)}${classes},"score":${num(p.score)},"model_version":${versionJson},"variant":"${variant}"}`;
 }

@@ -29,7 +29,8 @@ export async function servedEvidence(ctx: LakeContext, spec: ModelSpec, query: S
   const bins = scoreBins(query.scoreBins);
   const versions = versionFilter(query.versions);
   const rule = labelRevisionRule(spec);
-  const binary = spec.task === 'binary_classification';
+  // Classification (binary or multiclass): a prediction is a class, right or wrong; scores are probabilities.
+  const binary = spec.task !== 'regression';
 
   const inRange = to.getTime() > from.getTime();
   const range = datesForRange(from, to);

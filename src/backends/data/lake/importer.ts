@@ -239,8 +239,8 @@ function columnRules(spec: ModelSpec, kind: LakeKind, expected: LakeColumn[], ac
       rules.push({ column: c.name, expr, type: 'DOUBLE', witnesses: 'extremes', check: (v) => timeProblem(v as number) });
     } else if (c.type === 'DOUBLE') {
       if (c.name === labelColumn) {
-        const witnesses = spec.task === 'binary_classification' ? 'three' : 'extremes';
-        rules.push({ column: c.name, expr: ref, type: 'DOUBLE', witnesses, check: (v) => labelProblem(spec.task, v as number) });
+        const witnesses = spec.task === 'regression' ? 'extremes' : spec.task === 'multiclass_classification' ? 'distinct' : 'three';
+        rules.push({ column: c.name, expr: ref, type: 'DOUBLE', witnesses, check: (v) => labelProblem(spec.task, v as number, spec.classes) });
       } else rules.push({ column: c.name, expr: ref, type: 'DOUBLE', witnesses: 'extremes', check: (v) => numberProblem(v as number) });
     } else if (c.feature) {
       rules.push({ column: c.name, expr: ref, type: 'VARCHAR', witnesses: 'distinct', check: (v) => categoryProblem(v as string) });

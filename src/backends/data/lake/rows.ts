@@ -69,7 +69,7 @@ export function trainingColumns(spec: ModelSpec, rows: TrainingRow[]): Columnar 
   return build(spec.name, 'training', lakeColumns(spec, 'training'), rows, (row, put, at) => {
     put('request_id', idString(row.request_id, at, 'request_id'));
     const label = finite(row.label, at, 'label');
-    const problem = labelProblem(spec.task, label);
+    const problem = labelProblem(spec.task, label, spec.classes);
     if (problem) throw new DataInputError(`${at('label')}: ${problem}`, { columns: [spec.label.name] });
     put(spec.label.name, label);
     return timeMs(row.ts, at, 'ts');
