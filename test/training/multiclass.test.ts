@@ -10,6 +10,11 @@ import { type LinearModel, loadModel, ModelLoadError } from '../../src/backends/
 import { runBuiltinJob } from '../../src/backends/training/builtin-core.js';
 import { BuiltinTrainingBackend, evaluate } from '../../src/backends/training/index.js';
 import { macroF1, multiclassLogLoss, taskMetrics } from '../../src/backends/training/metrics.js';
+import { canaryEvidenceFrom, estimatedAccuracy } from '../../src/activities/canary-evidence.js';
+import { labelProblem } from '../../src/backends/data/row-rules.js';
+import type { ServedEvidence } from '../../src/backends/data/types.js';
+import { FeedbackIndex } from '../../src/serving/feedback-index.js';
+import { LiveMetrics } from '../../src/serving/live-metrics.js';
 import { buildSchemas } from '../../src/serving/validation.js';
 import { recordingContext, tempDir } from './fixtures.js';
 
@@ -237,5 +242,75 @@ describe('label-free accuracy of a multiclass model (CBPE on the predicted class
     assert.ok(Math.abs(e.labelStdError - label) < 1e-12 && Math.abs(e.samplingStdError - sampling) < 1e-12);
     assert.ok(e.lower < e.value && e.upper > e.value && e.upper <= 1);
     assert.throws(() => estimateMulticlassAccuracy([1.2]));
+  });
+});
+
+describe('an ONNX multiclass model (scikit-learn LogisticRegression exported by skl2onnx)', () => {
+  const onnxFile = new URL('../fixtures/multiclass-model.onnx', import.meta.url).pathname;
+  const expected = JSON.parse(readFileSync(new URL('../fixtures/multiclass-onnx.json', import.meta.url), 'utf8')) as { rows: Array<Record<string, number | string>>; probabilities: number[][] };
+
+  test('scores through loadModel: its probabilities [N, k], the argmax class and its probability', async () => {
+    const model = await loadModel(onnxFile, { spec: multiclassSpec() });
+    assert.equal(model.task, 'multiclass_classification');
+    assert.equal(model.classCount, 4);
+    const predictions = await model.predict(expected.rows);
+    predictions.forEach((p, r) => {
+      p.probabilities!.forEach((q, c) => assert.ok(Math.abs(q - expected.probabilities[r][c]) < 1e-5, `row ${r} class ${c}: ${q} vs sklearn ${expected.probabilities[r][c]}`));
+      assert.equal(p.prediction, p.probabilities!.indexOf(Math.max(...p.probabilities!)));
+      assert.equal(p.score, p.probabilities![p.prediction]);
+    });
+    await model.close();
+  });
+
+  test('refused for a spec with another number of classes, or another task', async () => {
+    await assert.rejects(loadModel(onnxFile, { spec: multiclassSpec({ classes: ['a', 'b', 'c'] }) }), /no class-probability output for 3 classes/);
+    const { classes: _, ...binary } = specInput();
+    await assert.rejects(loadModel(onnxFile, { spec: modelSchema.parse({ ...binary, task: 'binary_classification' }) }), /output "probabilities" has 4 classes, a binary classifier 2/);
+    const bare = await loadModel(onnxFile);
+    assert.equal(bare.task, 'multiclass_classification', 'without a spec, four probabilities say multiclass');
+    await bare.close();
+  });
+});
+
+describe('multiclass through the lake rules, the gateway\'s live numbers and the canary evidence', () => {
+  test('a label is a class index of the spec', () => {
+    const classes = ['a', 'b', 'c'];
+    assert.equal(labelProblem('multiclass_classification', 2, classes), undefined);
+    assert.equal(labelProblem('multiclass_classification', 3, classes), 'expected a class index 0..2 (multiclass classification: a, b, c), got 3');
+    assert.match(labelProblem('multiclass_classification', 0.5, classes)!, /got 0\.5/);
+  });
+
+  test('feedback joins count right and wrong like binary: accuracy = prediction === label', () => {
+    const index = new FeedbackIndex();
+    const live = new LiveMetrics('multiclass_classification');
+    const now = Date.now();
+    [2, 0, 1, 2].forEach((prediction, i) => {
+      index.add(`r${i}`, 'champion', prediction, now);
+      live.recordRequest('champion', now, 1, false);
+    });
+    for (const [id, label] of [['r0', 2], ['r1', 1], ['r2', 1], ['r3', 0]] as const) {
+      const joined = index.join(id, label, 'multiclass_classification', now)!;
+      live.recordLabel(joined.variant, joined.tsMs, joined.outcome, joined.previous);
+    }
+    const snapshot = live.snapshot(now - 60_000, now);
+    assert.equal(snapshot.champion.accuracy, 0.5);
+    assert.equal(snapshot.champion.mae, undefined);
+  });
+
+  test('the canary evidence: labelled accuracy, and the label-free accuracy from the calibrated max probability', () => {
+    const edges = Array.from({ length: 11 }, (_, i) => i / 10);
+    // P(right | score): the calibration is the identity, so a bin is right with its midpoint.
+    const identity = { kind: 'isotonic' as const, x: [0, 1], y: [0, 1] };
+    const histogram = [0, 0, 0, 0, 10, 0, 0, 0, 10, 0];
+    assert.ok(Math.abs(estimatedAccuracy(histogram, edges, identity, true)! - (0.45 + 0.85) / 2) < 1e-12);
+    // Binary reads a score under 0.5 as a prediction of class 0, right with 1 − q.
+    assert.ok(Math.abs(estimatedAccuracy(histogram, edges, identity)! - (0.55 + 0.85) / 2) < 1e-12);
+    const variant = (correct: number) => ({ version: '1', requests: 20, errors: 0, latencyMs: null, labelled: 20, correct, absErrorSum: 0, squaredErrorSum: 0, scoreHistogram: histogram });
+    const served = { from: '', to: '', asOf: '', scoreEdges: edges, variants: { champion: variant(15), challenger: variant(12), shadow: variant(0) }, shadowPairs: { paired: 0, agreed: 0 } } as unknown as ServedEvidence;
+    const evidence = canaryEvidenceFrom(served, { task: 'multiclass_classification' }, 'canary', { champion: identity, challenger: identity });
+    assert.equal(evidence.champion.accuracy, 0.75);
+    assert.equal(evidence.challenger.accuracy, 0.6);
+    assert.equal(evidence.challenger.mae, undefined);
+    assert.ok(Math.abs(evidence.challenger.estimatedAccuracy! - 0.65) < 1e-9);
   });
 });

@@ -139,17 +139,21 @@ function planOutput(session: InferenceSession, path: string, expectedTask?: Mode
   const floats = session.outputMetadata.filter(
     (m): m is InferenceSession.TensorValueMetadata => m.isTensor && (m.type === 'float32' || m.type === 'float64'),
   );
-  if (expectedTask === 'multiclass_classification') {
-    const named = floats.find((m) => m.name === 'probabilities');
-    const staticWidth = named?.shape.length === 2 && typeof named.shape[1] === 'number' ? named.shape[1] : undefined;
+  const named = floats.find((m) => m.name === 'probabilities');
+  const namedWidth = named?.shape.length === 2 && typeof named.shape[1] === 'number' ? named.shape[1] : undefined;
+  // Without a spec, a "probabilities" output of three or more classes says multiclass.
+  if (expectedTask === 'multiclass_classification' || (expectedTask === undefined && namedWidth !== undefined && namedWidth >= 3)) {
     // Without the spec's classes the model's own static width says how many it has.
-    const k = classCount ?? staticWidth ?? 0;
+    const k = classCount ?? namedWidth ?? 0;
     const found = named ?? floats.find((m) => m.shape.length === 2 && m.shape[1] === k);
     const width = found?.shape.length === 2 ? found.shape[1] : undefined;
     if (!found || (typeof width === 'number' && width !== k) || k < 3) {
       throw new ModelLoadError('incompatible', `${path}: no class-probability output for ${k} classes (expected a float output "probabilities" shaped [N, ${k}]; outputs: ${describe(session)}); export classifiers with zipmap disabled`);
     }
     return { output: found.name, task: 'multiclass_classification', width: k };
+  }
+  if (expectedTask === 'binary_classification' && namedWidth !== undefined && namedWidth !== 2) {
+    throw new ModelLoadError('incompatible', `${path}: output "probabilities" has ${namedWidth} classes, a binary classifier 2 (task: multiclass_classification with its classes?)`);
   }
   const probabilities = floats.find((m) => m.name === 'probabilities') ?? floats.find((m) => m.shape.length === 2 && m.shape[1] === 2);
   if (expectedTask !== 'regression' && probabilities) return { output: probabilities.name, task: 'binary_classification' };
