@@ -13,7 +13,7 @@ import {
 import { DEPLOY_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId, runsQuery } from './workflows/ids.js';
 import type { DeployInput } from './workflows/deploy-version.js';
 import type { PipelineInput, PipelineResult } from './workflows/pipeline.js';
-import { RetrainModel, RetrainStage, RetrainTrigger } from './domain/search-attributes.js';
+import { RetrainCandidate, RetrainModel, RetrainStage, RetrainTrigger } from './domain/search-attributes.js';
 import type { PipelineStatus } from './domain/status.js';
 import { DecisionRefusedError, RunEndedError, RunNotFoundError } from './client-errors.js';
 
@@ -80,6 +80,8 @@ export async function startDeployment(
         { key: RetrainModel, value: spec.name },
         { key: RetrainStage, value: 'building_dataset' },
         { key: RetrainTrigger, value: ['deploy'] },
+        // The version a deployment tried stays findable: the monitor never deploys the same registered version twice.
+        { key: RetrainCandidate, value: `v${request.version}` },
       ],
       staticSummary: `Deploy ${spec.name} v${request.version}: ${request.reason}`.slice(0, 400),
     });
@@ -95,6 +97,13 @@ export async function startDeployment(
 
 function handleFor(client: Client, model: string) {
   return client.workflow.getHandle<(input: PipelineInput) => Promise<PipelineResult>>(pipelineWorkflowId(model));
+}
+
+/** Whether any deployment of `version` of the model ever ran (started, ended, any outcome), from visibility. */
+export async function deploymentTried(client: Client, model: string, version: number): Promise<boolean> {
+  const query = `WorkflowId = '${pipelineWorkflowId(model)}' AND WorkflowType = '${DEPLOY_WORKFLOW_TYPE}' AND RetrainCandidate = 'v${version}'`;
+  for await (const _ of client.workflow.list({ query, pageSize: 1 })) return true;
+  return false;
 }
 
 /** Approve or reject through an update, so a refusal (not an approver, wrong stage) comes back at once. */

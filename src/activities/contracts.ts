@@ -59,4 +59,8 @@ export interface MonitorActivities {
   checkModel(input: { ref: SpecRef; asOf: string }): Promise<CheckResult>;
   /** Starts the model's pipeline, or reports the run already in progress. */
   startRetrain(input: { ref: SpecRef; kinds: string[]; reasons: string[]; requestedBy: string }): Promise<{ started: boolean; workflowId: string; runId: string }>;
+  /** The newest version registered from outside that is newer than the champion and that no deployment has tried yet, or null. */
+  registeredCandidate(input: { ref: SpecRef }): Promise<{ version: number; registeredAt: string } | null>;
+  /** Starts the deployment of `version` (`retrain deploy`'s workflow), or reports the run already in progress. */
+  startDeployment(input: { ref: SpecRef; version: number; reason: string; requestedBy: string }): Promise<{ started: boolean; workflowId: string; runId: string }>;
 }

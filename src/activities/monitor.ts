@@ -1,4 +1,4 @@
-import { recentPipelineRuns, startPipeline } from '../client.js';
+import { deploymentTried, recentPipelineRuns, startDeployment, startPipeline } from '../client.js';
 import { lastDays } from '../backends/registry/queries.js';
 import type { ModelSpec } from '../config/schema.js';
 import type { CheckReportInput } from '../reports/check-report.js';
@@ -97,6 +97,27 @@ export function monitorActivities(b: Backends): MonitorActivities {
       if (!b.client) throw new Error('the worker has no Temporal client for starting pipelines');
       const outcome = await startPipeline(b.client, b.settings, spec, { kinds, reasons, requestedBy }, ref.revision);
       settleViolations(b, spec.name, { started: outcome.started, workflowId: outcome.workflowId }, reasons);
+      return outcome.started ? { started: true, workflowId: outcome.workflowId, runId: outcome.runId } : { started: false, workflowId: outcome.workflowId, runId: outcome.alreadyRunning };
+    },
+
+    async registeredCandidate(input) {
+      const spec = b.specs.resolve(refOf(input));
+      if (!b.client) throw new Error('the worker has no Temporal client for finding earlier deployments');
+      const champion = b.registry.aliases(spec.name).champion ?? 0;
+      // The newest wins: an older registration it supersedes is not worth a canary of its own.
+      const newest = b.registry
+        .listVersions(spec.name)
+        .filter((v) => v.trainer === 'external' && v.version > champion)
+        .sort((x, y) => y.version - x.version)[0];
+      if (!newest || (await deploymentTried(b.client, spec.name, newest.version))) return null;
+      return { version: newest.version, registeredAt: newest.createdAt };
+    },
+
+    async startDeployment(input) {
+      const ref = refOf(input);
+      const spec = b.specs.resolve(ref);
+      if (!b.client) throw new Error('the worker has no Temporal client for starting deployments');
+      const outcome = await startDeployment(b.client, b.settings, spec, { version: input.version, reason: input.reason, requestedBy: input.requestedBy }, ref.revision);
       return outcome.started ? { started: true, workflowId: outcome.workflowId, runId: outcome.runId } : { started: false, workflowId: outcome.workflowId, runId: outcome.alreadyRunning };
     },
   };

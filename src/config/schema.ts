@@ -1,3 +1,4 @@
+import { deploy } from './deploy.js';
 import { z } from 'zod';
 import { duration } from './duration.js';
 import { approval, budget, gates, TASK_METRICS, TASKS, taskName, triggers, withTaskDefaults } from './policies.js';
@@ -172,6 +173,7 @@ export const model = z.preprocess(withTaskDefaults, z
     approval: approval.prefault({}),
     budget: budget.prefault({}),
     rollout: rollout.prefault({}),
+    deploy: deploy.prefault({}),
     runbooks: runbooks
       .optional()
       .describe(`What to do when a notification arrives: notification kind (${NOTIFICATION_KINDS.join(', ')}) → runbook URL. Sent with each notification of that kind and listed in the run report.`),

@@ -19,16 +19,18 @@ export interface MonitorInput {
 export interface MonitorResult {
   check: CheckResult;
   fired: FiredTrigger[];
-  action: 'none' | 'started' | 'already_running' | 'cooldown' | 'backoff';
+  action: 'none' | 'started' | 'already_running' | 'cooldown' | 'backoff' | 'deployment_started';
   detail: string;
   /** Every trigger weighed, fired or not, with its evidence. */
   considered?: ConsideredTrigger[];
   pipeline?: { workflowId: string; runId: string };
+  /** The registered version this check started deploying (`deploy.registered: auto`). */
+  deployed?: { version: number };
 }
 
 export { monitorWorkflowId } from './ids.js';
 
-const { checkModel, startRetrain, resolveSpec } = proxyActivities<MonitorActivities>({
+const { checkModel, startRetrain, resolveSpec, registeredCandidate, startDeployment } = proxyActivities<MonitorActivities>({
   startToCloseTimeout: '10m',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
 });
@@ -57,7 +59,15 @@ export async function monitorModel(input: MonitorInput): Promise<MonitorResult> 
 
   let result: MonitorResult;
   const { considered } = decision;
-  if (decision.fired.length === 0) {
+  // Seed 001's registry event → deployment: a version registered from outside goes first, through
+  // the gates and the canary; a retrain that fired waits for the next check (one run per model).
+  const registered = spec.deploy?.registered === 'auto' && patched('deploy-registered') ? await registeredCandidate({ ref }) : null;
+  const deployment = registered
+    ? await startDeployment({ ref, version: registered.version, reason: `v${registered.version} registered at ${registered.registeredAt}`, requestedBy: 'monitor' })
+    : undefined;
+  if (registered && deployment?.started) {
+    result = { check, fired: decision.fired, action: 'deployment_started', detail: `deploying registered v${registered.version} (${deployment.workflowId})`, pipeline: deployment, deployed: { version: registered.version }, considered };
+  } else if (decision.fired.length === 0) {
     result = { check, fired: [], action: 'none', detail: 'no trigger fired', considered };
   } else if (decision.heldByCooldown) {
     result = { check, fired: decision.fired, action: 'cooldown', detail: decision.heldByCooldown, considered };

@@ -24,17 +24,19 @@ import { eventually } from '../helpers/temporal.js';
  * after it happened (a lost completion), so each must be idempotent.
  */
 const TOKEN = 'deploy-version-token';
-const modelYaml = (name: string, url: string) =>
+const modelYaml = (name: string, url: string, policy = 'approval: { when: always, approvers: [bob] }') =>
   fraudModelYaml(
     name,
     url,
     `
     trainer: { backend: builtin, params: { epochs: 4, seed: 3 } }
-    approval: { when: always, approvers: [bob] }
+    ${policy}
     gates: { metric: log_loss, floor: 1, minImprovement: 0.01 }
     rollout: { steps: [{ weight: 50, duration: 3s }, { weight: 100 }], analysisInterval: 1s, minSamples: 20, failureLimit: 2 }`,
     { labelDelay: '1d' },
   );
+
+const weakened = (spec: ModelSpec) => ({ ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.backend === 'builtin' ? spec.trainer.params : {}), epochs: 1, learningRate: 0.0005 } } }) as ModelSpec;
 
 describe('retrain deploy: a hand-trained version rolled out like a retrained one (dev server, CLI, gateway)', () => {
   const stack = useStack({
@@ -42,22 +44,20 @@ describe('retrain deploy: a hand-trained version rolled out like a retrained one
     adminToken: TOKEN,
     env: { RETRAIN_TEST_FAULTS: '*' },
     gateway: true,
-    config: (url) => `models:${modelYaml('deploy-hand', url)}`,
+    config: (url) => `models:${modelYaml('deploy-hand', url)}${modelYaml('deploy-auto', url, 'approval: { when: never }\n    deploy: { registered: auto }')}`,
     // An under-trained first champion, so the hand-trained version clearly beats it on the holdout.
     async prepare({ backends, config }) {
-      const spec = config.models[0];
-      const weak = { ...spec, trainer: { ...spec.trainer, params: { ...(spec.trainer.backend === 'builtin' ? spec.trainer.params : {}), epochs: 1, learningRate: 0.0005 } } } as ModelSpec;
-      await seedChampion(backends, weak, { historyDays: 10, rowsPerDay: 400 });
+      for (const spec of config.models) await seedChampion(backends, weakened(spec), { historyDays: 10, rowsPerDay: 400 });
     },
   });
   const cli = (...args: string[]) => runCli(['--config', stack.configFile, ...args], { ...stack.cliEnv, RETRAIN_USER: 'alice' });
 
   /** What the data scientist did in a notebook: a model trained on the lake's history, outside any run. */
-  async function trainByHand(spec: ModelSpec): Promise<{ artifact: string; training: string }> {
+  async function trainByHand(spec: ModelSpec, runId = 'notebook'): Promise<{ artifact: string; training: string }> {
     const dataset = await stack.backends.data.buildDataset(spec, { asOf: new Date(), source: 'training' });
-    const outputDir = path.join(stack.dataDir, 'notebook');
+    const outputDir = path.join(stack.dataDir, runId);
     mkdirSync(outputDir, { recursive: true });
-    const trained = await trainingBackendFor(spec).train({ spec, datasetDir: dataset.datasetDir, outputDir, runId: 'notebook' }, { signal: new AbortController().signal, onProgress: () => undefined });
+    const trained = await trainingBackendFor(spec).train({ spec, datasetDir: dataset.datasetDir, outputDir, runId }, { signal: new AbortController().signal, onProgress: () => undefined });
     return { artifact: trained.artifactUri.startsWith('file:') ? fileURLToPath(trained.artifactUri) : trained.artifactUri, training: path.join(dataset.datasetDir, DATASET_FILES.train) };
   }
 
@@ -155,5 +155,41 @@ describe('retrain deploy: a hand-trained version rolled out like a retrained one
     const bad = await cli('deploy', spec.name, 'latest');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /version: expected a version number/);
+  });
+
+  it('deploy.registered: auto: the next monitor check deploys a newly registered version, and never tries one twice', async () => {
+    const spec = stack.specs['deploy-auto'];
+    const check = async () => {
+      const r = await cli('--json', 'check', spec.name);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { action: string; detail: string; deployed?: { version: number } };
+    };
+    const register = async (artifact: string, training: string) => {
+      const r = await cli('--json', 'models', 'register', spec.name, '--artifact', artifact, '--training-data', training);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { version: number }).version;
+    };
+    const good = await trainByHand(spec, 'notebook-auto');
+    assert.equal(await register(good.artifact, good.training), 2);
+    const first = await check();
+    assert.equal(first.action, 'deployment_started', first.detail);
+    assert.deepEqual(first.deployed, { version: 2 });
+    const outcome = await serveUntilDone(spec, stack.client.workflow.getHandle('retrain-deploy-auto').result() as Promise<PipelineResult>);
+    assert.equal(outcome.outcome, 'promoted', outcome.reason);
+    assert.deepEqual(outcome.status.triggers, ['deploy']);
+    assert.equal(outcome.status.requestedBy, 'monitor');
+
+    // A worse registration (the weak seed's artifact again) is tried once, refused by the gates, and left alone after.
+    const weak = await trainByHand(weakened(spec), 'notebook-weak');
+    assert.equal(await register(weak.artifact, weak.training), 3);
+    assert.equal((await check()).action, 'deployment_started');
+    const refused = (await stack.client.workflow.getHandle('retrain-deploy-auto').result()) as PipelineResult;
+    assert.equal(refused.outcome, 'rejected');
+    const again = await eventually(async () => {
+      const c = await check();
+      return c.action === 'deployment_started' ? assert.fail(`v3 deployed twice: ${c.detail}`) : c;
+    }, 'a check after the refusal');
+    assert.notEqual(again.action, 'deployment_started');
+    assert.equal(stack.backends.registry.aliases(spec.name).champion, 2);
   });
 });

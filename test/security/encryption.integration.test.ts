@@ -53,6 +53,10 @@ const activities: MonitorActivities = {
   async startRetrain({ ref }) {
     return { started: true, workflowId: `retrain-${ref.model}`, runId: 'not-started' }; // a calm check never gets here
   },
+  registeredCandidate: async () => null,
+  async startDeployment({ ref }) {
+    return { started: false, workflowId: `retrain-${ref.model}`, runId: 'not-started' }; // deploy.registered is manual here
+  },
 };
 
 /** Every payload in the input and result fields of a history. */

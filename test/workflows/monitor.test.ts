@@ -30,6 +30,9 @@ function monitorActivities(check: Partial<CheckResult> | ((asOf: string) => Part
       starts.push({ kinds: input.kinds, reasons: input.reasons });
       return { started: !alreadyRunning, workflowId: `retrain-${input.ref.model}`, runId: 'run-x' };
     },
+    // deploy.registered is manual in these specs: the real path is in test/integration/deploy-version.test.ts.
+    registeredCandidate: async () => null,
+    startDeployment: async () => assert.fail('no deployment expected'),
   };
   return { activities, starts, notified };
 }
