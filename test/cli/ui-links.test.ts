@@ -17,7 +17,7 @@ describe('web UI links', () => {
 
   it('a model name that needs quoting stays one string in the query', () => {
     assert.equal(pipelinesQuery({ model: 'a"b' }), 'WorkflowType IN ("retrainPipeline", "deployVersion") AND RetrainModel = "a\\"b"');
-    assert.match(decisiveChecksQuery('m'), /^WorkflowType = "monitorModel" AND RetrainModel = "m" AND RetrainStage IN \("monitor_started", "monitor_already_running"\)$/);
+    assert.match(decisiveChecksQuery('m'), /^WorkflowType = "monitorModel" AND RetrainModel = "m" AND RetrainStage IN \("monitor_started", "monitor_already_running", "monitor_deployment_started"\)$/);
   });
 
   it('the README gives the same links as the code (the dev UI on its default port)', () => {

@@ -1,4 +1,4 @@
-// @server dev
+// @server dev concurrent
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildActivities } from '../../src/activities/index.js';
