@@ -6,6 +6,8 @@
  *   cli, demo, schedules, client.ts, worker.ts     entry points and Temporal clients
  *   workflows, activities                          the orchestration; workflows take activities
  *                                                  as types only (proxyActivities)
+ *   monitoring                                     the measurements of a monitor check and their
+ *                                                  replay (backtest), shared by activities and the CLI
  *   backends, serving, reports, runtime,           the machinery and the pure code it runs on
  *   security, drift, config
  *   domain                                         types and constants all of the above share
@@ -14,7 +16,7 @@
  */
 
 /** What sits below the orchestration: may never import from activities, workflows or the CLI. */
-const LOWER = '^src/(config|drift|backends|serving|reports|runtime|security|domain)/';
+const LOWER = '^src/(config|drift|backends|serving|reports|runtime|security|domain|monitoring)/';
 /** The orchestration layers and entry points the lower layers must not reach. */
 const UPPER = '^src/(activities|workflows|cli|demo|schedules)/';
 
@@ -24,7 +26,7 @@ module.exports = {
     {
       name: 'no-upward-import',
       comment:
-        'config, drift, backends, serving, reports, runtime, security and domain are the layers below the ' +
+        'monitoring, config, drift, backends, serving, reports, runtime, security and domain are the layers below the ' +
         'orchestration: they never import from activities, workflows, the CLI, the demo or the schedules. ' +
         'A type both sides need belongs in src/domain.',
       severity: 'error',

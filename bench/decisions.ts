@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { backtest, type BacktestResult } from '../src/activities/backtest.js';
+import { backtest, type BacktestResult } from '../src/monitoring/backtest.js';
 import { createLakeBackend } from '../src/backends/data/lake/backend.js';
 import { LINEAR_FORMAT, type LinearModel } from '../src/backends/models/format.js';
 import { SqliteRegistry } from '../src/backends/registry/sqlite.js';

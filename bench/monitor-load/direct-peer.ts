@@ -5,7 +5,7 @@ import path from 'node:path';
 import { buildActivities, openBackends } from '../../src/activities/index.js';
 import { parseConfig } from '../../src/config/load.js';
 import { connectClient, temporalTarget } from '../../src/runtime/connection.js';
-import { evaluateTriggers } from '../../src/workflows/triggers.js';
+import { evaluateTriggers } from '../../src/drift/decisions/triggers.js';
 import { logger, pool, settingsFor } from './common.js';
 import { countOutcome, emptyOutcomes, type Outcomes } from './outcomes.js';
 

@@ -3,7 +3,7 @@ import { lastDays } from '../backends/registry/queries.js';
 import type { ModelSpec } from '../config/schema.js';
 import type { CheckReportInput } from '../reports/check-report.js';
 import type { Backends } from './backends.js';
-import { checkViolations, dataQualityViolations, measureCheck, registryDetectorStore } from './check.js';
+import { checkViolations, dataQualityViolations, measureCheck, registryDetectorStore } from '../monitoring/check.js';
 import type { CheckResult, MonitorActivities } from './contracts.js';
 import { reportWriter } from './reports.js';
 import { refOf } from './spec-catalog.js';

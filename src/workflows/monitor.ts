@@ -4,7 +4,7 @@ import type { MonitorActivities, PipelineActivities } from '../activities/contra
 import type { CheckResult } from '../domain/check.js';
 import { durationMs } from '../config/duration.js';
 import { RetrainModel, RetrainStage } from '../domain/search-attributes.js';
-import { evaluateTriggers, type ConsideredTrigger, type FiredTrigger } from './triggers.js';
+import { evaluateTriggers, type ConsideredTrigger, type FiredTrigger } from '../drift/decisions/triggers.js';
 
 export interface MonitorInput {
   model: string;

@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { runtimeSettings } from '../../src/config/settings.js';
 import { buildProfile, mulberry32 } from '../../src/drift/index.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { evaluateTriggers } from '../../src/workflows/triggers.js';
+import { evaluateTriggers } from '../../src/drift/decisions/triggers.js';
 
 /**
  * Data-quality checks through the monitor's check activity on the real lake and registry: a client

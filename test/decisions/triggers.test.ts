@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CheckResult } from '../../src/activities/contracts.js';
-import { evaluateTriggers } from '../../src/workflows/triggers.js';
+import { evaluateTriggers } from '../../src/drift/decisions/triggers.js';
 import { testModel } from '../helpers/scripted-activities.js';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');

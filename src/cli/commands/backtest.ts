@@ -32,7 +32,7 @@ export function registerBacktestCommand(program: Command): void {
       const { config, spec } = await requireModel(options, modelName);
       // Loaded on use, not at every start (see main.ts).
       const { openBackends } = await import('../../activities/backends.js');
-      const { backtest } = await import('../../activities/backtest.js');
+      const { backtest } = await import('../../monitoring/backtest.js');
       const { runtimeSettings } = await import('../../config/settings.js');
       const { renderBacktestReport } = await import('../../reports/backtest-report.js');
       const { createLogger } = await import('../../runtime/logger.js');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load.js';
-import { driftThresholds } from '../../../src/activities/check.js';
+import { driftThresholds } from '../../../src/monitoring/check.js';
 import { buildProfile, DriftInputError, mulberry32 } from '../../../src/drift/index.js';
 import { seasonalAllowance } from '../../../src/drift/decisions/index.js';
 import { psiNoiseFloor } from '../../../src/drift/noise-floor.js';

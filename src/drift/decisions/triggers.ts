@@ -1,7 +1,7 @@
-import type { TriggerSpec } from '../config/schema.js';
-import { durationMs } from '../config/duration.js';
-import { LOWER_IS_BETTER } from '../config/policies.js';
-import type { CheckResult } from '../domain/check.js';
+import type { TriggerSpec } from '../../config/schema.js';
+import { durationMs } from '../../config/duration.js';
+import { LOWER_IS_BETTER } from '../../config/policies.js';
+import type { CheckResult } from '../../domain/check.js';
 
 export type TriggerKind = 'bootstrap' | 'schedule' | 'performance' | 'drift' | 'data_quality' | 'label_shift' | 'volume' | 'max_age';
 

@@ -4,9 +4,9 @@ import { model as modelSchema, type ModelSpec } from '../config/schema.js';
 import { ConfigError, formatPath } from '../config/load.js';
 import type { DataBackend } from '../backends/data/types.js';
 import type { Registry } from '../backends/registry/types.js';
-import { evaluateTriggers, type ConsideredTrigger, type FiredTrigger } from '../workflows/triggers.js';
+import { evaluateTriggers, type ConsideredTrigger, type FiredTrigger } from '../drift/decisions/triggers.js';
 import { measureCheck, memoryDetectorStore } from './check.js';
-import type { CheckResult } from './contracts.js';
+import type { CheckResult } from '../domain/check.js';
 
 /**
  * `retrain backtest`: the monitor's checks replayed over the lake's history at a cadence, each as

@@ -11,7 +11,7 @@ import {
 import { estimateMulticlassAccuracy } from '../drift/decisions/cbpe.js';
 import { assessDataQuality } from '../drift/data-quality.js';
 import { jensenShannonNoiseFloor, psiNoiseFloor } from '../drift/noise-floor.js';
-import type { CheckResult } from './contracts.js';
+import type { CheckResult } from '../domain/check.js';
 
 /**
  * One monitor check's measurements, as of `now`: drift of the window against the champion's
