@@ -1,3 +1,4 @@
+import type { SearchAttributePair } from '@temporalio/common';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { ModelSpec } from './config/schema.js';
 import type { RuntimeSettings } from './config/settings.js';
@@ -31,30 +32,15 @@ export async function startPipeline(
   /** The revision of `spec` the workers must have; computed from it unless the caller already knows it. */
   configRevision = specRevision(spec),
 ): Promise<StartOutcome> {
-  const workflowId = pipelineWorkflowId(spec.name);
-  try {
-    const handle = await client.workflow.start(PIPELINE_WORKFLOW_TYPE, {
-      taskQueue: settings.taskQueues.control,
-      workflowId,
-      // One active pipeline per model: a second trigger is answered "already running".
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      args: [{ model: spec.name, configRevision, trigger, trainingTaskQueue: settings.taskQueues.training } satisfies PipelineInput],
-      typedSearchAttributes: [
-        { key: RetrainModel, value: spec.name },
-        { key: RetrainStage, value: 'budget_check' },
-        { key: RetrainTrigger, value: trigger.kinds },
-      ],
-      staticSummary: `Retrain ${spec.name}: ${trigger.reasons.join('; ')}`.slice(0, 400),
-    });
-    return { started: true, workflowId, runId: handle.firstExecutionRunId };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      const running = await client.workflow.getHandle(workflowId).describe();
-      return { started: false, workflowId, alreadyRunning: running.runId };
-    }
-    throw err;
-  }
+  return startRun(client, settings, spec, {
+    type: PIPELINE_WORKFLOW_TYPE,
+    input: { model: spec.name, configRevision, trigger, trainingTaskQueue: settings.taskQueues.training } satisfies PipelineInput,
+    attributes: [
+      { key: RetrainStage, value: 'budget_check' },
+      { key: RetrainTrigger, value: trigger.kinds },
+    ],
+    summary: `Retrain ${spec.name}: ${trigger.reasons.join('; ')}`,
+  });
 }
 
 /**
@@ -68,22 +54,36 @@ export async function startDeployment(
   request: { version: number; reason: string; requestedBy: string },
   configRevision = specRevision(spec),
 ): Promise<StartOutcome> {
+  return startRun(client, settings, spec, {
+    type: DEPLOY_WORKFLOW_TYPE,
+    input: { model: spec.name, configRevision, ...request } satisfies DeployInput,
+    attributes: [
+      { key: RetrainStage, value: 'building_dataset' },
+      { key: RetrainTrigger, value: ['deploy'] },
+      // The version a deployment tried stays findable: the monitor never deploys the same registered version twice.
+      { key: RetrainCandidate, value: `v${request.version}` },
+    ],
+    summary: `Deploy ${spec.name} v${request.version}: ${request.reason}`,
+  });
+}
+
+/** Starts a run of the model under its one run id: a second start while one runs is answered "already running". */
+async function startRun(
+  client: Client,
+  settings: Pick<RuntimeSettings, 'taskQueues'>,
+  spec: ModelSpec,
+  run: { type: string; input: PipelineInput | DeployInput; attributes: SearchAttributePair[]; summary: string },
+): Promise<StartOutcome> {
   const workflowId = pipelineWorkflowId(spec.name);
   try {
-    const handle = await client.workflow.start(DEPLOY_WORKFLOW_TYPE, {
+    const handle = await client.workflow.start(run.type, {
       taskQueue: settings.taskQueues.control,
       workflowId,
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      args: [{ model: spec.name, configRevision, ...request } satisfies DeployInput],
-      typedSearchAttributes: [
-        { key: RetrainModel, value: spec.name },
-        { key: RetrainStage, value: 'building_dataset' },
-        { key: RetrainTrigger, value: ['deploy'] },
-        // The version a deployment tried stays findable: the monitor never deploys the same registered version twice.
-        { key: RetrainCandidate, value: `v${request.version}` },
-      ],
-      staticSummary: `Deploy ${spec.name} v${request.version}: ${request.reason}`.slice(0, 400),
+      args: [run.input],
+      typedSearchAttributes: [{ key: RetrainModel, value: spec.name }, ...run.attributes],
+      staticSummary: run.summary.slice(0, 400),
     });
     return { started: true, workflowId, runId: handle.firstExecutionRunId };
   } catch (err) {

@@ -9,8 +9,8 @@ import type { ModelSpec } from '../../src/config/schema.js';
 import { DATASET_FILES } from '../../src/backends/data/types.js';
 import { trainingBackendFor } from '../../src/backends/training/index.js';
 import { seedChampion } from '../../src/demo/seed.js';
-import { createGenerator } from '../../src/demo/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
+import { serveUntilDone } from '../helpers/canary-traffic.js';
 import { runCli } from '../helpers/cli.js';
 import { fraudModelYaml } from '../helpers/fraud-model.js';
 import { useStack } from '../helpers/stack.js';
@@ -61,32 +61,6 @@ describe('retrain deploy: a hand-trained version rolled out like a retrained one
     return { artifact: trained.artifactUri.startsWith('file:') ? fileURLToPath(trained.artifactUri) : trained.artifactUri, training: path.join(dataset.datasetDir, DATASET_FILES.train) };
   }
 
-  /** Live traffic and its ground truth while the run is in its canary, until it ends. */
-  async function serveUntilDone(spec: ModelSpec, result: Promise<PipelineResult>): Promise<PipelineResult> {
-    let done = false;
-    void result.finally(() => (done = true));
-    const generator = createGenerator(spec, { seed: 11, drift: { kind: 'none', startMs: 0, windowMs: 0, periodMs: 1 } });
-    let sent = 0;
-    while (!done) {
-      if ((await pipelineStatus(stack.client, spec.name)).stage !== 'canary') {
-        await Promise.race([result, new Promise((r) => setTimeout(r, 200))]);
-        continue;
-      }
-      const events = Array.from({ length: 40 }, () => generator.sample(sent++ * 10));
-      const response = await fetch(`${stack.gatewayUrl}/v1/models/${spec.name}/predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ instances: events.map((e) => ({ entity_id: `${e.entity_id}-${sent}`, features: e.features })) }),
-      });
-      assert.equal(response.status, 200, await response.clone().text());
-      const body = (await response.json()) as { predictions: Array<{ request_id: string }> };
-      const labels = body.predictions.map((p, i) => ({ request_id: p.request_id, label: events[i].label }));
-      const fb = await fetch(`${stack.gatewayUrl}/v1/models/${spec.name}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ labels }) });
-      assert.equal(fb.status, 202, await fb.clone().text());
-    }
-    return result;
-  }
-
   it('registered by hand, deployed with the CLI, approved by another person, canaried on live traffic and promoted', async () => {
     const spec = stack.specs['deploy-hand'];
     const { artifact, training } = await trainByHand(spec);
@@ -122,7 +96,7 @@ describe('retrain deploy: a hand-trained version rolled out like a retrained one
     const approved = await cli('approve', spec.name, '--as', 'bob', '--comment', 'holdout looks right');
     assert.equal(approved.code, 0, approved.stderr);
 
-    const outcome = await serveUntilDone(spec, result);
+    const outcome = await serveUntilDone(stack, spec, result, { seed: 11 });
     assert.equal(outcome.outcome, 'promoted', outcome.reason);
     assert.equal(outcome.status.preTraffic?.passed, true, 'synthetic requests went to the version before any traffic');
     assert.ok((outcome.status.steps ?? []).every((s) => s.verdict === 'pass'), JSON.stringify(outcome.status.steps));
@@ -174,7 +148,7 @@ describe('retrain deploy: a hand-trained version rolled out like a retrained one
     const first = await check();
     assert.equal(first.action, 'deployment_started', first.detail);
     assert.deepEqual(first.deployed, { version: 2 });
-    const outcome = await serveUntilDone(spec, stack.client.workflow.getHandle('retrain-deploy-auto').result() as Promise<PipelineResult>);
+    const outcome = await serveUntilDone(stack, spec, stack.client.workflow.getHandle('retrain-deploy-auto').result() as Promise<PipelineResult>);
     assert.equal(outcome.outcome, 'promoted', outcome.reason);
     assert.deepEqual(outcome.status.triggers, ['deploy']);
     assert.equal(outcome.status.requestedBy, 'monitor');

@@ -4,11 +4,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildActivities } from '../../src/activities/index.js';
-import { pipelineStatus, startPipeline } from '../../src/client.js';
+import { startPipeline } from '../../src/client.js';
 import type { ModelSpec } from '../../src/config/schema.js';
 import { seedChampion } from '../../src/demo/seed.js';
 import { createGenerator } from '../../src/demo/simulator/index.js';
 import type { PipelineResult } from '../../src/workflows/pipeline.js';
+import { serveUntilDone, type Truth } from '../helpers/canary-traffic.js';
 import { runCli } from '../helpers/cli.js';
 import { fraudModelYaml } from '../helpers/fraud-model.js';
 import { useStack } from '../helpers/stack.js';
@@ -53,34 +54,11 @@ describe('pipeline on the real backends (dev server, lake, built-in trainer, reg
     },
   });
 
-  /** Sends traffic and ground truth until the run ends; `truth` decides the label a variant's answer gets. */
-  async function runWithTraffic(spec: ModelSpec, truth: (variant: string, prediction: number, actual: number) => number): Promise<PipelineResult> {
+  /** Starts a run of `spec` and plays its users until it ends; `truth` decides the label a variant's answer gets. */
+  async function runWithTraffic(spec: ModelSpec, truth: Truth): Promise<PipelineResult> {
     const started = await startPipeline(stack.client, { taskQueues: stack.taskQueues }, spec, { kinds: ['manual'], reasons: ['integration test'], requestedBy: 'test' });
     assert.equal(started.started, true);
-    const handle = stack.client.workflow.getHandle(started.workflowId);
-    let done = false;
-    const result = handle.result().finally(() => (done = true));
-    const generator = createGenerator(spec, { seed: 9, drift: { kind: 'none', startMs: 0, windowMs: 0, periodMs: 1 } });
-    let sent = 0;
-    while (!done) {
-      const stage = (await pipelineStatus(stack.client, spec.name)).stage;
-      if (stage !== 'canary') {
-        await Promise.race([result, new Promise((r) => setTimeout(r, 200))]);
-        continue;
-      }
-      const events = Array.from({ length: 40 }, () => generator.sample(sent++ * 10));
-      const response = await fetch(`${stack.gatewayUrl}/v1/models/${spec.name}/predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ instances: events.map((e) => ({ entity_id: `${e.entity_id}-${sent}-${Math.random()}`, features: e.features })) }),
-      });
-      assert.equal(response.status, 200, await response.clone().text());
-      const body = (await response.json()) as { predictions: Array<{ request_id: string; prediction: number; variant: string }> };
-      const feedback = body.predictions.map((p, i) => ({ request_id: p.request_id, label: truth(p.variant, p.prediction, events[i].label) }));
-      const fb = await fetch(`${stack.gatewayUrl}/v1/models/${spec.name}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ labels: feedback }) });
-      assert.equal(fb.status, 202, await fb.clone().text());
-    }
-    return result;
+    return serveUntilDone(stack, spec, stack.client.workflow.getHandle(started.workflowId).result() as Promise<PipelineResult>, { truth });
   }
 
   async function deployment(model: string) {
