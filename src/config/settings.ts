@@ -12,6 +12,9 @@ const port = z.string().refine((v) => portOf(v) !== undefined, PORT_EXPECTED).tr
 /** A connection URL, from the environment only (it may carry a password; the YAML file never does). */
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// or postgresql:// connection URL');
 
+/** `s3://bucket` or `s3://bucket/prefix`: where model artifacts are kept (backends/artifacts). */
+const ARTIFACT_STORE = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/([^\s]*))?$/;
+
 const settingsSchema = z.object({
   RETRAIN_DATA_DIR: z.string().min(1).default('.data'),
   RETRAIN_METRICS_PORT: port.default(9464),
@@ -33,6 +36,10 @@ const settingsSchema = z.object({
   RETRAIN_REGISTRY_URL: postgresUrl.optional(),
   RETRAIN_DEPLOYMENT_URL: postgresUrl.optional(),
   RETRAIN_DEPLOYMENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  RETRAIN_ARTIFACT_STORE: z
+    .string()
+    .regex(ARTIFACT_STORE, 'expected s3://bucket or s3://bucket/prefix (a bucket name of 3-63 lower-case letters, digits, dots and hyphens); unset keeps artifacts as local files')
+    .optional(),
 });
 
 export interface RuntimeSettings {
@@ -53,7 +60,17 @@ export interface RuntimeSettings {
   taskQueues: { control: string; training: string };
   gateway: GatewaySettings;
   storage: StorageSettings;
+  /** Where model artifacts are kept: local files (default), or an S3 bucket (RETRAIN_ARTIFACT_STORE=s3://bucket/prefix). */
+  artifactStore: ArtifactStoreSetting;
 }
+
+/**
+ * `file`: artifacts stay where trainers write them, under `<dataDir>/artifacts` (registered as
+ * file:// URIs). `s3`: they are uploaded under a content-addressed key below `prefix` and
+ * registered as s3:// URIs; the endpoint, region and credentials are the AWS SDK's environment
+ * (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...).
+ */
+export type ArtifactStoreSetting = { kind: 'file' } | { kind: 's3'; bucket: string; prefix: string };
 
 /**
  * Where shared state lives. The embedded default is SQLite under the data dir; a PostgreSQL URL
@@ -119,7 +136,14 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
       deploymentsUrl: s.RETRAIN_DEPLOYMENT_URL ?? s.RETRAIN_REGISTRY_URL,
       deploymentPollMs: s.RETRAIN_DEPLOYMENT_POLL_MS,
     },
+    artifactStore: artifactStoreSetting(s.RETRAIN_ARTIFACT_STORE),
   };
+}
+
+function artifactStoreSetting(value: string | undefined): ArtifactStoreSetting {
+  const m = value === undefined ? null : ARTIFACT_STORE.exec(value);
+  if (!m) return { kind: 'file' };
+  return { kind: 's3', bucket: m[1], prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, '') };
 }
 
 /** A connection URL's password never reaches an error message or a log. */

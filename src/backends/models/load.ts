@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isS3Uri, localArtifact } from '../artifacts/index.js';
 import type { FeatureDef } from './columns.js';
 import { ModelLoadError } from './errors.js';
 import { LINEAR_FORMAT, linearModel } from './format.js';
@@ -18,18 +19,26 @@ export interface LoadModelOptions {
   spec?: { task: ModelTask; features: readonly FeatureDef[]; classes?: readonly string[] };
   /** Expected sha256 (hex) of the artifact bytes, e.g. from the registry; a mismatch is refused. */
   sha256?: string;
+  /** Where an s3:// artifact is cached locally (default: `<RETRAIN_DATA_DIR>/artifacts/.s3-cache`). */
+  cacheDir?: string;
 }
 
-/** A `file://` URI or a plain path → absolute path. Other schemes are refused clearly. */
+/**
+ * A `file://` URI or a plain path → absolute path. An s3:// URI has no local path (resolveArtifact
+ * fetches it to the cache); other schemes are refused clearly.
+ */
 export function artifactPath(uri: string): string {
   if (uri.startsWith('file:')) return fileURLToPath(uri);
+  if (isS3Uri(uri)) throw new ModelLoadError('unsupported', `artifact URI "${uri}" is in object storage, not a local path`);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    throw new ModelLoadError('unsupported', `artifact URI "${uri}": only file:// URIs and paths are supported`);
+    throw new ModelLoadError('unsupported', `artifact URI "${uri}": only file://, s3:// URIs and paths are supported`);
   }
   return path.resolve(uri);
 }
 
+/** The URI to register for an artifact: a path as a file:// URI; an s3:// URI as it is. */
 export function artifactUri(filePath: string): string {
+  if (isS3Uri(filePath)) return filePath;
   return pathToFileURL(path.resolve(filePath)).href;
 }
 
@@ -50,10 +59,11 @@ export function formatOfPath(filePath: string): ModelFormat | undefined {
 
 /**
  * Resolves an artifact URI to its file: a file as given, or a trainer output directory holding
- * model.json or model.onnx.
+ * model.json or model.onnx; an s3:// URI to its local copy in the cache, downloaded if needed and
+ * checked against `sha256` (else the hash its content-addressed key names) before anything reads it.
  */
-export async function resolveArtifact(uri: string): Promise<{ path: string; format: ModelFormat }> {
-  const target = artifactPath(uri);
+export async function resolveArtifact(uri: string, options: Pick<LoadModelOptions, 'sha256' | 'cacheDir'> = {}): Promise<{ path: string; format: ModelFormat }> {
+  const target = isS3Uri(uri) ? await localArtifact(uri, options) : artifactPath(uri);
   const info = await stat(target).catch(() => undefined);
   if (!info) throw new ModelLoadError('not_found', `model artifact not found: ${target}`);
   if (info.isDirectory()) {
@@ -74,7 +84,7 @@ export async function resolveArtifact(uri: string): Promise<{ path: string; form
  * spec does not match, tampered bytes) is refused here with a message naming the file.
  */
 export async function loadModel(uri: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const { path: file, format } = await resolveArtifact(uri);
+  const { path: file, format } = await resolveArtifact(uri, options);
   const bytes = await readFile(file);
   const sha256 = sha256Hex(bytes);
   if (options.sha256 && options.sha256.toLowerCase() !== sha256) {
