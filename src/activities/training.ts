@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { openArtifactStore } from '../backends/artifacts/index.js';
 import { DATASET_FILES } from '../backends/data/types.js';
+import { resolveArtifact } from '../backends/models/load.js';
 import { trainingBackendFor } from '../backends/training/index.js';
 import { buildModelReference } from '../backends/training/reference.js';
 import type { Backends } from './backends.js';
@@ -47,9 +49,13 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
           trainParquet: path.join(dataset.datasetDir, DATASET_FILES.train),
           validationParquet: path.join(dataset.datasetDir, DATASET_FILES.validation),
         });
+        // An object store (RETRAIN_ARTIFACT_STORE=s3://...) gets the artifact before the registry names it:
+        // a content-addressed key, so a retry finds the object it uploaded and uploads nothing.
+        const store = openArtifactStore(b.settings);
+        const artifactUri = store.setting.kind === 's3' ? (await store.put((await resolveArtifact(result.artifactUri)).path)).uri : result.artifactUri;
         const version = await b.registry.registerVersion({
           model: spec.name,
-          artifactUri: result.artifactUri,
+          artifactUri,
           metrics: result.metrics,
           datasetId: dataset.datasetId,
           referenceProfile: profile,

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { artifactCacheDir, isS3Uri, openArtifactStore, type ArtifactStore } from '../backends/artifacts/index.js';
 import { artifactPath, loadModel, ModelLoadError, type LoadedModel } from '../backends/models/index.js';
 import type { ModelSpec } from '../config/schema.js';
+import { runtimeSettings } from '../config/settings.js';
 import type { Logger } from '../runtime/logger.js';
 import type { DeploymentRecord, DeploymentStore, RoleRecord } from './deployment-store.js';
 import { conflict, HttpError } from './errors.js';
@@ -65,6 +67,12 @@ export class Deployments {
    * cannot be used to probe the disk.
    */
   private readonly artifactRoots: string[];
+  /**
+   * The object store (RETRAIN_ARTIFACT_STORE): an s3:// artifact is served only from its bucket
+   * and prefix, through the local cache under the artifacts folder.
+   */
+  private readonly objectStore: ArtifactStore;
+  private readonly cacheDir: string;
 
   constructor(
     private readonly specs: Map<string, ModelSpec>,
@@ -74,6 +82,8 @@ export class Deployments {
   ) {
     const extra = (process.env.RETRAIN_ARTIFACT_ROOTS ?? '').split(path.delimiter).filter(Boolean);
     this.artifactRoots = (artifactRoots ?? [store.artifactsDir, ...extra]).map((r) => path.resolve(r));
+    this.objectStore = openArtifactStore({ dataDir: path.dirname(store.artifactsDir), artifactStore: runtimeSettings().artifactStore });
+    this.cacheDir = artifactCacheDir(store.artifactsDir);
   }
 
   get(model: string): Deployment | undefined {
@@ -275,6 +285,12 @@ export class Deployments {
 
   /** Refuses an artifact outside the store: lexically first (no access to the outside file), then through symlinks. */
   private checkInStore(spec: ModelSpec, ref: ArtifactRef): void {
+    if (isS3Uri(ref.artifactUri)) {
+      const setting = this.objectStore.setting;
+      if (setting.kind === 's3' && this.objectStore.owns(ref.artifactUri)) return;
+      const where = setting.kind === 's3' ? `s3://${setting.bucket}/${setting.prefix}` : 'none: RETRAIN_ARTIFACT_STORE is not set';
+      throw new HttpError(422, 'artifact_outside_store', `refused ${spec.name} v${ref.version}: ${ref.artifactUri} is not in the artifact store (${where}); the current deployment keeps serving`);
+    }
     let file: string;
     try {
       file = artifactPath(ref.artifactUri);
@@ -297,7 +313,7 @@ export class Deployments {
   private async load(spec: ModelSpec, ref: ArtifactRef): Promise<LoadedRole> {
     this.checkInStore(spec, ref);
     try {
-      const model = await loadModel(ref.artifactUri, { spec: { task: spec.task, features: spec.features, classes: spec.classes }, sha256: ref.sha256 });
+      const model = await loadModel(ref.artifactUri, { spec: { task: spec.task, features: spec.features, classes: spec.classes }, sha256: ref.sha256, cacheDir: this.cacheDir });
       const scorer = new CoalescingScorer(model);
       await warmUp(scorer, spec);
       return { version: ref.version, artifactUri: ref.artifactUri, sha256: model.sha256, model, scorer, versionJson: JSON.stringify(ref.version) };

@@ -83,6 +83,7 @@ export async function startS3Server(options: { bucket?: string } = {}): Promise<
   }
   if (!child) throw new Error(`versitygw (${install.bin}) did not answer on 127.0.0.1:${port}: ${output.trim().slice(-2_000)}`);
   const endpoint = `http://127.0.0.1:${port}`;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as the product's own client (src/backends/artifacts/s3.ts)
   const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));

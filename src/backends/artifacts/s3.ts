@@ -147,8 +147,8 @@ async function isFile(p: string): Promise<boolean> {
 }
 
 /**
- * The local copy of an s3:// artifact: from the cache when the expected hash (given, or named by
- * the key) is there, else downloaded once, hashed while it streams, and renamed into the cache
+ * The local copy of an s3:// artifact: from the cache when the hash its content-addressed key
+ * names is there, else downloaded once, hashed while it streams, and renamed into the cache
  * only when the hash is the expected one. A missing object is `not_found`, other bytes than
  * expected `hash_mismatch` (both ModelLoadError naming the URI); an unreachable store is an
  * ArtifactStoreError.
@@ -156,11 +156,17 @@ async function isFile(p: string): Promise<boolean> {
 export async function fetchArtifact(uri: string, options: { cacheDir: string; sha256?: string }): Promise<string> {
   const loc = parseS3Uri(uri);
   const fileName = path.posix.basename(loc.key);
-  const expected = options.sha256?.toLowerCase() ?? contentHashOfKey(loc.key);
-  if (expected) {
-    const hit = cachedPath(options.cacheDir, expected, fileName);
+  const named = contentHashOfKey(loc.key);
+  const expected = options.sha256?.toLowerCase() ?? named;
+  if (named) {
+    // A content-addressed URI names its bytes: a pin of other bytes cannot be met by it (nor by the
+    // cache, which would hand back the pinned bytes under the wrong name).
+    if (expected !== named) throw new ModelLoadError('hash_mismatch', `${uri}: the key names content hash ${named}, expected ${expected}`);
+    const hit = cachedPath(options.cacheDir, named, fileName);
     if (await isFile(hit)) return hit;
   }
+  // Another key (an object someone else named) is downloaded each time: only the download says
+  // what it holds now.
   const { GetObjectCommand } = await import('@aws-sdk/client-s3');
   const client = await s3Client();
   await mkdir(options.cacheDir, { recursive: true });

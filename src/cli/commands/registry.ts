@@ -238,12 +238,23 @@ async function registerExternal(spec: ModelSpec, opts: RegisterOptions): Promise
     const kept = path.join(settings.dataDir, 'artifacts', spec.name, `external-${sha256.slice(0, 16)}`, ARTIFACT_FILES[format]);
     await mkdir(path.dirname(kept), { recursive: true });
     await copyFile(artifactFile, kept);
+    // With an object store (RETRAIN_ARTIFACT_STORE=s3://...) the registry names the uploaded object,
+    // which training workers and gateway replicas on other hosts read; the local copy stays as a cache.
+    let registeredUri = kept;
+    if (settings.artifactStore.kind === 's3') {
+      const { closeS3Clients, openArtifactStore } = await import('../../backends/artifacts/index.js');
+      try {
+        registeredUri = (await openArtifactStore(settings).put(kept)).uri;
+      } finally {
+        await closeS3Clients();
+      }
+    }
 
     const registry = openRegistry(settings);
     try {
       const version = await registry.registerVersion({
         model: spec.name,
-        artifactUri: kept,
+        artifactUri: registeredUri,
         contentHash: sha256,
         metrics: evaluation.metrics,
         referenceProfile: profile,
