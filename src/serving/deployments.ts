@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { artifactCacheDir, isS3Uri, openArtifactStore, type ArtifactStore } from '../backends/artifacts/index.js';
+import { artifactCacheDir, ArtifactStoreError, isS3Uri, openArtifactStore, type ArtifactStore } from '../backends/artifacts/index.js';
 import { artifactPath, loadModel, ModelLoadError, type LoadedModel } from '../backends/models/index.js';
 import type { ModelSpec } from '../config/schema.js';
 import { runtimeSettings } from '../config/settings.js';
@@ -318,6 +318,8 @@ export class Deployments {
       await warmUp(scorer, spec);
       return { version: ref.version, artifactUri: ref.artifactUri, sha256: model.sha256, model, scorer, versionJson: JSON.stringify(ref.version) };
     } catch (err) {
+      // The object store unreachable is not the artifact's fault: 503, which a caller retries.
+      if (err instanceof ArtifactStoreError) throw new HttpError(503, 'artifact_store_unavailable', `could not load ${spec.name} v${ref.version}: ${err.message}; the current deployment keeps serving`);
       const reason = err instanceof ModelLoadError ? err.code : 'load_failed';
       throw new HttpError(422, `artifact_${reason}`, `refused ${spec.name} v${ref.version}: ${(err as Error).message}; the current deployment keeps serving`);
     }

@@ -70,6 +70,17 @@ describe('gateway: artifacts in S3', () => {
     await refused({ artifactUri: v2.uri, sha256: v1.sha256 }, 'artifact_hash_mismatch', new RegExp(`names content hash ${v2.sha256}, expected ${v1.sha256}`));
     assert.equal(existsSync(path.join(cache(), v1.sha256, 'model.json')), true);
     assert.equal((await predict(gw!.url, { entity_id: 'e1', features: features(3) })).body.model_version, '1');
+    // An unreachable store is not the artifact's fault: 503, which the deploy activity retries.
+    const endpoint = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:1';
+    try {
+      const r = await admin(gw!.url, 'PUT', '/challenger', { version: 2, weight: 0.5, artifactUri: v2.uri, sha256: v2.sha256 });
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.error, 'artifact_store_unavailable');
+      assert.match(r.body.message, new RegExp(`could not download ${v2.uri}`));
+    } finally {
+      process.env.AWS_ENDPOINT_URL = endpoint;
+    }
     // The right hash: the challenger loads from S3 too.
     const ok = await admin(gw!.url, 'PUT', '/challenger', { version: 2, weight: 0.5, artifactUri: v2.uri, sha256: v2.sha256 });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
