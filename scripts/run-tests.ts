@@ -19,15 +19,16 @@ import { planTests, testFiles } from './test-markers.js';
  * Each test file declares the Temporal server it needs in a `// @server ...` comment among its first
  * lines (scripts/test-markers.ts): time-skipping files run one at a time (they share that server's
  * clock), dev-server files one at a time (their real processes are CPU-hungry), the two streams side
- * by side; files without a marker are pure and run two at a time first. `--list` prints the plan.
+ * by side, the `dev concurrent` files after the time-skipping ones in theirs; files without a marker
+ * are pure and run two at a time first. `--list` prints the plan.
  */
 const args = process.argv.slice(2);
 const listOnly = args.includes('--list');
 const filter = args.filter((a) => a !== '--list');
 const all = testFiles('test').filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
-const { timeSkipping, devServer, pure, needsServers } = planTests(all);
+const { timeSkipping, devServer, devConcurrent, pure, needsServers } = planTests(all);
 if (listOnly) {
-  for (const [name, files] of Object.entries({ 'time-skipping': timeSkipping, dev: devServer, pure })) console.log(`## ${name}\n${files.join('\n')}`);
+  for (const [name, files] of Object.entries({ 'time-skipping, then dev concurrent': [...timeSkipping, ...devConcurrent], dev: devServer, pure })) console.log(`## ${name}\n${files.join('\n')}`);
   process.exit(0);
 }
 
@@ -88,7 +89,9 @@ try {
   if (typeof built === 'number') console.log(`# built dist/ from src/ in ${(built / 1000).toFixed(1)} s`);
   if (needsServers) await startServers();
   await runFiles(pure, 2, counts);
-  await Promise.all([runFiles(timeSkipping, 1, counts), runFiles(devServer, 1, counts)]);
+  // Two streams side by side: time-skipping files then the self-contained dev-server files, and the
+  // dev-server files that must not share the server's CPU with another of their kind.
+  await Promise.all([runFiles(timeSkipping, 1, counts).then(() => runFiles(devConcurrent, 1, counts)), runFiles(devServer, 1, counts)]);
 } finally {
   await Promise.allSettled(stops.map((stop) => stop()));
   rmSync(scratch, { recursive: true, force: true });

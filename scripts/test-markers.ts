@@ -6,6 +6,7 @@
  *     // @server dev                the dev server; one such file at a time (they start CPU-hungry real processes)
  *     // @server dev concurrent     the dev server, and safe beside any other file: its own task queues,
  *                                   data and ports, no schedules, no kill or restart of shared processes
+ *                                   (run after the time-skipping files, beside the dev stream)
  *
  * A file without a marker is pure: it runs beside the other pure files and no server is started for it.
  */
@@ -49,25 +50,26 @@ export interface TestPlan {
   /** One at a time on the dev server, beside the time-skipping stream. */
   devServer: string[];
   /**
-   * Two at a time before the server streams (with the dev server up when one of them needs it);
-   * the `dev concurrent` files first, as they are the longest: the phase does not end on one of them alone.
+   * On the dev server, one at a time after the time-skipping files in their stream (which ends well
+   * before the dev stream): the long self-contained files fill that stream's idle end instead of
+   * lengthening the pure phase.
    */
+  devConcurrent: string[];
+  /** Two at a time before the server streams (the dev server is up when a file needs one). */
   pure: string[];
   /** Whether any selected file needs a server. */
   needsServers: boolean;
 }
 
 export function planTests(files: string[]): TestPlan {
-  const plan: TestPlan = { timeSkipping: [], devServer: [], pure: [], needsServers: false };
-  const besidePure: string[] = [];
+  const plan: TestPlan = { timeSkipping: [], devServer: [], devConcurrent: [], pure: [], needsServers: false };
   for (const file of files) {
     const need = serverNeed(readFileSync(file, 'utf8'), file);
     if (need === 'time-skipping') plan.timeSkipping.push(file);
     else if (need === 'dev') plan.devServer.push(file);
-    else if (need === 'dev-concurrent') besidePure.push(file);
+    else if (need === 'dev-concurrent') plan.devConcurrent.push(file);
     else plan.pure.push(file);
     if (need !== 'none') plan.needsServers = true;
   }
-  plan.pure.unshift(...besidePure);
   return plan;
 }

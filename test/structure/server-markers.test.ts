@@ -53,7 +53,7 @@ describe('test files declare the Temporal server they need', () => {
 
   it('every marker is well formed, and the run plan puts each file in one stream', () => {
     const plan = planTests(files); // throws on a malformed marker, naming the file
-    const streams = [...plan.timeSkipping, ...plan.devServer, ...plan.pure];
+    const streams = [...plan.timeSkipping, ...plan.devServer, ...plan.devConcurrent, ...plan.pure];
     assert.equal(streams.length, files.length);
     assert.equal(new Set(streams).size, files.length);
   });
