@@ -5,7 +5,7 @@
  * Everything Go writes (module cache, build cache) stays under .tools/go.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,8 +35,33 @@ export interface InstallResult {
  * The caches are removed afterwards (about 750 MB; the binary is all the tests need).
  */
 export function installVersitygw(options: { quiet?: boolean } = {}): InstallResult {
-  if (existsSync(VERSITYGW_BIN)) return { ok: true, bin: VERSITYGW_BIN, seconds: 0, message: `versitygw ${VERSITYGW_VERSION}: ${VERSITYGW_BIN}` };
+  const present = (): InstallResult => ({ ok: true, bin: VERSITYGW_BIN, seconds: 0, message: `versitygw ${VERSITYGW_VERSION}: ${VERSITYGW_BIN}` });
+  if (existsSync(VERSITYGW_BIN)) return present();
   mkdirSync(GO_HOME, { recursive: true });
+  // One build at a time (two test files may find the binary missing together): the other waits for it.
+  const lock = path.join(GO_HOME, '.installing');
+  const started = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // Another process builds: wait for its lock to go (the binary may be half-written until then).
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 20 * 60_000) rmSync(lock, { recursive: true, force: true }); // a build that died
+      if (Date.now() - started > 20 * 60_000) return { ok: false, bin: VERSITYGW_BIN, seconds: 0, message: `waited 20 minutes for another build of versitygw (${lock})` };
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+    }
+  }
+  try {
+    if (existsSync(VERSITYGW_BIN)) return present();
+    return build(options);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function build(options: { quiet?: boolean }): InstallResult {
   const env = {
     ...process.env,
     GOBIN: path.join(GO_HOME, 'bin'),
