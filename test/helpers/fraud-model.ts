@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { ModelSpec } from '../../src/config/schema.js';
 import { FRAUD_FEATURES } from '../../src/demo/simulator/fraud.js';
 import { createGenerator, driftPlan, runSimulation, type RunSummary } from '../../src/demo/simulator/index.js';
@@ -32,14 +31,7 @@ ${extra.replace(/^\n+/, '').replace(/\s+$/, '')}
 `;
 }
 
-/** A TCP port free right now on loopback (for servers that must come back on the same port). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from './free-port.js';
 
 /** The same model trained with fewer epochs: a quick (and weaker) first champion for seeding. */
 export function withEpochs(spec: ModelSpec, epochs: number): ModelSpec {
