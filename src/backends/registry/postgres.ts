@@ -7,7 +7,7 @@ import {
   ALIASES, type AliasName, type FeatureRecurrence, type LedgerAction, type LedgerEntry, type ModelSummary, type ModelVersion, type MoveContext,
   type RegisterVersionInput, type Registry, RegistryError, type SpendInput, type Violation, type ViolationInput, type ViolationQuery, type VersionRef,
 } from './types.js';
-import { checkMetrics, checkRegistration, checkViolation, isoTime, monthKey, requireText } from './validate.js';
+import { checkMetrics, checkRegistration, checkViolation, isoTime, monthKey, requireText, violationParams } from './validate.js';
 
 export interface PostgresRegistryOptions {
   /** postgres://user:password@host:port/database (RETRAIN_REGISTRY_URL). */
@@ -197,11 +197,11 @@ export class PostgresRegistry implements Registry {
   }
 
   violations(query: ViolationQuery): Violation[] {
-    return this.call('violations', violationFilter(query), query.limit ?? null);
+    return this.call('violations', violationParams(query), query.limit ?? null);
   }
 
   violationRecurrence(query: ViolationQuery & { since: Date }): FeatureRecurrence[] {
-    return this.call('violationRecurrence', violationFilter(query));
+    return this.call('violationRecurrence', violationParams(query));
   }
 
   close(): void {
@@ -218,12 +218,3 @@ export class PostgresRegistry implements Registry {
   }
 }
 
-function violationFilter(query: ViolationQuery): { model: string; feature: string | null; since: string | null; until: string | null } {
-  requireText(query.model, 'model');
-  return {
-    model: query.model,
-    feature: query.feature ?? null,
-    since: query.since === undefined ? null : isoTime(query.since, 'since'),
-    until: query.until === undefined ? null : isoTime(query.until, 'until'),
-  };
-}

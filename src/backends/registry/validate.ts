@@ -14,7 +14,8 @@ export function json(value: unknown): string | null {
 export const VIOLATION_FILTER = `model = @model AND (@feature IS NULL OR feature = @feature)
   AND (@since IS NULL OR checked_at >= @since) AND (@until IS NULL OR checked_at <= @until)`;
 
-export function violationParams(query: ViolationQuery): Record<string, string | null> {
+/** A violations query's filter values, checked: one shape for the SQLite statement's names and the PostgreSQL worker's arguments. */
+export function violationParams(query: ViolationQuery): { model: string; feature: string | null; since: string | null; until: string | null } {
   requireText(query.model, 'model');
   return {
     model: query.model,
