@@ -1,4 +1,5 @@
 import { deploy } from './deploy.js';
+import { learning } from './learning.js';
 import { z } from 'zod';
 import { duration } from './duration.js';
 import { approval, budget, gates, TASK_METRICS, TASKS, taskName, triggers, withTaskDefaults } from './policies.js';
@@ -174,6 +175,7 @@ export const model = z.preprocess(withTaskDefaults, z
     budget: budget.prefault({}),
     rollout: rollout.prefault({}),
     deploy: deploy.prefault({}),
+    learning: learning.prefault({}),
     runbooks: runbooks
       .optional()
       .describe(`What to do when a notification arrives: notification kind (${NOTIFICATION_KINDS.join(', ')}) → runbook URL. Sent with each notification of that kind and listed in the run report.`),
@@ -214,6 +216,13 @@ export const model = z.preprocess(withTaskDefaults, z
       }
     } else if (m.classes !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['classes'], message: `classes applies to multiclass_classification models only; this model is ${m.task}` });
+    }
+    if (m.learning.mode !== 'batch' && m.trainer.backend !== 'builtin') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['learning', 'mode'],
+        message: `learning.mode ${m.learning.mode} needs trainer.backend builtin: the online learner updates the weights of a retrain-linear/v1 model, and a ${m.trainer.backend} trainer's artifact may hold any model`,
+      });
     }
     const judged: Array<[string[], string]> = [[['gates', 'metric'], m.gates.metric], [['triggers', 'performance', 'metric'], m.triggers.performance.metric]];
     for (const [path, metric] of judged) {
