@@ -282,30 +282,39 @@ function labelFreeEstimate(scores: Float64Array, baseline: number | undefined, c
  * Feeds the predictions that matured since the last check to the champion's sequential detector
  * (a new champion starts a new detector from its validated error rate) and keeps its state.
  */
-async function feedDetector(ctx: CheckContext, spec: ModelSpec, champion: ModelVersion, accuracy: number, now: Date): Promise<CheckResult['sequential']> {
-  const p = spec.triggers.performance;
+/**
+ * The performance trigger's charts for a champion of this validated accuracy (fresh, nothing fed).
+ * Exported so `bench:learning` replays the very test the monitor runs.
+ */
+export function championCharts(performance: ModelSpec['triggers']['performance'], accuracy: number): { state: MultiChartState; baselineError: number; tolerance: number } {
   const baselineError = Math.min(0.9, Math.max(0.001, 1 - accuracy));
-  let detector = ctx.detectors.load(spec.name);
   // The test's null sits at half the tolerance: a champion worse by less than half the tolerance
   // drifts every statistic down and never fires (the false-alarm bound holds there). Two charts
   // watch the stream: one tuned to a loss of one and a half tolerances (a retrain that barely
   // pays), one to three and a half (the abrupt drifts that cost most, confirmed in about 40% fewer
   // matured predictions than the first chart needs); either one alarming fires. In between, a loss
   // close to paying for a retrain may fire, late.
-  const tolerance = Math.min(p.tolerance, 0.98 - baselineError);
+  const tolerance = Math.min(performance.tolerance, 0.98 - baselineError);
   const nullMargin = tolerance / 2;
+  const room = 0.99 - baselineError - nullMargin;
+  const shifts = [...new Set([tolerance, 3 * tolerance].map((shift) => Math.max(0.01, Math.min(shift, room))))];
+  // falseAlarmRate: the chance of a false alarm within 100,000 matured predictions at the
+  // tolerance edge, i.e. an average run length of 100,000 / rate there for the set of charts.
+  return { state: createMultiChart({ baseline: baselineError, tolerance: nullMargin, shifts, arl: 100_000 / performance.falseAlarmRate }), baselineError, tolerance };
+}
+
+async function feedDetector(ctx: CheckContext, spec: ModelSpec, champion: ModelVersion, accuracy: number, now: Date): Promise<CheckResult['sequential']> {
+  const fresh = championCharts(spec.triggers.performance, accuracy);
+  const { baselineError, tolerance } = fresh;
+  let detector = ctx.detectors.load(spec.name);
   const first = detector && isMultiChart(detector.state) ? detector.state.charts[0].config : undefined;
-  if (!detector || detector.championVersion !== champion.version || first?.baseline !== baselineError || first?.tolerance !== nullMargin) {
-    const room = 0.99 - baselineError - nullMargin;
-    const shifts = [...new Set([tolerance, 3 * tolerance].map((shift) => Math.max(0.01, Math.min(shift, room))))];
+  if (!detector || detector.championVersion !== champion.version || first?.baseline !== baselineError || first?.tolerance !== tolerance / 2) {
     detector = {
       championVersion: champion.version,
       // From the champion's start; a check as of a time before the version existed (a backtest of a
       // version registered later) starts with the window's own matured predictions.
       fedThrough: Date.parse(champion.createdAt) <= now.getTime() ? champion.createdAt : new Date(now.getTime() - durationMs(spec.data.monitorWindow) - durationMs(spec.label.delay)).toISOString(),
-      // falseAlarmRate: the chance of a false alarm within 100,000 matured predictions at the
-      // tolerance edge, i.e. an average run length of 100,000 / rate there for the set of charts.
-      state: createMultiChart({ baseline: baselineError, tolerance: nullMargin, shifts, arl: 100_000 / p.falseAlarmRate }),
+      state: fresh.state,
     };
   }
   const maturedBy = new Date(now.getTime() - durationMs(spec.label.delay));
