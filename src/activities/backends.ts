@@ -25,7 +25,7 @@ export interface Backends {
 }
 
 export function openBackends(options: { config: RetrainConfig; settings: RuntimeSettings; logger: Logger; client?: Client }): Backends {
-  const data = createLakeBackend({ dataDir: options.settings.dataDir });
+  const data = createLakeBackend({ dataDir: options.settings.dataDir, store: options.settings.lakeStore });
   const registry = openRegistry(options.settings);
   const specs = new SpecCatalog(options.config, registry);
   const gateways = new Map<string, GatewayClient>();

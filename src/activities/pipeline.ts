@@ -58,7 +58,7 @@ export function pipelineActivities(b: Backends): Omit<PipelineActivities, 'train
     async evaluateCandidates(input): Promise<Evaluation> {
       const spec = b.specs.resolve(refOf(input));
       const { dataset, challengerVersion } = input;
-      const holdout = path.join(dataset.datasetDir, DATASET_FILES.holdout);
+      const holdout = path.join(await b.data.localDataset(spec, dataset), DATASET_FILES.holdout);
       const slices = spec.gates.slices.map((s) => s.feature);
       const score = async (version: number): Promise<EvaluationResult> => {
         const v = b.registry.getVersion(spec.name, version);

@@ -28,13 +28,15 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
       const existing = b.registry.listVersions(spec.name).find((v) => v.runId === run.runId);
       if (existing) return candidate(existing);
 
+      // A training worker on another host (its own data dir) fetches the snapshot from the lake store.
+      const datasetDir = await b.data.localDataset(spec, dataset);
       const outputDir = path.join(b.settings.dataDir, 'artifacts', spec.name, `${run.runId}-attempt-${ctx.info.attempt}`);
       let last = { fraction: 0, message: 'starting' };
       // Beats well inside the heartbeat timeout: a dead worker is noticed in one timeout, not more.
       const beat = setInterval(() => ctx.heartbeat(last), Math.min(HEARTBEAT_EVERY_MS, Math.max(200, (ctx.info.heartbeatTimeoutMs ?? 3 * HEARTBEAT_EVERY_MS) / 3)));
       try {
         const result = await trainingBackendFor(spec).train(
-          { spec, datasetDir: dataset.datasetDir, outputDir, runId: run.runId },
+          { spec, datasetDir, outputDir, runId: run.runId },
           {
             signal: ctx.cancellationSignal,
             onProgress: (p) => {
@@ -46,8 +48,8 @@ export function trainingActivities(b: Backends): Pick<PipelineActivities, 'train
         // The training split's profile and each feature's importance to this model (on the validation split).
         const profile = await buildModelReference(spec, {
           artifactPath: result.artifactUri,
-          trainParquet: path.join(dataset.datasetDir, DATASET_FILES.train),
-          validationParquet: path.join(dataset.datasetDir, DATASET_FILES.validation),
+          trainParquet: path.join(datasetDir, DATASET_FILES.train),
+          validationParquet: path.join(datasetDir, DATASET_FILES.validation),
         });
         // An object store (RETRAIN_ARTIFACT_STORE=s3://...) gets the artifact before the registry names it:
         // a content-addressed key, so a retry finds the object it uploaded and uploads nothing.

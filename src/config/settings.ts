@@ -40,6 +40,10 @@ const settingsSchema = z.object({
     .string()
     .regex(ARTIFACT_STORE, 'expected s3://bucket or s3://bucket/prefix (a bucket name of 3-63 lower-case letters, digits, dots and hyphens); unset keeps artifacts as local files')
     .optional(),
+  RETRAIN_LAKE_STORE: z
+    .string()
+    .regex(ARTIFACT_STORE, 'expected s3://bucket or s3://bucket/prefix (a bucket name of 3-63 lower-case letters, digits, dots and hyphens); unset keeps the lake and datasets as local Parquet under the data dir')
+    .optional(),
 });
 
 export interface RuntimeSettings {
@@ -62,6 +66,12 @@ export interface RuntimeSettings {
   storage: StorageSettings;
   /** Where model artifacts are kept: local files (default), or an S3 bucket (RETRAIN_ARTIFACT_STORE=s3://bucket/prefix). */
   artifactStore: ArtifactStoreSetting;
+  /**
+   * Where the lake (predictions, labels, training, serving errors) and dataset snapshots are kept:
+   * Parquet under the data dir (default), or an S3 bucket (RETRAIN_LAKE_STORE=s3://bucket/prefix),
+   * read through a cache of the partitions a query needs under `<dataDir>/lake-cache`.
+   */
+  lakeStore: LakeStoreSetting;
 }
 
 /**
@@ -71,6 +81,8 @@ export interface RuntimeSettings {
  * (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...).
  */
 export type ArtifactStoreSetting = { kind: 'file' } | { kind: 's3'; bucket: string; prefix: string };
+/** Same shape: `<prefix>/lake/...` and `<prefix>/datasets/...` never meet the artifacts' `<prefix>/sha256/...`, so one URL may serve both. */
+export type LakeStoreSetting = ArtifactStoreSetting;
 
 /**
  * Where shared state lives. The embedded default is SQLite under the data dir; a PostgreSQL URL
@@ -137,6 +149,7 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
       deploymentPollMs: s.RETRAIN_DEPLOYMENT_POLL_MS,
     },
     artifactStore: artifactStoreSetting(s.RETRAIN_ARTIFACT_STORE),
+    lakeStore: artifactStoreSetting(s.RETRAIN_LAKE_STORE),
   };
 }
 

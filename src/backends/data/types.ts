@@ -344,6 +344,12 @@ export interface DataBackend {
   labelHistory(spec: ModelSpec, requestId: string, options?: { asOf?: Date }): Promise<LabelHistory>;
   /** Materialises (or returns the existing) train/validation/holdout snapshot as of `asOf`. */
   buildDataset(spec: ModelSpec, options: BuildDatasetOptions): Promise<DatasetResult>;
+  /**
+   * The local folder of a dataset that buildDataset made, on any worker: `dataset.datasetDir` when
+   * this data dir has it, else downloaded from the lake store (RETRAIN_LAKE_STORE) and checked
+   * against its manifest. A DataInputError when neither has it.
+   */
+  localDataset(spec: ModelSpec, dataset: { datasetId: string; datasetDir: string }): Promise<string>;
   /** Checks a CSV, Parquet or JSON Lines file against the model and appends it; refuses it whole with DataInputError. */
   importFile(spec: ModelSpec, kind: LakeKind, file: string): Promise<ImportResult>;
   appendPredictions(spec: ModelSpec, rows: PredictionRow[]): Promise<AppendResult>;

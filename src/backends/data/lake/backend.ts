@@ -1,5 +1,5 @@
 import type { ModelSpec } from '../../../config/schema.js';
-import { runtimeSettings } from '../../../config/settings.js';
+import { runtimeSettings, type LakeStoreSetting } from '../../../config/settings.js';
 import {
   DataInputError,
   type AppendResult,
@@ -21,11 +21,12 @@ import {
   type WindowQuery,
   type WindowResult,
 } from '../types.js';
-import { buildDataset } from './dataset.js';
+import { buildDataset, localDataset } from './dataset.js';
 import { Duck } from './duck.js';
 import { servedEvidence } from './evidence.js';
 import { importFile } from './importer.js';
 import { LakeLayout } from './layout.js';
+import { RemoteLake } from './remote.js';
 import { FileGuard } from './quarantine.js';
 import { countNewLabels, labelHistory, maturedLabels, readWindow, type LakeContext } from './reads.js';
 import { labelColumns, predictionColumns, servingErrorColumns, trainingColumns } from './rows.js';
@@ -38,6 +39,8 @@ export interface LakeBackendOptions {
   threads?: number;
   /** DuckDB memory limit such as "4GB"; default DuckDB's (80% of RAM). */
   memoryLimit?: string;
+  /** Where the lake and datasets are kept; default runtimeSettings().lakeStore (RETRAIN_LAKE_STORE), local Parquet when unset. */
+  store?: LakeStoreSetting;
 }
 
 /** The embedded data backend: a Parquet lake under <dataDir>/lake, queried by in-process DuckDB. */
@@ -46,7 +49,9 @@ export class LakeDataBackend implements DataBackend {
   private readonly ctx: LakeContext;
 
   constructor(options: LakeBackendOptions = {}) {
-    this.layout = new LakeLayout(options.dataDir ?? runtimeSettings().dataDir);
+    const dataDir = options.dataDir ?? runtimeSettings().dataDir;
+    const store = options.store ?? runtimeSettings().lakeStore;
+    this.layout = new LakeLayout(dataDir, store.kind === 's3' ? new RemoteLake(store, dataDir) : undefined);
     const duck = new Duck({ scratchDir: this.layout.scratchDir, threads: options.threads, memoryLimit: options.memoryLimit });
     this.ctx = { layout: this.layout, duck, guard: new FileGuard(this.layout) };
   }
@@ -75,33 +80,48 @@ export class LakeDataBackend implements DataBackend {
     return buildDataset(this.ctx, spec, options);
   }
 
-  importFile(spec: ModelSpec, kind: LakeKind, file: string): Promise<ImportResult> {
-    return importFile(this.ctx, spec, kind, file);
+  async importFile(spec: ModelSpec, kind: LakeKind, file: string): Promise<ImportResult> {
+    return this.published(await importFile(this.ctx, spec, kind, file));
+  }
+
+  /** A dataset snapshot as local files: `dataset.datasetDir` when this data dir has it, else downloaded from the lake store (hash-checked). */
+  localDataset(spec: ModelSpec, dataset: { datasetId: string; datasetDir: string }): Promise<string> {
+    return localDataset(this.ctx, spec, dataset);
   }
 
   async appendPredictions(spec: ModelSpec, rows: PredictionRow[]): Promise<AppendResult> {
     const data = predictionColumns(spec, rows); // validate before touching DuckDB or the disk
-    return this.ctx.duck.with((c) => writeColumnar(c, this.layout, spec.name, 'predictions', data));
+    return this.published(await this.ctx.duck.with((c) => writeColumnar(c, this.layout, spec.name, 'predictions', data)));
   }
 
   async appendLabels(model: ModelSpec | string, rows: LabelRow[]): Promise<AppendResult> {
     const name = modelName(model, 'appendLabels');
     const data = labelColumns(name, rows);
-    return this.ctx.duck.with((c) => writeColumnar(c, this.layout, name, 'labels', data));
+    return this.published(await this.ctx.duck.with((c) => writeColumnar(c, this.layout, name, 'labels', data)));
   }
 
   async appendServingErrors(model: ModelSpec | string, rows: ServingErrorRow[]): Promise<AppendResult> {
     const name = modelName(model, 'appendServingErrors');
     const data = servingErrorColumns(name, rows);
-    return this.ctx.duck.with((c) => writeColumnar(c, this.layout, name, 'serving_errors', data));
+    return this.published(await this.ctx.duck.with((c) => writeColumnar(c, this.layout, name, 'serving_errors', data)));
   }
 
   async appendTraining(spec: ModelSpec, rows: TrainingRow[]): Promise<AppendResult> {
     const data = trainingColumns(spec, rows);
-    return this.ctx.duck.with((c) => writeColumnar(c, this.layout, spec.name, 'training', data));
+    return this.published(await this.ctx.duck.with((c) => writeColumnar(c, this.layout, spec.name, 'training', data)));
   }
 
-  close(): Promise<void> {
+  /** With a lake store: uploads what a write left in the outbox (earlier leftovers first); the result names the uploaded keys' cached copies. */
+  private async published<T extends { files: string[] }>(result: T): Promise<T> {
+    const remote = this.layout.remote;
+    if (!remote || result.files.length === 0) return result;
+    await remote.flushOutbox();
+    return result;
+  }
+
+  async close(): Promise<void> {
+    // Leftovers of a store that did not answer: one last try, logged if it fails (they stay for the next start).
+    await this.layout.remote?.flushOutbox({ force: true });
     return this.ctx.duck.close();
   }
 }

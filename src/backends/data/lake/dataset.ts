@@ -66,8 +66,13 @@ export async function buildDataset(ctx: LakeContext, spec: ModelSpec, options: B
       const sourceFiles = [...training, ...predictions, ...labels];
       const datasetId = datasetIdFor(spec, asOf, source, sourceFiles);
       const datasetDir = path.join(ctx.layout.datasetsDir(spec.name), datasetId);
+      const remote = ctx.layout.remote;
       const existing = await readManifest(datasetDir, datasetId);
-      if (existing) return { manifest: existing, datasetDir, reused: true };
+      if (existing) {
+        // Uploaded already unless a build here stopped between its rename and its upload: each PUT is skipped when the key holds the bytes.
+        await remote?.uploadDataset(spec.name, datasetId, datasetDir, Object.values(DATASET_FILES));
+        return { manifest: existing, datasetDir, reused: true };
+      }
       if (await fs.stat(datasetDir).catch(() => undefined)) {
         // Look again: a concurrent build may have renamed its finished folder in just now.
         const justBuilt = await readManifest(datasetDir, datasetId);
@@ -76,12 +81,76 @@ export async function buildDataset(ctx: LakeContext, spec: ModelSpec, options: B
         logger().warn({ model: spec.name, datasetDir }, 'dataset folder without a valid manifest; rebuilding');
         await fs.rm(datasetDir, { recursive: true, force: true });
       }
+      // Built by another data dir (a retry on another control worker): the store's copy, not a second one.
+      const stored = remote ? await downloadDataset(ctx, spec.name, datasetId) : undefined;
+      if (stored) return { manifest: stored, datasetDir, reused: true };
 
       const plan: BuildPlan = { spec, asOf, from, maturedBy, rule, source, datasetId, training, predictions, labels };
-      return { ...(await materialise(connection, ctx.layout.datasetsDir(spec.name), datasetDir, plan)), datasetDir };
+      const built = await materialise(connection, ctx.layout.datasetsDir(spec.name), datasetDir, plan);
+      await remote?.uploadDataset(spec.name, datasetId, datasetDir, Object.values(DATASET_FILES));
+      return { ...built, datasetDir };
     });
     return { ...guarded.value.manifest, datasetDir: guarded.value.datasetDir, reused: guarded.value.reused, quarantined: guarded.quarantined };
   });
+}
+
+/**
+ * A dataset snapshot as local files, for a worker that did not build it: the folder the build
+ * named when this data dir has it, else `<dataDir>/datasets/<model>/<id>`, downloaded from the lake
+ * store when needed (the three files' hash checked against the manifest's contentHash).
+ */
+export async function localDataset(ctx: LakeContext, spec: ModelSpec, dataset: { datasetId: string; datasetDir: string }): Promise<string> {
+  const { datasetId } = dataset;
+  if (!/^ds-[0-9a-f]{16}$/.test(datasetId)) throw new DataInputError(`dataset id ${JSON.stringify(datasetId)}: expected ds- and 16 hex digits`);
+  if (await readManifest(dataset.datasetDir, datasetId)) return dataset.datasetDir;
+  const here = path.join(ctx.layout.datasetsDir(spec.name), datasetId);
+  if (await readManifest(here, datasetId)) return here;
+  if (!ctx.layout.remote) {
+    throw new DataInputError(
+      `dataset ${datasetId} of ${spec.name} is in neither ${dataset.datasetDir} nor ${here}, and no lake store is set (RETRAIN_LAKE_STORE=s3://bucket/prefix shares datasets between data dirs)`,
+    );
+  }
+  if (await downloadDataset(ctx, spec.name, datasetId)) return here;
+  throw new DataInputError(`dataset ${datasetId} of ${spec.name} is not in the lake store ${ctx.layout.remote.where} (no ${ctx.layout.remote.key('datasets', spec.name, datasetId, 'manifest.json')})`);
+}
+
+/**
+ * Downloads a snapshot from the lake store into `<dataDir>/datasets/<model>/<id>`: into a temp
+ * folder, the files' hash checked against the manifest, then renamed into place (complete or
+ * absent). Undefined when the store has no manifest for it.
+ */
+async function downloadDataset(ctx: LakeContext, model: string, datasetId: string): Promise<DatasetManifest | undefined> {
+  const remote = ctx.layout.remote;
+  if (!remote) return undefined;
+  const text = await remote.datasetManifest(model, datasetId);
+  if (text === undefined) return undefined;
+  const manifest = JSON.parse(text) as DatasetManifest;
+  if (manifest.datasetId !== datasetId) throw new DataInputError(`${remote.where}: the manifest of dataset ${datasetId} names ${manifest.datasetId}`);
+  const parent = ctx.layout.datasetsDir(model);
+  const target = path.join(parent, datasetId);
+  const temp = path.join(parent, `.download-${datasetId}-${randomUUID()}`);
+  await fs.mkdir(temp, { recursive: true });
+  try {
+    const files = Object.values(DATASET_FILES);
+    await remote.downloadDatasetFiles(model, datasetId, temp, files);
+    const actual = await hashFiles(files.map((f) => path.join(temp, f)));
+    if (actual !== manifest.contentHash) {
+      throw new DataInputError(`dataset ${datasetId} of ${model} in ${remote.where}: its files hash to ${actual}, the manifest says ${manifest.contentHash}; the stored snapshot changed after it was built`);
+    }
+    await fs.writeFile(path.join(temp, 'manifest.json'), text);
+    try {
+      await fs.rename(temp, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const winner = code === 'ENOTEMPTY' || code === 'EEXIST' ? await readManifest(target, datasetId) : undefined;
+      if (!winner) throw err;
+      return winner; // another download in this data dir finished first
+    }
+    logger().info({ model, datasetId, from: remote.where }, 'dataset downloaded from the lake store');
+    return manifest;
+  } finally {
+    await fs.rm(temp, { recursive: true, force: true });
+  }
 }
 
 interface BuildPlan {

@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LakeKind } from '../types.js';
+import { isDataFileName, type LakeFile } from './files.js';
+import type { RemoteLake } from './remote.js';
+
+export { isDataFileName, type LakeFile } from './files.js';
 
 /**
  * Where things live on disk:
@@ -9,26 +13,23 @@ import type { LakeKind } from '../types.js';
  *   <dataDir>/lake/<model>/quarantine/<kind>/date=.../<file> + <file>.reason.json
  *   <dataDir>/datasets/<model>/<datasetId>/{train,validation,holdout}.parquet + manifest.json
  * Partitions are by UTC date of the row's own time (ts, or label_ts for labels).
+ *
+ * With a lake store (RETRAIN_LAKE_STORE, remote.ts) the same tree lives in object storage: writes
+ * go to <dataDir>/lake-outbox (uploaded, then moved into the cache), reads list the store and run
+ * on the copies under <dataDir>/lake-cache, where quarantined files go too.
  */
 
 export const DAY_MS = 86_400_000;
 
-export interface LakeFile {
-  /** Absolute path. */
-  path: string;
-  /** Path relative to the model's lake folder, e.g. predictions/date=2024-01-15/x.parquet. */
-  relative: string;
-  bytes: number;
-  mtimeMs: number;
-  /** Partition date, YYYY-MM-DD. */
-  date: string;
-}
-
 export class LakeLayout {
-  constructor(readonly dataDir: string) {}
+  constructor(
+    readonly dataDir: string,
+    readonly remote?: RemoteLake,
+  ) {}
 
+  /** Where this process writes new lake files: the lake itself, or the outbox of the lake store. */
   get lakeDir(): string {
-    return path.join(this.dataDir, 'lake');
+    return this.remote ? this.remote.outboxDir : path.join(this.dataDir, 'lake');
   }
 
   modelDir(model: string): string {
@@ -44,7 +45,7 @@ export class LakeLayout {
   }
 
   quarantineDir(model: string): string {
-    return path.join(this.modelDir(model), 'quarantine');
+    return path.join(this.remote ? path.join(this.remote.cacheDir, model) : this.modelDir(model), 'quarantine');
   }
 
   datasetsDir(model: string): string {
@@ -61,6 +62,7 @@ export class LakeLayout {
    * [fromDate, toDate] (inclusive, YYYY-MM-DD). Hidden names (temp files being written) are skipped.
    */
   async listFiles(model: string, kind: LakeKind, range: { fromDate?: string; toDate?: string } = {}): Promise<LakeFile[]> {
+    if (this.remote) return this.remote.listFiles(model, kind, range);
     const root = this.kindDir(model, kind);
     const partitions = (await readdirOrEmpty(root)).filter((name) => /^date=\d{4}-\d{2}-\d{2}$/.test(name)).sort();
     const files: LakeFile[] = [];
@@ -78,11 +80,6 @@ export class LakeLayout {
     }
     return files;
   }
-}
-
-/** Visible data files end in .parquet and never start with a dot (writers use dot-names until the rename). */
-export function isDataFileName(name: string): boolean {
-  return name.endsWith('.parquet') && !name.startsWith('.');
 }
 
 /** A name that sorts by write time and never collides across processes: 20240115T103000123Z-<uuid>.parquet. */
