@@ -55,7 +55,7 @@ export const dataSource = z
 const trainingAttempts = {
   heartbeatTimeout: duration()
     .default('2m')
-    .describe('A training attempt silent this long is lost: its worker died, or (command) the trainer printed nothing. Temporal then retries it.'),
+    .describe('A training attempt silent this long is lost: its worker died, or (command, ray) the trainer printed nothing. Temporal then retries it.'),
   retry: z
     .object({
       maximumAttempts: z.number().int().min(1).default(3).describe('Attempts in all, the first included; a trainer that exits non-zero is not retried'),
@@ -101,8 +101,36 @@ const commandTrainer = z
   })
   .strict();
 
-export const trainer = z.discriminatedUnion('backend', [builtinTrainer, commandTrainer], {
-  error: 'expected trainer.backend to be builtin or command',
+const rayTrainer = z
+  .object({
+    backend: z.literal('ray'),
+    address: z
+      .string()
+      .url({ error: 'expected the Ray dashboard URL, e.g. http://ray-head:8265' })
+      .optional()
+      .describe("Ray dashboard URL, where the Jobs REST API is (e.g. http://ray-head:8265); default: the worker's RETRAIN_RAY_ADDRESS."),
+    command: z
+      .array(z.string().min(1), { error: 'expected the trainer command as a list of arguments, e.g. [python3, train.py]' })
+      .min(1, { error: 'expected the trainer command as a list, e.g. [python3, train.py]' })
+      .describe("argv of the trainer, run by Ray as the job's entrypoint under the same JSON contract as the command backend; it receives the contract path as its last argument."),
+    cwd: z.string().min(1).optional().describe('Directory on the Ray node the entrypoint runs in (relative: resolved on the worker, which fits a Ray on the same host or a shared filesystem mounted at the same path).'),
+    workingDir: z
+      .string()
+      .regex(/^[a-z][a-z0-9+.-]*:\/\//, { error: "expected a URI Ray can fetch (s3://, gs://, https://…/trainer.zip): Ray's REST API does not upload a local directory; for a directory on the Ray nodes use cwd" })
+      .optional()
+      .describe('runtime_env.working_dir: a package Ray fetches onto the node and runs the entrypoint in.'),
+    env: z.record(z.string(), z.string()).default({}).describe('runtime_env.env_vars: added to the environment of the Ray node.'),
+    numCpus: z.number().min(0).optional().describe('CPUs Ray reserves for the entrypoint (entrypoint_num_cpus); default none, so a job never waits for CPUs its trainer does not ask Ray for.'),
+    numGpus: z.number().min(0).optional().describe('GPUs Ray reserves for the entrypoint (entrypoint_num_gpus).'),
+    params: z.record(z.string(), z.unknown()).default({}),
+    timeout: duration().default('2h').describe('A training run longer than this fails (the Ray job is stopped)'),
+    costPerHour: z.number().min(0).default(1).describe('Dollars per hour of training, for the budget'),
+    ...trainingAttempts,
+  })
+  .strict();
+
+export const trainer = z.discriminatedUnion('backend', [builtinTrainer, commandTrainer, rayTrainer], {
+  error: 'expected trainer.backend to be builtin, command or ray',
 });
 
 export const serving = z

@@ -1,31 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { durationMs } from '../../config/duration.js';
-import type { ModelSpec } from '../../config/schema.js';
 import { logger } from '../../runtime/logger.js';
-import { clearOutputs, readTrainerOutputs } from './command-output.js';
+import { readTrainerOutputs } from './command-output.js';
+import { writeTrainerRequest } from './contract.js';
 import { LineSplitter, signalGroup, TailBuffer, terminateGroup } from './process-group.js';
 import { costOf, type TrainContext, type TrainingBackend, TrainingError, type TrainProgress, type TrainRequest, type TrainResult } from './types.js';
 
-/** The request a command trainer receives (path passed as its last argument). */
-export interface TrainerRequestFile {
-  contractVersion: 1;
-  model: string;
-  runId: string;
-  task: ModelSpec['task'];
-  /** Multiclass only: the class names in label order (a label is its class's index). */
-  classes?: string[];
-  datasetDir: string;
-  trainPath: string;
-  validationPath: string;
-  holdoutPath: string;
-  manifestPath: string;
-  outputDir: string;
-  features: ModelSpec['features'];
-  label: ModelSpec['label'];
-  params: Record<string, unknown>;
-}
+export type { TrainerRequestFile } from './contract.js';
 
 export interface CommandBackendOptions {
   /** Time between SIGTERM and SIGKILL when stopping a trainer (default 5 s). */
@@ -52,28 +34,7 @@ export class CommandTrainingBackend implements TrainingBackend {
     if (trainer.backend !== 'command') throw new TrainingError('bad_input', `model ${spec.name}: trainer.backend is ${trainer.backend}, not command`);
     if (ctx.signal.aborted) throw new TrainingError('aborted', `training ${request.runId} was cancelled before it started`);
 
-    const outputDir = path.resolve(request.outputDir);
-    const datasetDir = path.resolve(request.datasetDir);
-    await mkdir(outputDir, { recursive: true });
-    await clearOutputs(outputDir);
-    const requestPath = path.join(outputDir, 'request.json');
-    const contract: TrainerRequestFile = {
-      contractVersion: 1,
-      model: spec.name,
-      runId: request.runId,
-      task: spec.task,
-      ...(spec.classes ? { classes: spec.classes } : {}),
-      datasetDir,
-      trainPath: path.join(datasetDir, 'train.parquet'),
-      validationPath: path.join(datasetDir, 'validation.parquet'),
-      holdoutPath: path.join(datasetDir, 'holdout.parquet'),
-      manifestPath: path.join(datasetDir, 'manifest.json'),
-      outputDir,
-      features: spec.features,
-      label: spec.label,
-      params: trainer.params,
-    };
-    await writeFile(requestPath, JSON.stringify(contract, null, 2));
+    const { requestPath, outputDir } = await writeTrainerRequest(request, trainer.params);
 
     const log = logger().child({ model: spec.name, runId: request.runId, trainer: 'command' });
     const stderrTail = new TailBuffer(40);

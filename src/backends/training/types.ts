@@ -44,7 +44,8 @@ export interface TrainingBackend {
   train(request: TrainRequest, ctx: TrainContext): Promise<TrainResult>;
 }
 
-export type TrainingErrorKind = 'bad_input' | 'failed' | 'crashed' | 'hung' | 'timeout' | 'aborted' | 'missing_output' | 'invalid_output';
+/** `lost`: a remote job that vanished or died without a result (Ray), retryable like `hung`. */
+export type TrainingErrorKind = 'bad_input' | 'failed' | 'crashed' | 'hung' | 'lost' | 'timeout' | 'aborted' | 'missing_output' | 'invalid_output';
 
 /**
  * A training run that cannot succeed by retrying as-is. Activities map `nonRetryable` onto a
