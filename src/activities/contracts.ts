@@ -25,6 +25,8 @@ export type { BudgetEstimate, CandidateRef, DatasetRef, RunRef, SpecRef } from '
  * Activities name the model and the config revision a run started under (`ref`), never carry its
  * spec: the worker takes trainers, gates, approval, budget and rollout from its own config.
  */
+export type { LearningActivities, LearnStep, SnapshotResult } from './learning.js';
+
 export interface PipelineActivities {
   /** The spec of the run's model at its revision, from the worker's own validated config. */
   resolveSpec(ref: SpecRef): Promise<ModelSpec>;

@@ -37,7 +37,7 @@ export const learning = z
       .min(0)
       .max(1)
       .default(0.02)
-      .describe('A snapshot worse than the last good one by more than this on the gates metric freezes the learner, resets the online model to the last good snapshot and alerts.'),
+      .describe('A snapshot worse than the last good one by more than this fraction of its value, on the gates metric and the champion\'s holdout, freezes the learner, resets the online model to the last good snapshot and alerts.'),
     weights: z
       .object({
         batch: z.number({ error: 'expected a number' }).min(0).max(1).default(0.7),

@@ -166,6 +166,7 @@ export const NOTIFICATION_KINDS = [
   'budget_warning',
   'retraining_not_paying',
   'data_quality',
+  'online_frozen',
   'failed',
 ] as const;
 export type RunbookKind = (typeof NOTIFICATION_KINDS)[number];

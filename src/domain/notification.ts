@@ -14,6 +14,7 @@ export type NotificationKind =
   | 'budget_warning'
   | 'retraining_not_paying'
   | 'data_quality'
+  | 'online_frozen'
   | 'failed';
 
 export interface Notification {

@@ -4,8 +4,9 @@ import type { ModelSpec, RetrainConfig } from '../config/schema.js';
 import type { RuntimeSettings } from '../config/settings.js';
 import { specRevision } from '../config/revision.js';
 import { RetrainModel } from '../domain/search-attributes.js';
-import { monitorWorkflowId } from '../workflows/ids.js';
+import { learnerWorkflowId, LEARNING_WORKFLOW_TYPE, monitorWorkflowId } from '../workflows/ids.js';
 import type { MonitorInput } from '../workflows/monitor.js';
+import type { OnlineLearningInput } from '../workflows/online-learning.js';
 import { payloadCodecFromEnv } from '../security/payload-codec.js';
 
 /** Under which key a schedule's input is encrypted: turning encryption on or rotating re-creates the input. */
@@ -18,7 +19,7 @@ const payloadKeyId = (): string | null => payloadCodecFromEnv()?.keyId ?? null;
  * unchanged model is left alone and a changed one is updated in place.
  */
 const MANAGED_NOTE = 'managed by retrain apply';
-const PREFIXES = ['retrain-monitor-', 'retrain-calendar-'];
+const PREFIXES = ['retrain-monitor-', 'retrain-calendar-', 'retrain-learn-'];
 
 export interface DesiredSchedule {
   scheduleId: string;
@@ -34,6 +35,7 @@ export function desiredSchedules(config: RetrainConfig, settings: Pick<RuntimeSe
   return config.models.flatMap((spec) => {
     const out = [scheduleFor(spec, settings, 'monitor')];
     if (spec.triggers.schedule?.enabled) out.push(scheduleFor(spec, settings, 'calendar'));
+    if (spec.learning.mode !== 'batch') out.push(learnerSchedule(spec, settings));
     return out;
   });
 }
@@ -59,6 +61,32 @@ function scheduleFor(spec: ModelSpec, settings: Pick<RuntimeSettings, 'taskQueue
     },
     // A check still running when the next is due is skipped, not queued; missed runs are caught up within a window.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.monitor.catchupWindow },
+    state: { paused: spec.monitor.paused, note: `${MANAGED_NOTE} (${fingerprint})` },
+  };
+  return { scheduleId, model: spec.name, options, fingerprint, summary };
+}
+
+/** learning: online | hybrid: the learner's steps, every learning.updateEvery, paused with the monitor. */
+function learnerSchedule(spec: ModelSpec, settings: Pick<RuntimeSettings, 'taskQueues'>): DesiredSchedule {
+  const scheduleId = learnerWorkflowId(spec.name);
+  const when: ScheduleSpec = { intervals: [{ every: spec.learning.updateEvery }] };
+  const input: OnlineLearningInput = { model: spec.name, configRevision: specRevision(spec) };
+  const summary = `learn ${spec.name} online (${spec.learning.mode}) every ${spec.learning.updateEvery}, snapshot every ${spec.learning.snapshotEvery}`;
+  const fingerprint = createHash('sha256').update(JSON.stringify({ when, input, queue: settings.taskQueues.control, paused: spec.monitor.paused, payloadKey: payloadKeyId() })).digest('hex').slice(0, 16);
+  const options: ScheduleOptions = {
+    scheduleId,
+    spec: when,
+    action: {
+      type: 'startWorkflow',
+      workflowType: LEARNING_WORKFLOW_TYPE,
+      workflowId: learnerWorkflowId(spec.name),
+      taskQueue: settings.taskQueues.control,
+      args: [input],
+      typedSearchAttributes: [{ key: RetrainModel, value: spec.name }],
+      staticSummary: summary,
+    },
+    // One step at a time: the learner's state moves step by step; a missed step is simply the next one's.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.learning.updateEvery },
     state: { paused: spec.monitor.paused, note: `${MANAGED_NOTE} (${fingerprint})` },
   };
   return { scheduleId, model: spec.name, options, fingerprint, summary };

@@ -1,6 +1,9 @@
 import type pg from 'pg';
 import type { DeploymentEvent, DeploymentRecord, ReplicaServing, ReplicaStatus, Role } from './deployment-store.js';
 
+// Spelled here rather than imported: this module runs in the bridge's worker thread, which must not load better-sqlite3.
+const STORED_ROLES = ['champion', 'challenger', 'previous', 'online'] as const;
+
 /**
  * The gateway deployment store's operations on PostgreSQL, run in the bridge's worker thread (see
  * PostgresDeploymentStore). Each is one bridged call; `save` is one transaction holding the model's
@@ -8,7 +11,7 @@ import type { DeploymentEvent, DeploymentRecord, ReplicaServing, ReplicaStatus, 
  */
 type Client = pg.ClientBase;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
 CREATE TABLE deployment (
   model        TEXT COLLATE "C" NOT NULL,
@@ -49,11 +52,18 @@ export async function migrateDeploymentStore(c: Client): Promise<void> {
     await c.query('CREATE TABLE IF NOT EXISTS deployment_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
     const current = (await c.query<{ v: number }>('SELECT coalesce(max(version), 0)::int AS v FROM deployment_schema_migrations')).rows[0].v;
     if (current > SCHEMA_VERSION) throw new Error(`deployment store schema version ${current} is newer than this code supports (${SCHEMA_VERSION}); upgrade retrain`);
-    if (current < 1) {
+    const migrations: Array<[number, string]> = [
+      [1, SCHEMA],
+      // Version 2: the online copy of a champion (learning: online | hybrid) is a fourth role.
+      [2, `ALTER TABLE deployment DROP CONSTRAINT deployment_role_check;
+           ALTER TABLE deployment ADD CONSTRAINT deployment_role_check CHECK (role IN ('champion', 'challenger', 'previous', 'online'))`],
+    ];
+    for (const [version, statements] of migrations) {
+      if (current >= version) continue;
       await c.query('BEGIN');
       try {
-        await c.query(SCHEMA);
-        await c.query('INSERT INTO deployment_schema_migrations VALUES (1, $1)', [new Date().toISOString()]);
+        await c.query(statements);
+        await c.query('INSERT INTO deployment_schema_migrations VALUES ($1, $2)', [version, new Date().toISOString()]);
         await c.query('COMMIT');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => undefined);
@@ -96,7 +106,7 @@ export const DEPLOYMENT_OPS = {
     try {
       await c.query(`SELECT pg_advisory_xact_lock(hashtextextended('retrain.deployment:' || $1, 0))`, [model]);
       await c.query('DELETE FROM deployment WHERE model = $1', [model]);
-      for (const role of ['champion', 'challenger', 'previous'] as const) {
+      for (const role of STORED_ROLES) {
         const r = record[role];
         if (!r) continue;
         const weight = role === 'challenger' ? (r as { weight: number }).weight : role === 'champion' ? 100 : 0;

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
-export type Role = 'champion' | 'challenger' | 'previous';
+export type Role = 'champion' | 'challenger' | 'previous' | 'online';
+export const STORED_ROLES = ['champion', 'challenger', 'previous', 'online'] as const;
 
 export interface RoleRecord {
   version: string;
@@ -15,6 +16,8 @@ export interface DeploymentRecord {
   champion?: RoleRecord;
   challenger?: RoleRecord & { weight: number; shadow: boolean };
   previous?: RoleRecord;
+  /** learning: online | hybrid: the champion's online copy (its version names the champion it grew from). */
+  online?: RoleRecord;
   updatedAt?: string;
 }
 
@@ -29,7 +32,7 @@ export interface DeploymentEvent {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deployment (
   model        TEXT NOT NULL,
-  role         TEXT NOT NULL CHECK (role IN ('champion', 'challenger', 'previous')),
+  role         TEXT NOT NULL CHECK (role IN ('champion', 'challenger', 'previous', 'online')),
   version      TEXT NOT NULL,
   artifact_uri TEXT NOT NULL,
   sha256       TEXT NOT NULL,
@@ -120,6 +123,7 @@ export class SqliteDeploymentStore implements DeploymentStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    allowOnlineRole(this.db);
   }
 
   loadAll(): Map<string, DeploymentRecord> {
@@ -143,7 +147,7 @@ export class SqliteDeploymentStore implements DeploymentStore {
     );
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM deployment WHERE model = ?').run(model);
-      for (const role of ['champion', 'challenger', 'previous'] as const) {
+      for (const role of STORED_ROLES) {
         const r = record[role];
         if (!r) continue;
         const weight = role === 'challenger' ? (r as { weight: number }).weight : role === 'champion' ? 100 : 0;
@@ -174,4 +178,19 @@ export class SqliteDeploymentStore implements DeploymentStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * A serving.db made before online learning refuses the `online` role (its CHECK lists three
+ * roles): rebuild the table with the current CHECK, rows kept, in one transaction.
+ */
+function allowOnlineRole(db: Database.Database): void {
+  const { sql } = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deployment'").get() as { sql: string };
+  if (sql.includes("'online'")) return;
+  db.transaction(() => {
+    db.exec('ALTER TABLE deployment RENAME TO deployment_before_online');
+    db.exec(SCHEMA);
+    db.exec('INSERT INTO deployment SELECT * FROM deployment_before_online');
+    db.exec('DROP TABLE deployment_before_online');
+  })();
 }

@@ -9,6 +9,8 @@ import { runtimeSettings } from '../config/settings.js';
 import type { Logger } from '../runtime/logger.js';
 import type { DeploymentRecord, DeploymentStore, RoleRecord } from './deployment-store.js';
 import { conflict, HttpError } from './errors.js';
+import { onlineBase } from '../learning/online-version.js';
+import { learnedChampion } from './learned-champion.js';
 import { CoalescingScorer } from './scoring.js';
 
 /**
@@ -33,6 +35,10 @@ export interface Deployment {
   challenger?: LoadedRole & { weight: number; shadow: boolean };
   /** Kept as a record only; loaded again (with its pinned hash) when rolled back to. */
   previous?: RoleRecord;
+  /** learning: online | hybrid: the champion's online copy, as the learner last pushed it. */
+  online?: LoadedRole;
+  /** What answers the champion's traffic when it is not the batch champion alone (learned-champion.ts). */
+  learned?: LoadedRole;
   updatedAt?: string;
 }
 
@@ -101,17 +107,19 @@ export class Deployments {
       }
       const dep: Deployment = { previous: rec.previous, updatedAt: rec.updatedAt };
       const errors: string[] = [];
-      for (const role of ['champion', 'challenger'] as const) {
+      for (const role of ['champion', 'challenger', 'online'] as const) {
         const r = rec[role];
         if (!r) continue;
         try {
           const loaded = await this.load(spec, r);
           if (role === 'champion') dep.champion = loaded;
+          else if (role === 'online') dep.online = loaded;
           else dep.challenger = { ...loaded, weight: rec.challenger!.weight, shadow: rec.challenger!.shadow };
         } catch (err) {
           errors.push(`${role} v${r.version}: ${(err as Error).message}`);
         }
       }
+      dep.learned = learnedChampion(spec, dep.champion, dep.online);
       if (errors.length) {
         this.restoreErrors.set(model, errors);
         this.log.error({ model, errors }, 'could not restore part of the deployment');
@@ -152,13 +160,15 @@ export class Deployments {
     const cur = this.live.get(model) ?? {};
     if (JSON.stringify(record(cur)) === JSON.stringify(normal(rec))) return;
     const next: Deployment = { previous: rec.previous, updatedAt: rec.updatedAt };
-    const reuse = (r: RoleRecord) => [cur.champion, cur.challenger].find((l) => l && l.version === r.version && l.sha256 === r.sha256);
+    const reuse = (r: RoleRecord) => [cur.champion, cur.challenger, cur.online].find((l) => l && l.version === r.version && l.sha256 === r.sha256);
     try {
       if (rec.champion) next.champion = reuse(rec.champion) ?? (await this.load(spec, rec.champion));
       if (rec.challenger) {
         const loaded = reuse(rec.challenger) ?? (await this.load(spec, rec.challenger));
         next.challenger = { ...strip(loaded), model: loaded.model, scorer: loaded.scorer, versionJson: loaded.versionJson, weight: rec.challenger.weight, shadow: rec.challenger.shadow };
       }
+      if (rec.online) next.online = reuse(rec.online) ?? (await this.load(spec, rec.online));
+      next.learned = learnedChampion(spec, next.champion, next.online);
     } catch (err) {
       this.restoreErrors.set(model, [`following the shared deployment: ${(err as Error).message}`]);
       this.log.error({ model, err }, 'could not load the shared deployment; this replica keeps serving the one it had');
@@ -166,8 +176,8 @@ export class Deployments {
     }
     this.live.set(model, next);
     this.restoreErrors.delete(model);
-    for (const m of [cur.champion?.model, cur.challenger?.model]) if (m && !isServing(next, m)) this.retire(m);
-    this.log.info({ model, champion: next.champion?.version, challenger: next.challenger?.version, weight: next.challenger?.weight }, 'deployment changed by another replica');
+    for (const m of [cur.champion?.model, cur.challenger?.model, cur.online?.model]) if (m && !isServing(next, m)) this.retire(m);
+    this.log.info({ model, champion: next.champion?.version, challenger: next.challenger?.version, weight: next.challenger?.weight, online: next.online?.version }, 'deployment changed by another replica');
   }
 
   /** Reports what this replica serves: at once after a change, else every few seconds as a heartbeat. */
@@ -187,7 +197,35 @@ export class Deployments {
       const previous = cur.champion && cur.champion.version !== ref.version ? strip(cur.champion) : cur.previous;
       // The challenger becoming champion this way leaves no challenger of the same version behind.
       const challenger = cur.challenger?.version === ref.version ? undefined : cur.challenger;
-      return { next: { ...cur, champion, previous, challenger }, retire: [cur.champion?.model, challenger ? undefined : cur.challenger?.model] };
+      // An online copy grew from the champion it names: a new champion starts without one.
+      const online = cur.online && onlineBase(cur.online.version) === ref.version ? cur.online : undefined;
+      return { next: { ...cur, champion, previous, challenger, online }, retire: [cur.champion?.model, challenger ? undefined : cur.challenger?.model, online ? undefined : cur.online?.model] };
+    });
+  }
+
+  /**
+   * The learner's newest online copy of the champion (learning: online | hybrid). Refused with 409
+   * when it grew from another version than the champion (the learner restarts from the new one);
+   * the same version and hash again is a no-op success, so a retried push changes nothing.
+   */
+  setOnline(model: string, ref: ArtifactRef): Promise<Deployment> {
+    return this.change(model, 'set_online', ref, async (cur, spec) => {
+      const base = onlineBase(ref.version);
+      if (base === undefined) throw new HttpError(400, 'invalid_request', `online: expected a version "<champion>+online.<updates>", got "${ref.version}"`);
+      if (!cur.champion || cur.champion.version !== base) {
+        throw conflict(`${model}: the online copy grew from v${base}, but the champion is ${cur.champion ? `v${cur.champion.version}` : 'not deployed'}; restart the learner from the champion`);
+      }
+      if (cur.online && cur.online.version === ref.version && (!ref.sha256 || ref.sha256 === cur.online.sha256)) return { next: cur, retire: [], unchanged: true };
+      const online = await this.load(spec, ref);
+      return { next: { ...cur, online }, retire: [cur.online?.model] };
+    });
+  }
+
+  /** Back to the batch champion alone (a frozen learner's reset, or learning turned off). */
+  clearOnline(model: string): Promise<Deployment> {
+    return this.change(model, 'clear_online', {}, async (cur) => {
+      if (!cur.online) return { next: cur, retire: [], unchanged: true };
+      return { next: { ...cur, online: undefined }, retire: [cur.online.model] };
     });
   }
 
@@ -227,7 +265,7 @@ export class Deployments {
       }
       const { weight: _w, shadow: _s, ...champion } = cur.challenger;
       const previous = cur.champion && cur.champion.version !== champion.version ? strip(cur.champion) : cur.previous;
-      return { next: { champion, previous }, retire: [cur.champion?.model] };
+      return { next: { champion, previous }, retire: [cur.champion?.model, cur.online?.model] };
     });
   }
 
@@ -242,7 +280,7 @@ export class Deployments {
       const champion = await this.load(spec, cur.previous);
       return {
         next: { champion, previous: cur.champion ? strip(cur.champion) : undefined },
-        retire: [cur.champion?.model, cur.challenger?.model],
+        retire: [cur.champion?.model, cur.challenger?.model, cur.online?.model],
       };
     });
   }
@@ -264,6 +302,7 @@ export class Deployments {
       const cur = this.live.get(model) ?? {};
       const { next, retire, unchanged } = await apply(cur, spec);
       if (unchanged) return cur;
+      next.learned = learnedChampion(spec, next.champion, next.online);
       next.updatedAt = new Date().toISOString();
       this.store.save(model, record(next), action, detail); // persist first: a restart must not resurrect the old split
       this.live.set(model, next);
@@ -344,6 +383,7 @@ export class Deployments {
     for (const d of this.live.values()) {
       if (d.champion) models.add(d.champion.model);
       if (d.challenger) models.add(d.challenger.model);
+      if (d.online) models.add(d.online.model);
     }
     await Promise.all([...models].map((m) => m.close().catch(() => undefined)));
   }
@@ -358,6 +398,7 @@ function record(d: Deployment): DeploymentRecord {
     champion: d.champion && strip(d.champion),
     challenger: d.challenger && { ...strip(d.challenger), weight: d.challenger.weight, shadow: d.challenger.shadow },
     previous: d.previous && strip(d.previous),
+    online: d.online && strip(d.online),
     updatedAt: d.updatedAt,
   };
 }
@@ -368,12 +409,13 @@ function normal(r: DeploymentRecord): DeploymentRecord {
     champion: r.champion && strip(r.champion),
     challenger: r.challenger && { ...strip(r.challenger), weight: r.challenger.weight, shadow: r.challenger.shadow },
     previous: r.previous && strip(r.previous),
+    online: r.online && strip(r.online),
     updatedAt: r.updatedAt,
   };
 }
 
 function isServing(d: Deployment, m: LoadedModel): boolean {
-  return d.champion?.model === m || d.challenger?.model === m;
+  return d.champion?.model === m || d.challenger?.model === m || d.online?.model === m;
 }
 
 /** The deployment as GET .../deployment shows it. */
@@ -385,6 +427,7 @@ export function describeDeployment(model: string, d: Deployment | undefined, res
     champion: d?.champion ? { ...role(d.champion), weight: 100 - challengerWeight } : null,
     challenger: d?.challenger ? { ...role(d.challenger), weight: d.challenger.weight, shadow: d.challenger.shadow } : null,
     previous: d?.previous ?? null,
+    online: d?.online ? { ...role(d.online), serving: d.learned !== undefined } : null,
     updatedAt: d?.updatedAt ?? null,
     ...(restoreErrors?.length ? { restoreErrors } : {}),
   };

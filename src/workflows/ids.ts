@@ -11,11 +11,17 @@ export const MONITOR_WORKFLOW_TYPE = 'monitorModel';
 /** `retrain deploy`: a registered version through gates, approval and canary, under the pipeline's id. */
 export const DEPLOY_WORKFLOW_TYPE = 'deployVersion';
 
+/** One step of a model's online learner (learning: online | hybrid), run by its schedule. */
+export const LEARNING_WORKFLOW_TYPE = 'onlineLearningStep';
+
 /** The one active run of a model, a pipeline or a deployment (a second trigger is answered "already running"). */
 export const pipelineWorkflowId = (model: string) => `retrain-${model}`;
 
 /** The workflow id a model's monitor schedule starts its checks with. */
 export const monitorWorkflowId = (model: string) => `retrain-monitor-${model}`;
+
+/** The workflow id (and schedule id) of a model's online learner steps. */
+export const learnerWorkflowId = (model: string) => `retrain-learn-${model}`;
 
 /**
  * The visibility query for a model's runs, pipelines and deployments alike (the monitor's one

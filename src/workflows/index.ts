@@ -2,3 +2,4 @@
 export { monitorModel } from './monitor.js';
 export { retrainPipeline } from './pipeline.js';
 export { deployVersion } from './deploy-version.js';
+export { onlineLearningStep } from './online-learning.js';

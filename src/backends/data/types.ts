@@ -177,6 +177,31 @@ export interface MaturedLabelsResult extends ReadReport {
   revisionRule: LabelRevisionRule;
 }
 
+/** Where an online learner stopped: the last example it read, in (label time, request id) order. */
+export interface ExampleCursor {
+  labelTs: Date;
+  requestId: string;
+}
+
+export interface LabelledExamplesQuery {
+  /** Examples after this position; a fresh learner starts at its start time with requestId ''. */
+  after: ExampleCursor;
+  /** Labels that arrived by this time. */
+  asOf: Date;
+  /** At most this many, the oldest first. */
+  limit: number;
+}
+
+export interface LabelledExamples extends ReadReport {
+  count: number;
+  /** Feature columns of the predictions the labels belong to, as readWindow returns them. */
+  columns: Record<string, FeatureColumn>;
+  labels: Float64Array;
+  /** Arrival time of each example's first label (ms since the epoch). */
+  labelTs: Float64Array;
+  requestIds: string[];
+}
+
 export interface CountNewLabelsOptions {
   /** Only labels that arrived by this time, and predictions logged by it (default: everything in the lake). */
   asOf?: Date;
@@ -340,6 +365,8 @@ export interface DataBackend {
    * zeros, not an error.
    */
   servedEvidence(spec: ModelSpec, query: ServedEvidenceQuery): Promise<ServedEvidence>;
+  /** Labelled examples in label-arrival order after a cursor, with their features: an online learner's input. */
+  labelledExamples(spec: ModelSpec, query: LabelledExamplesQuery): Promise<LabelledExamples>;
   /** Every label sent for a request id, its logged predictions and the label the rule picks. */
   labelHistory(spec: ModelSpec, requestId: string, options?: { asOf?: Date }): Promise<LabelHistory>;
   /** Materialises (or returns the existing) train/validation/holdout snapshot as of `asOf`. */

@@ -19,6 +19,10 @@ export interface ServingBackend {
   /** Promotes `version` (the challenger); already the champion with no challenger left is success, so a retry is harmless. */
   promote(model: string, version: number): Promise<void>;
   rollback(model: string): Promise<void>;
+  /** Serves the learner's online copy of the champion (learning: online | hybrid); the same copy again is a no-op. */
+  setOnline(model: string, input: { version: string; artifactUri: string; sha256: string }): Promise<void>;
+  /** Back to the batch champion alone; nothing to clear is success. */
+  clearOnline(model: string): Promise<void>;
   liveMetrics(model: string, since: Date): Promise<LiveComparison>;
   /**
    * Scores `instances` with the named variant alone, each validated and scored on its own; nothing
@@ -63,6 +67,12 @@ export class GatewayClient implements ServingBackend {
   }
   rollback(model: string): Promise<void> {
     return this.call('POST', `/v1/admin/models/${encodeURIComponent(model)}/rollback`, {});
+  }
+  setOnline(model: string, input: { version: string; artifactUri: string; sha256: string }): Promise<void> {
+    return this.call('PUT', `/v1/admin/models/${encodeURIComponent(model)}/online`, input);
+  }
+  clearOnline(model: string): Promise<void> {
+    return this.call('DELETE', `/v1/admin/models/${encodeURIComponent(model)}/online`);
   }
   liveMetrics(model: string, since: Date): Promise<LiveComparison> {
     return this.call('GET', `/v1/admin/models/${encodeURIComponent(model)}/live-metrics?since=${encodeURIComponent(since.toISOString())}`);

@@ -7,7 +7,7 @@ import { invalidRequest, notFound, parseOrThrow } from '../errors.js';
 import { syntheticRoute } from './synthetic.js';
 
 /**
- * /v1/admin/models/:model/{champion, challenger, traffic, promote, rollback, deployment, live-metrics,
+ * /v1/admin/models/:model/{champion, challenger, traffic, promote, rollback, online, deployment, live-metrics,
  * synthetic (pre-traffic checks, see ./synthetic.ts)},
  * behind the bearer token. Bodies are validated with zod; every change is persisted before it
  * takes effect (see Deployments).
@@ -88,6 +88,22 @@ export async function controlPlane(app: FastifyInstance, opts: { ctx: ServingCon
     known(model);
     const body = parseOrThrow(rollbackBody, request.body ?? {});
     await ctx.deployments.rollback(model, body.to);
+    return view(model);
+  });
+
+  // The online learner's pushes (learning: online | hybrid) and a frozen learner's reset.
+  app.put<{ Params: ModelParams }>('/models/:model/online', async (request) => {
+    const { model } = request.params;
+    known(model);
+    const body = parseOrThrow(championBody, request.body ?? {});
+    await ctx.deployments.setOnline(model, body);
+    return view(model);
+  });
+
+  app.delete<{ Params: ModelParams }>('/models/:model/online', async (request) => {
+    const { model } = request.params;
+    known(model);
+    await ctx.deployments.clearOnline(model);
     return view(model);
   });
 

@@ -91,8 +91,9 @@ export async function dataPlane(app: FastifyInstance, opts: DataPlaneOptions): P
       throw err;
     }
     const dep = ctx.deployments.get(model);
-    const champion = dep?.champion;
-    if (!champion) {
+    // learning: online | hybrid answers the champion's share with its online copy (or the blend).
+    const champion = dep?.learned ?? dep?.champion;
+    if (!champion || !dep) {
       ctx.metrics.request(model, 'none', 503);
       throw new HttpError(503, 'no_champion', `${model} has no champion deployed; PUT /v1/admin/models/${model}/champion`);
     }

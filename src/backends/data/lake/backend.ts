@@ -11,6 +11,8 @@ import {
   type LabelHistory,
   type LabelRow,
   type LakeKind,
+  type LabelledExamples,
+  type LabelledExamplesQuery,
   type MaturedLabelsQuery,
   type MaturedLabelsResult,
   type PredictionRow,
@@ -28,6 +30,7 @@ import { importFile } from './importer.js';
 import { LakeLayout } from './layout.js';
 import { RemoteLake } from './remote.js';
 import { FileGuard } from './quarantine.js';
+import { labelledExamples } from './examples.js';
 import { countNewLabels, labelHistory, maturedLabels, readWindow, type LakeContext } from './reads.js';
 import { labelColumns, predictionColumns, servingErrorColumns, trainingColumns } from './rows.js';
 import { writeColumnar } from './writer.js';
@@ -62,6 +65,10 @@ export class LakeDataBackend implements DataBackend {
 
   maturedLabels(spec: ModelSpec, query: MaturedLabelsQuery): Promise<MaturedLabelsResult> {
     return maturedLabels(this.ctx, spec, query);
+  }
+
+  labelledExamples(spec: ModelSpec, query: LabelledExamplesQuery): Promise<LabelledExamples> {
+    return labelledExamples(this.ctx, spec, query);
   }
 
   countNewLabels(spec: ModelSpec, since: Date, options?: Date | CountNewLabelsOptions): Promise<number> {

@@ -278,7 +278,7 @@ export async function labelHistory(ctx: LakeContext, spec: ModelSpec, requestId:
 }
 
 /** SELECT expressions and plans for the named features (categoricals coded through a dictionary). */
-async function featurePlans(
+export async function featurePlans(
   connection: Parameters<typeof dictionaries>[0],
   spec: ModelSpec,
   names: string[],
