@@ -4,6 +4,7 @@ import type { LinearModel } from '../../src/backends/models/format.js';
 import { LinearScorer } from '../../src/backends/models/linear-scorer.js';
 import { mulberry32 } from '../../src/drift/index.js';
 import { blendPrediction } from '../../src/learning/blend.js';
+import { judgeSnapshot, snapshotDue, startLearner, stepBudget } from '../../src/learning/learner-state.js';
 import { evenSample, OnlineLinearLearner } from '../../src/learning/online-learner.js';
 
 const oneFeature = (task: LinearModel['task'], extra: Partial<LinearModel> = {}): LinearModel => ({
@@ -121,5 +122,43 @@ describe('blendPrediction', () => {
     const m = blendPrediction({ prediction: 0, score: 0.5, probabilities: [0.5, 0.3, 0.2] }, { prediction: 2, score: 0.9, probabilities: [0, 0.1, 0.9] }, w, 'multiclass_classification');
     assert.equal(m.prediction, 2); // 0.35, 0.24, 0.41
     assert.ok(Math.abs(m.probabilities!.reduce((a, b) => a + b, 0) - 1) < 1e-12);
+  });
+});
+
+describe('learner state rules: worked examples', () => {
+  const at = new Date('2026-11-30T12:00:00Z');
+  it('a new learner starts at the champion, learning labels that arrive after it started', () => {
+    const s = startLearner({ version: 4 }, at);
+    assert.deepEqual({ base: s.base, copy: s.copy, cursor: s.cursor, lastGood: s.lastGood }, { base: 4, copy: null, cursor: { labelTs: at.toISOString(), requestId: '' }, lastGood: { registryVersion: 4, copy: null, metric: null } });
+  });
+
+  it('the step budget is the per-minute bound times the minutes since the last step, between one and sixty minutes', () => {
+    const s = startLearner({ version: 1 }, at);
+    assert.equal(stepBudget(s, new Date(at.getTime() + 10_000), 600), 600, 'under a minute counts as one');
+    assert.equal(stepBudget(s, new Date(at.getTime() + 150_000), 600), 1500, '2.5 minutes');
+    assert.equal(stepBudget(s, new Date(at.getTime() + 5 * 3_600_000), 600), 36_000, 'a learner idle for hours does not learn a flood at once');
+  });
+
+  it('a snapshot is due once the interval passed and there are updates since the last good one', () => {
+    const s = startLearner({ version: 1 }, at);
+    const later = new Date(at.getTime() + 3_600_000);
+    assert.equal(snapshotDue(s, later, 3_600_000), false, 'no copy yet');
+    const copy = { version: '1+online.10', artifactUri: 'file:///x', sha256: 'a'.repeat(64), updates: 10 };
+    assert.equal(snapshotDue({ ...s, copy }, later, 3_600_000), true);
+    assert.equal(snapshotDue({ ...s, copy }, new Date(at.getTime() + 60_000), 3_600_000), false, 'interval not over');
+    assert.equal(snapshotDue({ ...s, copy, lastGood: { registryVersion: 2, copy, metric: 0.9 } }, later, 3_600_000), false, 'nothing new since the last good one');
+    assert.equal(snapshotDue({ ...s, copy, frozen: { at: '', reason: '', snapshotVersion: 2 } }, later, 3_600_000), false, 'frozen');
+  });
+
+  it('judges a snapshot by the relative change of the gates metric, in the metric\'s direction', () => {
+    // Accuracy 0.90 → 0.87: -3.33% < -2%: worse. 0.90 → 0.89: -1.11%: good.
+    assert.equal(judgeSnapshot('accuracy', 0.9, 0.87, 0.02).verdict, 'worse');
+    const good = judgeSnapshot('accuracy', 0.9, 0.89, 0.02);
+    assert.equal(good.verdict, 'good');
+    assert.ok(Math.abs(good.change! - -0.01 / 0.9) < 1e-12);
+    // log_loss is lower-is-better: 0.30 → 0.32 is 6.7% worse; 0.30 → 0.25 is better.
+    assert.equal(judgeSnapshot('log_loss', 0.3, 0.32, 0.05).verdict, 'worse');
+    assert.equal(judgeSnapshot('log_loss', 0.3, 0.25, 0.05).verdict, 'good');
+    assert.equal(judgeSnapshot('rmse', null, 3, 0.02).verdict, 'first');
   });
 });
