@@ -3,21 +3,24 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadModel } from '../../src/backends/models/index.js';
 import { RayJobsClient, type RayJobInfo } from '../../src/backends/training/ray-client.js';
 import { judgeEndedJob, rayAddress, submissionBase } from '../../src/backends/training/ray.js';
-import { evaluate, RayJobsTrainingBackend, TrainingError, type TrainProgress } from '../../src/backends/training/index.js';
+import { RayJobsTrainingBackend, TrainingError } from '../../src/backends/training/index.js';
 import { createLogger, setLogger } from '../../src/runtime/logger.js';
 import { freePort } from '../helpers/free-port.js';
 import { eventually } from '../helpers/poll.js';
 import { useRayHead } from '../helpers/ray.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { buildActivities, openBackends } from '../../src/activities/index.js';
+import { parseConfig } from '../../src/config/load.js';
+import { runtimeSettings } from '../../src/config/settings.js';
+import { mulberry32 } from '../../src/drift/index.js';
 import { binarySpec, recordingContext, tempDir, writeBinaryDataset } from './fixtures.js';
 
 setLogger(createLogger({ level: 'warn', pretty: false }));
 
 const nodeTrainer = fileURLToPath(new URL('../fixtures/trainers/node-trainer.mjs', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BUILTIN_CONTRACT_TRAINER = path.join(REPO_ROOT, 'examples/trainers/builtin/train.ts');
 
 function alive(pid: number): boolean {
   try {
@@ -54,42 +57,78 @@ describe('Ray training backend (Jobs REST API)', () => {
   });
   after(() => root?.cleanup());
 
-  test('the built-in trainer, run as a contract trainer in a Ray job: progress from its log, a valid model and metrics', async (t) => {
-    const spec = binarySpec({ backend: 'ray', address: ray().address, command: [process.execPath, '--import', 'tsx', BUILTIN_CONTRACT_TRAINER], cwd: REPO_ROOT, params: { epochs: 10, classWeight: 'balanced' }, timeout: '5m' });
-    const submitted = performance.now();
-    let firstProgressMs: number | undefined;
-    const progress: TrainProgress[] = [];
-    const ctx = {
-      signal: new AbortController().signal,
-      onProgress: (p: TrainProgress) => {
-        firstProgressMs ??= performance.now() - submitted;
-        progress.push(p);
-      },
-    };
-    const req = request(spec);
-    const result = await backend.train(req, ctx);
-    t.diagnostic(`submit → first progress ${Math.round(firstProgressMs ?? -1)} ms; job wall (Ray) ${Math.round(result.wallMs)} ms; whole call ${Math.round(performance.now() - submitted)} ms`);
-    assert.equal(result.format, 'retrain-linear/v1');
-    assert.ok(result.artifactUri.includes(req.outputDir), result.artifactUri);
-    assert.ok((result.metrics.roc_auc ?? 0) > 0.7, `validation AUC ${result.metrics.roc_auc}`);
-    assert.ok(progress.length >= 3 && progress.at(-1)!.fraction === 1, `progress: ${JSON.stringify(progress.map((p) => p.message))}`);
-    assert.ok(result.wallMs > 0 && result.costUsd > 0);
-    // The gateway's scoring path reproduces the trainer's own validation numbers.
-    const validation = await evaluate(result.artifactUri, path.join(datasetDir, 'validation.parquet'), spec);
-    assert.ok(Math.abs((validation.metrics.roc_auc ?? 0) - (result.metrics.roc_auc ?? 1)) < 1e-6, `${validation.metrics.roc_auc} vs ${result.metrics.roc_auc}`);
-    const model = await loadModel(result.artifactUri, { spec });
-    await model.close();
+  test('the training activity trains through Ray: the built-in contract trainer in a Ray job, progress as heartbeats, a valid registered model', async (t) => {
+    const dataDir = path.join(root.dir, 'data');
+    const saved = process.env.RETRAIN_DATA_DIR;
+    process.env.RETRAIN_DATA_DIR = dataDir;
+    const config = parseConfig(`
+models:
+  - name: card-fraud
+    task: binary_classification
+    features: [{ name: amount, type: numerical }, { name: country, type: categorical }]
+    label: { name: is_fraud, delay: 1h }
+    trainer:
+      backend: ray
+      address: ${ray().address}
+      command: [${JSON.stringify(process.execPath)}, --import, tsx, examples/trainers/builtin/train.ts]
+      cwd: ${JSON.stringify(REPO_ROOT)}
+      params: { epochs: 10, seed: 7 }
+`);
+    const spec = config.models[0];
+    const backends = openBackends({ config, settings: runtimeSettings(), logger: createLogger({ level: 'warn', pretty: false, destination: process.stderr }) });
+    try {
+      const acts = buildActivities(backends);
+      const random = mulberry32(11);
+      const rows = Array.from({ length: 2_000 }, (_, i) => {
+        const amount = Math.exp(3 + random() * 2);
+        const country = ['FR', 'DE', 'US', 'BR'][Math.floor(random() * 4)];
+        const risk = -4 + amount / 40 + (country === 'BR' ? 1.5 : 0);
+        return { request_id: `t${i}`, ts: new Date(Date.now() - 20 * 86_400_000 + i * 600_000), features: { amount, country }, label: random() < 1 / (1 + Math.exp(-risk)) ? 1 : 0 };
+      });
+      await backends.data.appendTraining(spec, rows);
+      const mock = new MockActivityEnvironment({ attempt: 1 });
+      const beats: Array<{ fraction: number; message: string }> = [];
+      const started = performance.now();
+      let firstProgressMs: number | undefined;
+      mock.on('heartbeat', (d: { fraction: number; message: string }) => {
+        if (d.message !== 'starting') firstProgressMs ??= performance.now() - started;
+        beats.push(d);
+      });
+      const dataset = await mock.run(acts.buildDataset as never, { ref: { model: spec.name }, asOf: new Date().toISOString() } as never) as Awaited<ReturnType<typeof acts.buildDataset>>;
+      const trainStarted = performance.now();
+      const run = { model: spec.name, workflowId: 'retrain-card-fraud', runId: 'run-ray-activity' };
+      const challenger = await mock.run(acts.trainChallenger as never, { ref: { model: spec.name }, dataset, run } as never) as Awaited<ReturnType<typeof acts.trainChallenger>>;
+      t.diagnostic(`trainChallenger through Ray: ${Math.round(performance.now() - trainStarted)} ms; activity start → first progress heartbeat ${Math.round((firstProgressMs ?? -1) - (trainStarted - started))} ms`);
 
-    const [job] = await jobsOfRun(req.runId);
-    assert.equal(job.status, 'SUCCEEDED');
-    assert.equal(job.submission_id, `${submissionBase(spec.name, req.runId)}-1`);
-    assert.ok(job.entrypoint.endsWith(path.join(req.outputDir, 'request.json')), job.entrypoint);
+      const version = backends.registry.getVersion(spec.name, challenger.version);
+      assert.equal(version.trainer, 'ray');
+      assert.ok((challenger.trainingMetrics.roc_auc ?? 0) > 0.7, JSON.stringify(challenger.trainingMetrics));
+      assert.ok(beats.some((b) => b.fraction === 1), `heartbeats: ${JSON.stringify(beats.map((b) => b.message))}`);
+      const evaluation = await mock.run(acts.evaluateCandidates as never, { ref: { model: spec.name }, dataset, challengerVersion: challenger.version } as never) as Awaited<ReturnType<typeof acts.evaluateCandidates>>;
+      assert.ok(evaluation.challenger.metrics.roc_auc > 0.7, JSON.stringify(evaluation.challenger.metrics));
+      const [job] = await jobsOfRun(run.runId);
+      assert.equal(job.status, 'SUCCEEDED');
+      assert.equal(job.submission_id, `${submissionBase(spec.name, run.runId)}-1`);
+      assert.ok(job.entrypoint.endsWith(`${run.runId}-attempt-1/request.json`), job.entrypoint);
+    } finally {
+      await backends.close();
+      if (saved === undefined) delete process.env.RETRAIN_DATA_DIR;
+      else process.env.RETRAIN_DATA_DIR = saved;
+    }
   });
 
-  test('abort stops the Ray job: Ray reports STOPPED and the trainer process is gone', async () => {
+  test('abort stops the Ray job: Ray reports STOPPED and the trainer process is gone', async (t) => {
     const pidFile = path.join(root.dir, 'abort.pid');
     const controller = new AbortController();
-    const ctx = { signal: controller.signal, onProgress: () => controller.abort() }; // the first progress line: the trainer runs
+    const submitted = performance.now();
+    let firstProgressMs = 0;
+    const ctx = {
+      signal: controller.signal,
+      onProgress: () => {
+        firstProgressMs ||= performance.now() - submitted;
+        controller.abort(); // the first progress line: the trainer runs
+      },
+    };
     const req = request(nodeSpec({ mode: 'sleep', pidFile }));
     await assert.rejects(backend.train(req, ctx), (err: unknown) => {
       assert.ok(err instanceof TrainingError);
@@ -98,6 +137,7 @@ describe('Ray training backend (Jobs REST API)', () => {
       assert.match(err.message, /was stopped \(Ray reports STOPPED\)/);
       return true;
     });
+    t.diagnostic(`submit → first progress of a node trainer ${Math.round(firstProgressMs)} ms`);
     const [job] = await jobsOfRun(req.runId);
     assert.equal(job.status, 'STOPPED');
     const pid = Number(readFileSync(pidFile, 'utf8'));
@@ -159,6 +199,22 @@ describe('Ray training backend (Jobs REST API)', () => {
       assert.match(err.message, new RegExp(`cannot reach the Ray Jobs API at ${closed}`));
       return true;
     });
+  });
+
+  // Last: it kills this file's Ray head.
+  test('a head that dies under a running job: the job is lost, a retryable error, after heartbeatTimeout', async () => {
+    let headKilled: Promise<void> | undefined;
+    const ctx = { signal: new AbortController().signal, onProgress: () => void (headKilled ??= ray().stop()) };
+    const started = Date.now();
+    await assert.rejects(backend.train(request(nodeSpec({ mode: 'slow', steps: 100, stepMs: 200 }, { heartbeatTimeout: '2s' })), ctx), (err: unknown) => {
+      assert.ok(err instanceof TrainingError);
+      assert.equal(err.kind, 'lost');
+      assert.equal(err.nonRetryable, false);
+      assert.match(err.message, /has not answered for 2s \(trainer\.heartbeatTimeout\) while following job retrain-fraud-test-/);
+      return true;
+    });
+    await headKilled;
+    assert.ok(Date.now() - started < 30_000);
   });
 });
 

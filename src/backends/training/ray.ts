@@ -183,9 +183,10 @@ export class RayJobsTrainingBackend implements TrainingBackend {
           running = true;
           lastSignOfLife = performance.now();
         }
-      }
-      if (running && performance.now() - lastSignOfLife > silenceLimitMs) {
-        await stopped('hung', `the Ray job ${submissionId} printed nothing for ${trainer.heartbeatTimeout} (trainer.heartbeatTimeout); it is considered hung`);
+        // Judged on a log just read: while the dashboard does not answer, silence says nothing.
+        if (running && performance.now() - lastSignOfLife > silenceLimitMs) {
+          await stopped('hung', `the Ray job ${submissionId} printed nothing for ${trainer.heartbeatTimeout} (trainer.heartbeatTimeout); it is considered hung`);
+        }
       }
       if (performance.now() - started > timeoutMs) await stopped('timeout', `the Ray job ${submissionId} exceeded its timeout of ${trainer.timeout}`);
       await pause(this.pollMs, ctx.signal);
