@@ -9,7 +9,7 @@ import { linearModel, type LinearModel } from '../backends/models/format.js';
 import { evaluate } from '../backends/training/evaluate.js';
 import { durationMs } from '../config/duration.js';
 import type { ModelSpec } from '../config/schema.js';
-import { judgeSnapshot, snapshotDue, startLearner, stepBudget, type LearnerState, type OnlineCopy, type SnapshotVerdict } from '../learning/learner-state.js';
+import { judgeSnapshot, LEARNER_STATE_KEY, snapshotDue, startLearner, stepBudget, type LearnerState, type OnlineCopy, type SnapshotVerdict } from '../learning/learner-state.js';
 import { evenSample, OnlineLinearLearner } from '../learning/online-learner.js';
 import { onlineVersion } from '../learning/online-version.js';
 import type { Backends } from './backends.js';
@@ -21,8 +21,6 @@ async function localFile(uri: string, sha256: string): Promise<string> {
   return isS3Uri(uri) ? localArtifact(uri, { sha256 }) : (await resolveArtifact(uri)).path;
 }
 
-/** Where a model's learner lives in the registry's store (monitor state), shared by every worker. */
-const LEARNER_STATE = 'online-learner';
 /** The most examples one step reads; the rate bound then thins them (a backlog is read over several steps). */
 const MAX_READ = 50_000;
 
@@ -60,8 +58,8 @@ export interface LearningActivities {
 }
 
 export function learningActivities(b: Backends): LearningActivities {
-  const load = (model: string) => b.registry.monitorState(model, LEARNER_STATE) as LearnerState | undefined;
-  const save = (model: string, state: LearnerState) => b.registry.saveMonitorState(model, LEARNER_STATE, state);
+  const load = (model: string) => b.registry.monitorState(model, LEARNER_STATE_KEY) as LearnerState | undefined;
+  const save = (model: string, state: LearnerState) => b.registry.saveMonitorState(model, LEARNER_STATE_KEY, state);
 
   /** The learner's current weights: the newest copy, or the champion's model file. */
   async function currentModel(spec: ModelSpec, state: LearnerState): Promise<LinearModel> {

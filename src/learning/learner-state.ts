@@ -83,3 +83,16 @@ export function judgeSnapshot(metric: MetricName, lastGood: number | null, snaps
   const words = `${metric} ${snapshot.toFixed(4)} against ${lastGood.toFixed(4)} for the last good snapshot (${(100 * change).toFixed(2)}%, tolerance ${(100 * tolerance).toFixed(2)}%)`;
   return change < -tolerance ? { verdict: 'worse', change, detail: words } : { verdict: 'good', change, detail: words };
 }
+
+/**
+ * A person resumes a frozen learner: it carries on from the last good snapshot (what serves since
+ * the freeze), with the labels that arrive from now on; those that came while it was frozen are
+ * left out, since the feedback was suspect then.
+ */
+export function unfreeze(state: LearnerState, at: Date): LearnerState {
+  const iso = at.toISOString();
+  return { ...state, frozen: null, copy: state.lastGood.copy ?? state.copy, cursor: { labelTs: iso, requestId: '' }, lastStepAt: iso, lastSnapshotAt: iso };
+}
+
+/** The registry store's key for a model's learner state (shared by the activities and the CLI). */
+export const LEARNER_STATE_KEY = 'online-learner';

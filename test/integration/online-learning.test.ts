@@ -8,6 +8,7 @@ import type { LearnerState } from '../../src/learning/learner-state.js';
 import { learnerWorkflowId, LEARNING_WORKFLOW_TYPE } from '../../src/workflows/ids.js';
 import type { OnlineLearningResult } from '../../src/workflows/online-learning.js';
 import { fraudModelYaml, withEpochs } from '../helpers/fraud-model.js';
+import { runCli } from '../helpers/cli.js';
 import { useStack } from '../helpers/stack.js';
 import { eventually } from '../helpers/temporal.js';
 
@@ -53,6 +54,7 @@ describe('online and hybrid learning (dev server, gateway, lake)', () => {
   const step = (model: string) =>
     stack.client.workflow.execute(LEARNING_WORKFLOW_TYPE, { workflowId: `${learnerWorkflowId(model)}-${Date.now()}`, taskQueue: stack.taskQueues.control, args: [{ model }] }) as Promise<OnlineLearningResult>;
   const state = (model: string) => stack.backends.registry.monitorState(model, 'online-learner') as LearnerState;
+  const cli = (...args: string[]) => runCli(['--config', stack.configFile, ...args], stack.cliEnv);
 
   /** Predictions over HTTP and their labels as feedback; `flip` sends the wrong label (poisoned feedback). Resolves once the lake has them all. */
   async function play(spec: ModelSpec, count: number, seed: number, flip = false): Promise<void> {
@@ -121,6 +123,20 @@ describe('online and hybrid learning (dev server, gateway, lake)', () => {
     const idle = await step(spec.name);
     assert.deepEqual({ frozen: idle.step.frozen, applied: idle.step.applied }, { frozen: true, applied: 0 });
     assert.equal((await deployment(spec.name)).online?.version, '1+online.400');
+
+    // A person looks, then resumes it: learning carries on from the last good snapshot.
+    const status = await cli('learning', 'status', spec.name);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /FROZEN since .*snapshot v\d+ log_loss/);
+    assert.match(status.stdout, /serving: 1\+online\.400/);
+    const resumed = await cli('learning', 'unfreeze', spec.name);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /resumed from 1\+online\.400/);
+    assert.equal((await cli('learning', 'unfreeze', spec.name)).code, 4, 'not frozen any more: refused');
+    await play(spec, 50, 14);
+    const again = await step(spec.name);
+    assert.equal(again.step.applied, 50);
+    assert.equal(again.step.copy, '1+online.450', 'on from the last good snapshot, not from the poisoned copy');
 
     // A new champion restarts the learner from it; the gateway drops the old champion's copy at once.
     const rollback = await fetch(`${stack.gatewayUrl}/v1/admin/models/${spec.name}/champion`, {
