@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { LakeDataBackend } from '../../src/backends/data/lake/index.js';
 import { BuiltinTrainingBackend } from '../../src/backends/training/index.js';
 import type { LakeStoreSetting } from '../../src/config/settings.js';
@@ -121,6 +121,18 @@ describe('data lake in S3 (RETRAIN_LAKE_STORE)', () => {
     assert.equal(again.reused, true);
     assert.equal(again.contentHash, built.contentHash);
     assert.equal((await keys(`${PREFIX}/datasets/${spec.name}/`)).length, 4);
+
+    // A build that stopped between its local rename and its upload: the next build here uploads it.
+    const retried = backends[backends.length - 1];
+    for (const key of stored) await s3().client.send(new DeleteObjectCommand({ Bucket: s3().bucket, Key: key }));
+    assert.equal((await retried.buildDataset(spec, { asOf, source: 'feedback' })).reused, true);
+    assert.deepEqual((await keys(`${PREFIX}/datasets/${spec.name}/${built.datasetId}/`)).sort(), [...stored].sort());
+
+    // Stored bytes that no longer match the manifest are refused, naming the store, and leave nothing behind.
+    await s3().client.send(new PutObjectCommand({ Bucket: s3().bucket, Key: `${PREFIX}/datasets/${spec.name}/${built.datasetId}/train.parquet`, Body: 'not the snapshot' }));
+    const elsewhere = dataDir();
+    await assert.rejects(backend(elsewhere).localDataset(spec, { datasetId: built.datasetId, datasetDir: built.datasetDir }), /RETRAIN_LAKE_STORE=s3:\/\/retrain-lake\/team\/lake: its files hash to sha256:[0-9a-f]+, the manifest says/);
+    assert.deepEqual(listTree(path.join(elsewhere, 'datasets')), []);
   });
 
   it('fetches only the partitions a time range needs and re-uses unchanged copies; a new object is fetched alone', async () => {

@@ -69,8 +69,8 @@ export async function buildDataset(ctx: LakeContext, spec: ModelSpec, options: B
       const remote = ctx.layout.remote;
       const existing = await readManifest(datasetDir, datasetId);
       if (existing) {
-        // Uploaded already unless a build here stopped between its rename and its upload: each PUT is skipped when the key holds the bytes.
-        await remote?.uploadDataset(spec.name, datasetId, datasetDir, Object.values(DATASET_FILES));
+        // Uploaded already unless a build here stopped between its rename and its upload (the manifest goes last, so its presence says the rest is there).
+        if (remote && (await remote.datasetManifest(spec.name, datasetId)) === undefined) await remote.uploadDataset(spec.name, datasetId, datasetDir, Object.values(DATASET_FILES));
         return { manifest: existing, datasetDir, reused: true };
       }
       if (await fs.stat(datasetDir).catch(() => undefined)) {
