@@ -27,6 +27,7 @@ const TABLE: Array<{ error: Error; final: boolean; type?: string; message?: RegE
   { error: new TrainingError('failed', 'trainer exited with code 3', { logTail: ['ValueError: the data is bad'] }), final: true, type: 'TrainingFailed:failed', message: /exited with code 3\n--- trainer output \(tail\) ---\nValueError: the data is bad$/ },
   { error: new TrainingError('crashed', 'trainer was killed by SIGKILL', { nonRetryable: false }), final: false, type: 'TrainingFailed:crashed', message: /^trainer was killed by SIGKILL$/ },
   { error: new TrainingError('hung', 'printed nothing for 2s', { nonRetryable: false }), final: false, type: 'TrainingFailed:hung' },
+  { error: new TrainingError('lost', 'Ray no longer knows job retrain-m-ab12-1', { nonRetryable: false }), final: false, type: 'TrainingFailed:lost' },
   { error: new ServingError('gateway answered 404: no challenger', 404), final: true, type: 'ServingRefused' },
   { error: new ServingError('gateway answered 409: version not loaded', 409), final: true, type: 'ServingRefused' },
   { error: new ServingError('gateway answered 503', 503), final: false },
