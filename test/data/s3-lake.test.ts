@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -149,12 +149,22 @@ describe('data lake in S3 (RETRAIN_LAKE_STORE)', () => {
     assert.equal(reader.layout.remote!.stats.reused, 2);
 
     // Another writer adds a file to that day: the next read fetches that one only.
+    const objectsBefore = await keys(`${PREFIX}/lake/${spec.name}/predictions/date=2024-01-04/`);
     const writer = backend();
     await writer.appendPredictions(spec, [
       { request_id: 'late-1', ts: new Date(T0 + 3 * DAY + 60_000), model_version: 'v1', variant: 'champion', entity_id: 'e', features: { tenure: 1, spend: 1, plan: 'pro' }, prediction: 1, score: 0.9, latency_ms: 2 },
     ]);
     assert.equal((await reader.readWindow(spec, day3)).rowCount, 49);
     assert.equal(reader.layout.remote!.stats.downloads, 3);
+
+    // An object deleted from the store: its (old) cached copy is dropped, not read.
+    const lateKey = (await keys(`${PREFIX}/lake/${spec.name}/predictions/date=2024-01-04/`)).find((k) => !objectsBefore.includes(k))!;
+    await s3().client.send(new DeleteObjectCommand({ Bucket: s3().bucket, Key: lateKey }));
+    const copy = path.join(dir, 'lake-cache', spec.name, 'predictions', 'date=2024-01-04', path.posix.basename(lateKey));
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(copy, anHourAgo, anHourAgo);
+    assert.equal((await reader.readWindow(spec, day3)).rowCount, 48);
+    assert.equal(existsSync(copy), false);
   });
 
   it('an unreachable store is one error naming RETRAIN_LAKE_STORE; a write meanwhile waits in the outbox and lands once', async () => {

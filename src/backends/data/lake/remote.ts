@@ -42,6 +42,8 @@ export interface LakeStoreStats {
 
 const DOWNLOAD_CONCURRENCY = 8;
 const PARTITION_CONCURRENCY = 4;
+/** A cached copy missing from a listing is dropped only when older than this (see syncPartition). */
+const PRUNE_GRACE_MS = 10 * 60_000;
 /** After a failed upload, writes do not try the outbox again for this long (an unreachable store must not slow every batch). */
 const OUTBOX_RETRY_MS = 5_000;
 
@@ -129,6 +131,7 @@ export class RemoteLake {
     const partition = `date=${date}`;
     const base = `${this.key('lake', model, kind, partition)}/`;
     const objects: { name: string; size: number; etag: string }[] = [];
+    const listedAt = Date.now();
     let token: string | undefined;
     do {
       this.stats.listRequests++;
@@ -146,9 +149,13 @@ export class RemoteLake {
     const dir = path.join(this.cacheDir, model, kind, partition);
     const quarantined = path.join(this.cacheDir, model, 'quarantine', kind, partition);
     const listed = new Set(objects.map((o) => o.name));
-    // Copies of objects the store no longer has (deleted or replaced there) must not be read.
+    // Copies of objects the store no longer has must not be read. Only old ones: a file uploaded by
+    // this data dir's other process after our LIST, which a concurrent reader may have just listed, stays.
     for (const name of await readdirOrEmpty(dir)) {
-      if (isDataFileName(name) && !listed.has(name)) await Promise.all([fs.rm(path.join(dir, name), { force: true }), fs.rm(etagFile(path.join(dir, name)), { force: true })]);
+      if (!isDataFileName(name) || listed.has(name)) continue;
+      const copy = path.join(dir, name);
+      const stat = await fs.stat(copy).catch(() => undefined);
+      if (stat && stat.mtimeMs < listedAt - PRUNE_GRACE_MS) await Promise.all([fs.rm(copy, { force: true }), fs.rm(etagFile(copy), { force: true })]);
     }
     const files: (LakeFile | undefined)[] = new Array(objects.length);
     let next = 0;
