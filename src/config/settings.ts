@@ -34,6 +34,9 @@ const settingsSchema = z.object({
   RETRAIN_GATEWAY_JOURNAL: z.enum(['on', 'off']).default('on'),
   RETRAIN_GATEWAY_JOURNAL_FSYNC_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   RETRAIN_REGISTRY_URL: postgresUrl.optional(),
+  /** An MLflow tracking server keeps the model versions and aliases (not MLFLOW_TRACKING_URI: a data scientist's shell often sets that to a local ./mlruns). */
+  RETRAIN_MLFLOW_TRACKING_URI: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an MLflow tracking server, such as http://mlflow:5000' }).optional(),
+  RETRAIN_MLFLOW_MODEL_PREFIX: z.string().regex(/^[\w./-]*$/, 'expected letters, digits and . _ / - (prepended to each model name in MLflow)').default(''),
   RETRAIN_DEPLOYMENT_URL: postgresUrl.optional(),
   RETRAIN_DEPLOYMENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   RETRAIN_ARTIFACT_STORE: z
@@ -89,9 +92,16 @@ export type LakeStoreSetting = ArtifactStoreSetting;
  * moves it to a server that several workers, CLIs and gateway replicas share.
  */
 export interface StorageSettings {
-  /** `postgres` when RETRAIN_REGISTRY_URL is set (registry, aliases, ledger, spend, monitor state, violations). */
-  registry: 'sqlite' | 'postgres';
+  /**
+   * `postgres` when RETRAIN_REGISTRY_URL is set (registry, aliases, ledger, spend, monitor state, violations).
+   * `mlflow` when RETRAIN_MLFLOW_TRACKING_URI is set: versions and aliases in MLflow's Model Registry,
+   * the rest in the product's store (PostgreSQL at RETRAIN_REGISTRY_URL when set, else SQLite).
+   */
+  registry: 'sqlite' | 'postgres' | 'mlflow';
   registryUrl?: string;
+  mlflowTrackingUri?: string;
+  /** Prepended to a model's name for its registered model in MLflow. */
+  mlflowModelPrefix: string;
   /** The gateway's deployment state: RETRAIN_DEPLOYMENT_URL, else the registry's PostgreSQL URL, else `<dataDir>/serving.db`. */
   deployments: 'sqlite' | 'postgres';
   deploymentsUrl?: string;
@@ -142,8 +152,10 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
       journalFsyncMs: s.RETRAIN_GATEWAY_JOURNAL_FSYNC_MS,
     },
     storage: {
-      registry: s.RETRAIN_REGISTRY_URL ? 'postgres' : 'sqlite',
+      registry: s.RETRAIN_MLFLOW_TRACKING_URI ? 'mlflow' : s.RETRAIN_REGISTRY_URL ? 'postgres' : 'sqlite',
       registryUrl: s.RETRAIN_REGISTRY_URL,
+      mlflowTrackingUri: s.RETRAIN_MLFLOW_TRACKING_URI?.replace(/\/+$/, ''),
+      mlflowModelPrefix: s.RETRAIN_MLFLOW_MODEL_PREFIX,
       deployments: (s.RETRAIN_DEPLOYMENT_URL ?? s.RETRAIN_REGISTRY_URL) ? 'postgres' : 'sqlite',
       deploymentsUrl: s.RETRAIN_DEPLOYMENT_URL ?? s.RETRAIN_REGISTRY_URL,
       deploymentPollMs: s.RETRAIN_DEPLOYMENT_POLL_MS,
@@ -161,5 +173,5 @@ function artifactStoreSetting(value: string | undefined): ArtifactStoreSetting {
 
 /** A connection URL's password never reaches an error message or a log. */
 function masked(name: string, value: string | undefined): string | undefined {
-  return name.endsWith('_URL') && value ? value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') : value;
+  return (name.endsWith('_URL') || name.endsWith('_URI')) && value ? value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') : value;
 }

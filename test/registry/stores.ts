@@ -4,11 +4,12 @@
  * these and runs the same tests on it; what only one store has stays in that store's own tests.
  */
 import path from 'node:path';
-import { PostgresRegistry, type Registry, SqliteRegistry } from '../../src/backends/registry/index.js';
+import { MlflowRegistry, PostgresRegistry, type Registry, SqliteRegistry } from '../../src/backends/registry/index.js';
+import { mlflowPrefix, startMlflow } from '../helpers/mlflow.js';
 import { postgresDatabase, sql } from '../helpers/postgres.js';
 
 export interface RegistryStore {
-  name: 'SQLite' | 'PostgreSQL';
+  name: 'SQLite' | 'PostgreSQL' | 'MLflow';
   /** A fresh, empty registry; `where` names its database (a file path or a URL) for reopening. */
   open(options: { now?: () => Date; dir: string }): Promise<{ registry: Registry; where: string }>;
   /** The registry over an existing database. */
@@ -58,4 +59,38 @@ export const postgresStore: RegistryStore = {
   },
 };
 
-export const REGISTRY_STORES: readonly RegistryStore[] = [sqliteStore, postgresStore];
+/** Where an MLflow registry of the tests is: its server, its models' prefix, its own store (SQLite). */
+interface MlflowWhere {
+  uri: string;
+  prefix: string;
+  db: string;
+}
+
+/** An MLflow registry over its inner SQLite store (`where` is JSON: the server, the prefix, the file). */
+export function openMlflowRegistry(where: string, options: { now?: () => Date } = {}): MlflowRegistry {
+  const w = JSON.parse(where) as MlflowWhere;
+  const inner = new SqliteRegistry({ path: w.db, now: options.now });
+  try {
+    return new MlflowRegistry({ trackingUri: w.uri, inner, modelPrefix: w.prefix, cacheDir: path.join(path.dirname(w.db), 'mlflow-cache'), now: options.now });
+  } catch (err) {
+    inner.close();
+    throw err;
+  }
+}
+
+/**
+ * MLflow (versions and aliases on the server test/helpers/mlflow.ts starts, a fresh model prefix
+ * per registry) over SQLite for the ledger and the rest: the SQL the suite runs goes to that file.
+ */
+export const mlflowStore: RegistryStore = {
+  name: 'MLflow',
+  async open({ now, dir }) {
+    const where = JSON.stringify({ uri: await startMlflow(), prefix: mlflowPrefix('reg'), db: path.join(dir, `mlflow-registry-${Date.now()}-${Math.random()}.db`) });
+    return { registry: openMlflowRegistry(where, { now }), where };
+  },
+  reopen: (where, options = {}) => openMlflowRegistry(where, options),
+  query: (where, text) => sqliteStore.query((JSON.parse(where) as MlflowWhere).db, text),
+  failAliasUpdates: sqliteStore.failAliasUpdates,
+};
+
+export const REGISTRY_STORES: readonly RegistryStore[] = [sqliteStore, postgresStore, mlflowStore];

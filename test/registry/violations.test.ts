@@ -130,7 +130,9 @@ function violationsSuite(store: RegistryStore) {
   });
 }
 
-for (const store of REGISTRY_STORES) describe(`drift violations in the ${store.name} registry`, () => violationsSuite(store));
+// Not MLflow: its registry hands violations to its inner SQLite/PostgreSQL store unchanged, and a
+// second MLflow server for this file would cost 15-40 s to prove the same thing again.
+for (const store of REGISTRY_STORES.filter((s) => s.name !== 'MLflow')) describe(`drift violations in the ${store.name} registry`, () => violationsSuite(store));
 
 describe('drift violations in an older SQLite registry.db', () => {
   let root: { dir: string; cleanup: () => Promise<void> };

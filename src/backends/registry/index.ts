@@ -7,3 +7,4 @@ export { monthKey, SqliteRegistry, type SqliteRegistryOptions } from './sqlite.j
 export * from './types.js';
 export { openRegistry } from './open.js';
 export { PostgresRegistry, type PostgresRegistryOptions } from './postgres.js';
+export { MlflowRegistry, type MlflowRegistryOptions } from './mlflow.js';

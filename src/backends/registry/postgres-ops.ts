@@ -215,6 +215,16 @@ export const REGISTRY_OPS = {
     });
   },
 
+  /** A version whose number MLflow assigned (MlflowRegistry), kept so ledger and aliases can reference it. Idempotent. */
+  async mirrorVersion(c: Client, v: VersionInsert & { version: number }): Promise<void> {
+    await c.query(
+      `INSERT INTO model_versions (model, version, artifact_uri, format, content_hash, metrics, dataset_id, reference_profile, trainer, params,
+         cost_usd, workflow_id, run_id, idempotency_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, NULL, $13)
+       ON CONFLICT (model, version) DO NOTHING`,
+      [v.model, v.version, v.artifactUri, v.format, v.contentHash, v.metrics, v.datasetId, v.trainer, v.params, v.costUsd, v.workflowId, v.runId, v.createdAt],
+    );
+  },
+
   getVersion,
 
   /** The version an alias names, in one query; undefined when the alias is unset. */

@@ -91,6 +91,15 @@ export class PostgresRegistry implements Registry {
     return this.call('insertVersion', row);
   }
 
+  /** A version whose number another registry assigned (MlflowRegistry), kept for the ledger and aliases to reference. Idempotent. */
+  mirrorVersion(v: ModelVersion): void {
+    this.call('mirrorVersion', {
+      model: v.model, version: v.version, artifactUri: v.artifactUri, format: v.format, contentHash: v.contentHash, metrics: JSON.stringify(v.metrics),
+      datasetId: v.datasetId, referenceProfile: null, trainer: v.trainer, params: JSON.stringify(v.params), costUsd: v.costUsd,
+      workflowId: v.workflowId, runId: v.runId, idempotencyKey: null, createdAt: v.createdAt,
+    });
+  }
+
   getVersion(model: string, version: number): ModelVersion {
     return this.call('getVersion', model, version);
   }

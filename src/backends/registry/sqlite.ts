@@ -90,6 +90,20 @@ export class SqliteRegistry implements Registry {
     }).immediate();
   }
 
+  /**
+   * Keeps a row for a version whose number another registry assigned (MlflowRegistry: the version
+   * lives in MLflow; this row lets the ledger and the alias rows reference it). Idempotent.
+   */
+  mirrorVersion(v: ModelVersion): void {
+    this.db
+      .prepare(
+        `INSERT INTO model_versions (model, version, artifact_uri, format, content_hash, metrics, dataset_id, reference_profile, trainer, params,
+           cost_usd, workflow_id, run_id, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, NULL, ?)
+         ON CONFLICT (model, version) DO NOTHING`,
+      )
+      .run(v.model, v.version, v.artifactUri, v.format, v.contentHash, JSON.stringify(v.metrics), v.datasetId, v.trainer, JSON.stringify(v.params), v.costUsd, v.workflowId, v.runId, v.createdAt);
+  }
+
   getVersion(model: string, version: number): ModelVersion {
     const row = this.db.prepare('SELECT * FROM model_versions WHERE model = ? AND version = ?').get(model, version) as VersionRow | undefined;
     if (!row) {
