@@ -11,7 +11,8 @@ import {
   type ControlAction,
   type Decision,
 } from './workflows/definitions.js';
-import { DEPLOY_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId, runsQuery } from './workflows/ids.js';
+import { DEPLOY_WORKFLOW_TYPE, LEARNING_WORKFLOW_TYPE, PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId, runsQuery } from './workflows/ids.js';
+import type { OnlineLearningResult } from './workflows/online-learning.js';
 import type { DeployInput } from './workflows/deploy-version.js';
 import type { PipelineInput, PipelineResult } from './workflows/pipeline.js';
 import { RetrainCandidate, RetrainModel, RetrainStage, RetrainTrigger } from './domain/search-attributes.js';
@@ -148,6 +149,19 @@ export async function listRuns(client: Client, filter: { model?: string; stage?:
     if (runs.length >= (filter.limit ?? 50)) break;
   }
   return runs;
+}
+
+/**
+ * The newest finished step of a model's online learner (learning: online | hybrid) and what it did;
+ * undefined before the first. Each step is a workflow of its own, started by the learner's schedule.
+ */
+export async function latestLearningStep(client: Client, model: string): Promise<{ runId: string; result: OnlineLearningResult } | undefined> {
+  const query = `WorkflowType = ${JSON.stringify(LEARNING_WORKFLOW_TYPE)} AND RetrainModel = ${JSON.stringify(model)} AND ExecutionStatus = "Completed"`;
+  for await (const run of client.workflow.list({ query })) {
+    const result = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as OnlineLearningResult;
+    return { runId: run.runId, result };
+  }
+  return undefined;
 }
 
 /**

@@ -9,7 +9,7 @@ import { linearModel, type LinearModel } from '../backends/models/format.js';
 import { evaluate } from '../backends/training/evaluate.js';
 import { durationMs } from '../config/duration.js';
 import type { ModelSpec } from '../config/schema.js';
-import { judgeSnapshot, LEARNER_STATE_KEY, snapshotDue, startLearner, stepBudget, type LearnerState, type OnlineCopy, type SnapshotVerdict } from '../learning/learner-state.js';
+import { judgeSnapshot, LEARNER_STATE_KEY, SNAPSHOT_HISTORY, snapshotDue, startLearner, stepBudget, type LearnerState, type OnlineCopy, type SnapshotVerdict } from '../learning/learner-state.js';
 import { evenSample, OnlineLinearLearner } from '../learning/online-learner.js';
 import { onlineVersion } from '../learning/online-version.js';
 import type { Backends } from './backends.js';
@@ -187,8 +187,11 @@ export function learningActivities(b: Backends): LearningActivities {
       afterEffect('snapshotOnline:registry', spec.name);
       const verdict = judgeSnapshot(spec.gates.metric, lastGoodMetric, metric, spec.learning.tolerance);
       const good = verdict.verdict !== 'worse';
+      const entry = { version: registered.version, at: input.asOf, copy: copy.version, metric, verdict: good ? ('good' as const) : ('worse' as const) };
       save(spec.name, {
         ...state,
+        championMetric: state.championMetric ?? (state.lastGood.metric === null ? lastGoodMetric : undefined),
+        snapshots: [...(state.snapshots ?? []).filter((s) => s.version !== registered.version), entry].slice(-SNAPSHOT_HISTORY),
         lastSnapshotAt: input.asOf,
         lastGood: good ? { registryVersion: registered.version, copy, metric } : { ...state.lastGood, metric: lastGoodMetric },
       });

@@ -6,6 +6,8 @@ import type { Backends } from './backends.js';
 import { checkViolations, dataQualityViolations, measureCheck, registryDetectorStore } from '../monitoring/check.js';
 import type { CheckResult, MonitorActivities } from './contracts.js';
 import { reportWriter } from './reports.js';
+import { LEARNER_STATE_KEY, type LearnerState } from '../learning/learner-state.js';
+import type { LearningReport } from '../reports/learning-section.js';
 import { refOf } from './spec-catalog.js';
 
 /**
@@ -70,6 +72,23 @@ function settleViolations(b: Backends, model: string, outcome: { started: boolea
   else b.registry.settleViolations(model, last.checkedAt, 'held', `a pipeline is already running (${outcome.workflowId}); nothing started`);
 }
 
+/** learning: online | hybrid: the online learner as the check report shows it (its state in the registry's store). */
+function learningReport(b: Backends, spec: ModelSpec): LearningReport | undefined {
+  if (spec.learning.mode === 'batch') return undefined;
+  const state = b.registry.monitorState(spec.name, LEARNER_STATE_KEY) as LearnerState | undefined;
+  if (!state) return undefined;
+  return {
+    mode: spec.learning.mode,
+    metric: spec.gates.metric,
+    base: state.base,
+    championMetric: state.championMetric ?? null,
+    serving: state.copy?.version ?? null,
+    frozen: state.frozen,
+    totals: state.totals,
+    snapshots: state.snapshots ?? [],
+  };
+}
+
 export function monitorActivities(b: Backends): MonitorActivities {
   const reports = reportWriter(b);
   return {
@@ -84,7 +103,7 @@ export function monitorActivities(b: Backends): MonitorActivities {
       const driftRecurrence = recordViolations(b, spec, result);
       // The report writer spreads the result into the report's input: the recurrence rides along
       // there, and stays out of the result the workflow records.
-      const forReport: CheckResult & Pick<CheckReportInput, 'driftRecurrence'> = { ...result, driftRecurrence };
+      const forReport: CheckResult & Pick<CheckReportInput, 'driftRecurrence' | 'learning'> = { ...result, driftRecurrence, learning: learningReport(b, spec) };
       const report = await reports.check(spec, forReport, { drift, labelShift, unavailable });
       if (report) Object.assign(result, { reportPath: report.path, reportUrl: report.url });
       return result;

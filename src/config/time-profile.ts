@@ -26,6 +26,7 @@ function demoModel(spec: ModelSpec): ModelSpec {
     // A rejected run holds its triggers for a day in production: minutes here, or the tour stalls.
     triggers: { ...spec.triggers, cooldown: atMost(spec.triggers.cooldown, '2m'), backoff: { ...spec.triggers.backoff, initial: atMost(spec.triggers.backoff.initial, '2m'), max: atMost(spec.triggers.backoff.max, '16m') } },
     approval: { ...spec.approval, sla: atMost(spec.approval.sla, '10m'), escalationGrace: atMost(spec.approval.escalationGrace, '5m') },
+    learning: { ...spec.learning, updateEvery: atMost(spec.learning.updateEvery, '30s'), snapshotEvery: atMost(spec.learning.snapshotEvery, '3m') },
     rollout: {
       ...spec.rollout,
       ...(spec.rollout.shadow ? { shadow: { duration: atMost(spec.rollout.shadow.duration, '1m') } } : {}),

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { listRuns, pipelineStatus } from '../client.js';
+import { latestLearningStep, listRuns, pipelineStatus } from '../client.js';
 import type { ModelSpec } from '../config/schema.js';
+import type { OnlineLearningResult } from '../workflows/online-learning.js';
 
 /** What the narrator knows of a model's latest run: which one, at which stage, whether it has ended. */
 export interface SeenRun {
@@ -90,6 +91,21 @@ export function narration(
 }
 
 /**
+ * The lines for a model's newest online-learning step (learning: online | hybrid): the first copy
+ * served, then each snapshot and each freeze, once. Plain steps are not narrated (one a minute).
+ */
+export function learningNarration(spec: ModelSpec, previous: { copy: string | null } | undefined, result: OnlineLearningResult): string[] {
+  const m = spec.name;
+  const lines: string[] = [];
+  const { step, snapshot, frozen } = result;
+  if (step.restarted && previous) lines.push(`${m}: the online learner restarted from the new champion v${step.base}`);
+  if (step.copy && (!previous?.copy || step.restarted)) lines.push(`${m}: the online copy ${step.copy} serves (${spec.learning.mode}${spec.learning.mode === 'hybrid' ? `: ${spec.learning.weights.batch} × champion v${step.base} + ${spec.learning.weights.online} × copy` : ''}); \`npx retrain learning status ${m}\``);
+  if (snapshot && !frozen) lines.push(`${m}: online snapshot v${snapshot.version} (${snapshot.copy}) registered: ${snapshot.detail}`);
+  if (frozen) lines.push(`${m}: online learning FROZEN: snapshot v${snapshot!.version} ${snapshot!.detail}; serving ${frozen.resetTo} again\n    look, then resume with: npx retrain learning unfreeze ${m}`);
+  return lines;
+}
+
+/**
  * Tells the person at the terminal what the product is doing and what to do next, by watching the
  * pipelines through visibility (the same view as the web UI) and printing each stage change once.
  */
@@ -101,8 +117,20 @@ export function startNarrator(
   links: { pipelines?: (model: string) => string } = {},
 ): Promise<void> {
   const seen = new Map<string, SeenRun>();
+  const learned = new Map<string, { runId: string; copy: string | null }>();
   return (async () => {
     while (!signal.aborted) {
+      for (const spec of models.filter((s) => s.learning.mode !== 'batch')) {
+        try {
+          const latest = await latestLearningStep(client, spec.name);
+          const before = learned.get(spec.name);
+          if (!latest || latest.runId === before?.runId) continue;
+          learned.set(spec.name, { runId: latest.runId, copy: latest.result.step.copy ?? before?.copy ?? null });
+          for (const line of learningNarration(spec, before, latest.result)) say(line);
+        } catch {
+          // As below: the next round tries again.
+        }
+      }
       for (const spec of models) {
         try {
           const [info] = await listRuns(client, { model: spec.name, limit: 1 });

@@ -35,25 +35,29 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   for (const c of changes.filter((x) => x.change !== 'unchanged')) say(`schedule ${c.scheduleId}: ${c.change} (${c.summary})`);
 
   const narrator = startNarrator(options.client, b.config.models, say, options.signal, { pipelines: options.pipelinesLink });
-  const [first] = b.config.models;
   const driftStartMs = options.driftStartMs ?? 180_000;
-  say(`${first.name}: sending ${options.rate ?? 20} requests/s; input drift begins in ${Math.round(driftStartMs / 60_000)} min and the monitor checks every ${first.monitor.every ?? first.monitor.cron}`);
-  let lastProgress = 0;
-  const simulation = runSimulation({
-    gateway: options.gatewayUrl,
-    model: first.name,
-    generator: createGenerator(first, { seed: Date.now() % 100_000, drift: driftPlan('sudden', driftStartMs), conceptChange: true }),
-    drift: driftPlan('sudden', driftStartMs),
-    rate: options.rate ?? 20,
-    durationMs: 24 * 3_600_000,
-    labelDelayMs: 20_000,
-    signal: options.signal,
-    progressEveryMs: 60_000,
-    onProgress: (p) => {
-      if (p.elapsedMs - lastProgress < 60_000) return;
-      lastProgress = p.elapsedMs;
-      say(`traffic: ${formatProgress(p)}`);
-    },
+  const rate = options.rate ?? 20;
+  // The first model gets the full rate; the others (e.g. the hybrid one) half of it each.
+  const simulations = b.config.models.map((spec, i) => {
+    const modelRate = i === 0 ? rate : Math.max(1, Math.round(rate / 2));
+    say(`${spec.name}: sending ${modelRate} requests/s; input drift begins in ${Math.round(driftStartMs / 60_000)} min and the monitor checks every ${spec.monitor.every ?? spec.monitor.cron}${spec.learning.mode === 'batch' ? '' : `; its online copy learns every ${spec.learning.updateEvery}`}`);
+    let lastProgress = 0;
+    return runSimulation({
+      gateway: options.gatewayUrl,
+      model: spec.name,
+      generator: createGenerator(spec, { seed: (Date.now() + i) % 100_000, drift: driftPlan('sudden', driftStartMs), conceptChange: true }),
+      drift: driftPlan('sudden', driftStartMs),
+      rate: modelRate,
+      durationMs: 24 * 3_600_000,
+      labelDelayMs: 20_000,
+      signal: options.signal,
+      progressEveryMs: 60_000,
+      onProgress: (p) => {
+        if (p.elapsedMs - lastProgress < 60_000) return;
+        lastProgress = p.elapsedMs;
+        say(`traffic ${spec.name}: ${formatProgress(p)}`);
+      },
+    });
   });
-  await Promise.all([simulation, narrator]);
+  await Promise.all([...simulations, narrator]);
 }

@@ -36,7 +36,13 @@ export interface LearnerState {
   /** Set by a bad snapshot; the learner takes no step until someone unfreezes it. */
   frozen: { at: string; reason: string; snapshotVersion: number } | null;
   totals: { steps: number; applied: number; skipped: number; dropped: number; correct: number };
+  /** The champion's gates metric on its holdout, measured with the first snapshot. */
+  championMetric?: number;
+  /** The latest snapshots, oldest first (at most SNAPSHOT_HISTORY), for the report. */
+  snapshots?: Array<{ version: number; at: string; copy: string; metric: number; verdict: 'good' | 'worse' }>;
 }
+
+export const SNAPSHOT_HISTORY = 200;
 
 /** A learner starting from a champion at `at`: it learns from labels that arrive after that. */
 export function startLearner(champion: { version: number }, at: Date): LearnerState {

@@ -5,6 +5,7 @@
 import type { DriftReport, FeatureDrift } from '../drift/index.js';
 import { chart, distributionSpec, MAX_CHART_CATEGORIES, timeSeriesSpec } from './charts.js';
 import type { CheckHistoryPoint } from './history.js';
+import { learningSection, type LearningReport } from './learning-section.js';
 import {
   badge, callout, facts, fmtInt, fmtNum, fmtPct, fmtScore, fmtSig, fmtTime, html, page, table, type Cell, type SafeHtml,
 } from './html.js';
@@ -43,6 +44,8 @@ export interface CheckReportInput {
    * included): distinct UTC days with a violation among the last `windowDays`.
    */
   driftRecurrence?: { windowDays: number; features: Array<{ feature: string; days: number }> };
+  /** learning: online | hybrid: the online learner's state and snapshots. */
+  learning?: LearningReport;
   /** Data-quality checks against the reference (missing rate, range, unseen categories, mean shift). */
   dataQuality?: {
     checked: number;
@@ -326,6 +329,7 @@ ${evidenceBlock(input)}
 ${dataQualityBlock(input)}
 ${features.length > 0 ? html`<h2>Features</h2>${summaryTable(features, index, input)}<p class="note">Scores compare the current window with the champion's reference profile. Distances (PSI, Jensen–Shannon, Wasserstein) drift above their threshold, p-values (KS, χ²) below it. Missing rate counts null, NaN and infinite values.</p>` : ''}
 ${await performanceSection(input, points)}
+${await learningSection(input.learning)}
 ${await labelShiftSection(input)}
 ${await historySection(points)}
 ${sections.length > 0 ? html`<h2>Feature details</h2><p class="note">Shares of rows per bin of the reference's PSI bins (numerical) or per category, reference in grey, current in blue.</p>${sections}` : ''}`;

@@ -60,7 +60,7 @@ describe('config: defaults as the README and docs/config-reference.md give them'
 
   it('accepts the shipped retrain.yaml', () => {
     const config = loadConfig(path.resolve('retrain.yaml'));
-    assert.deepEqual(config.models.map((m) => m.name), ['fraud-detector']);
+    assert.deepEqual(config.models.map((m) => [m.name, m.learning.mode]), [['fraud-detector', 'batch'], ['fraud-detector-hybrid', 'hybrid']]);
   });
 });
 
