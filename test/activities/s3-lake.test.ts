@@ -18,10 +18,7 @@ import { useS3 } from '../helpers/s3.js';
  * data dir trains on it (downloaded, hash-checked) and uploads the model; the control worker
  * evaluates it with its own copy of the dataset gone. The registry object is shared, standing in
  * for the PostgreSQL registry both would use. Against a real S3 server (versitygw).
- *
- * Activity level rather than a pipeline on the Temporal dev server: the workflow hands these
- * activities the same payloads (the dataset's id and the building worker's path), and the rest of a
- * run (gates, approval, canary) says nothing about where the files live.
+ * (test/integration/s3-lake-pipeline.test.ts runs the same through a whole pipeline.)
  */
 const s3 = useS3({ bucket: 'retrain-shared' });
 

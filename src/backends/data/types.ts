@@ -372,9 +372,9 @@ export interface DataBackend {
   /** Materialises (or returns the existing) train/validation/holdout snapshot as of `asOf`. */
   buildDataset(spec: ModelSpec, options: BuildDatasetOptions): Promise<DatasetResult>;
   /**
-   * The local folder of a dataset that buildDataset made, on any worker: `dataset.datasetDir` when
-   * this data dir has it, else downloaded from the lake store (RETRAIN_LAKE_STORE) and checked
-   * against its manifest. A DataInputError when neither has it.
+   * The local folder of a dataset that buildDataset made, on any worker: this data dir's copy,
+   * downloaded from the lake store (RETRAIN_LAKE_STORE) and checked against its manifest when
+   * missing; without a store, `dataset.datasetDir`. A DataInputError when none has it.
    */
   localDataset(spec: ModelSpec, dataset: { datasetId: string; datasetDir: string }): Promise<string>;
   /** Checks a CSV, Parquet or JSON Lines file against the model and appends it; refuses it whole with DataInputError. */

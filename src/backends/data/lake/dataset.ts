@@ -95,23 +95,25 @@ export async function buildDataset(ctx: LakeContext, spec: ModelSpec, options: B
 }
 
 /**
- * A dataset snapshot as local files, for a worker that did not build it: the folder the build
- * named when this data dir has it, else `<dataDir>/datasets/<model>/<id>`, downloaded from the lake
- * store when needed (the three files' hash checked against the manifest's contentHash).
+ * A dataset snapshot as local files, for any worker: `<dataDir>/datasets/<model>/<id>` of this data
+ * dir, downloaded from the lake store when it is not there yet (the three files' hash checked
+ * against the manifest's contentHash); without a store, the folder the build named.
  */
 export async function localDataset(ctx: LakeContext, spec: ModelSpec, dataset: { datasetId: string; datasetDir: string }): Promise<string> {
   const { datasetId } = dataset;
   if (!/^ds-[0-9a-f]{16}$/.test(datasetId)) throw new DataInputError(`dataset id ${JSON.stringify(datasetId)}: expected ds- and 16 hex digits`);
-  if (await readManifest(dataset.datasetDir, datasetId)) return dataset.datasetDir;
   const here = path.join(ctx.layout.datasetsDir(spec.name), datasetId);
   if (await readManifest(here, datasetId)) return here;
-  if (!ctx.layout.remote) {
-    throw new DataInputError(
-      `dataset ${datasetId} of ${spec.name} is in neither ${dataset.datasetDir} nor ${here}, and no lake store is set (RETRAIN_LAKE_STORE=s3://bucket/prefix shares datasets between data dirs)`,
-    );
-  }
-  if (await downloadDataset(ctx, spec.name, datasetId)) return here;
-  throw new DataInputError(`dataset ${datasetId} of ${spec.name} is not in the lake store ${ctx.layout.remote.where} (no ${ctx.layout.remote.key('datasets', spec.name, datasetId, 'manifest.json')})`);
+  // With a store, its copy before another data dir's folder: that folder is on another host's disk, or
+  // on this one only because a test or a shared mount put it there.
+  const remote = ctx.layout.remote;
+  if (remote && (await downloadDataset(ctx, spec.name, datasetId))) return here;
+  if (await readManifest(dataset.datasetDir, datasetId)) return dataset.datasetDir;
+  throw new DataInputError(
+    remote
+      ? `dataset ${datasetId} of ${spec.name} is not in the lake store ${remote.where} (no ${remote.key('datasets', spec.name, datasetId, 'manifest.json')}) nor in ${dataset.datasetDir}`
+      : `dataset ${datasetId} of ${spec.name} is in neither ${dataset.datasetDir} nor ${here}, and no lake store is set (RETRAIN_LAKE_STORE=s3://bucket/prefix shares datasets between data dirs)`,
+  );
 }
 
 /**
