@@ -20,21 +20,34 @@ import { after, before } from 'node:test';
 import { installRay } from '../../scripts/ray.js';
 import { freePort } from './free-port.js';
 
+export interface RayPorts {
+  gcs: number;
+  dashboard: number;
+  client: number;
+  agentHttp: number;
+  agentGrpc: number;
+  runtimeEnv: number;
+  metrics: number;
+}
+
 export interface RayHead {
   /** The dashboard's base URL, where the Jobs REST API is (e.g. http://127.0.0.1:8265). */
   address: string;
+  /** Its ports: a head started again with them is "the same head, restarted" to a client. */
+  ports: RayPorts;
   tempDir: string;
   /** Milliseconds from `ray start` to the Jobs API answering. */
   startMs: number;
   stop(): Promise<void>;
 }
 
-export async function startRayHead(): Promise<RayHead> {
+/** Starts a head on free ports, or on `ports` (to restart one that was stopped). */
+export async function startRayHead(options: { ports?: RayPorts } = {}): Promise<RayHead> {
   const install = installRay({ quiet: true });
   if (!install.ok) throw new Error(`no Ray for the tests: ${install.message}`);
   // Short: Ray's unix socket paths under it must stay below 108 characters.
   const tempDir = mkdtempSync(path.join(tmpdir(), 'rray-'));
-  const ports = { gcs: await freePort(), dashboard: await freePort(), client: await freePort(), agentHttp: await freePort(), agentGrpc: await freePort(), runtimeEnv: await freePort(), metrics: await freePort() };
+  const ports: RayPorts = options.ports ?? { gcs: await freePort(), dashboard: await freePort(), client: await freePort(), agentHttp: await freePort(), agentGrpc: await freePort(), runtimeEnv: await freePort(), metrics: await freePort() };
   const args = [
     'start', '--head', '--block',
     '--node-ip-address', '127.0.0.1',
@@ -72,7 +85,7 @@ export async function startRayHead(): Promise<RayHead> {
     await stop();
     throw err;
   }
-  return { address, tempDir, startMs: Date.now() - started, stop };
+  return { address, ports, tempDir, startMs: Date.now() - started, stop };
 }
 
 /** Polls GET /api/jobs/ until it answers 200 (the dashboard's job module is up), within 90 s. */

@@ -61,7 +61,7 @@ export class RayJobsTrainingBackend implements TrainingBackend {
     const client = new RayJobsClient(rayAddress(spec.name, trainer, this.env));
     const log = logger().child({ model: spec.name, runId: request.runId, trainer: 'ray', ray: client.address });
 
-    const job = await this.attachOrSubmit(client, request, trainer);
+    const job = await this.attachOrSubmit(client, request, trainer, ctx.signal);
     log.info({ submissionId: job.submissionId, attached: job.attached, outputDir: job.outputDir }, job.attached ? 'attached to the Ray job of this run' : 'submitted a Ray job');
     const followed = await this.follow(client, job.submissionId, trainer, ctx, log);
     const logTail = redactedTail(followed.tail, [process.env, trainer.env]);
@@ -83,17 +83,17 @@ export class RayJobsTrainingBackend implements TrainingBackend {
   }
 
   /** The run's live or succeeded job, else a new submission with the next free id. */
-  private async attachOrSubmit(client: RayJobsClient, request: TrainRequest, trainer: RayTrainer): Promise<{ submissionId: string; outputDir: string; attached: boolean }> {
+  private async attachOrSubmit(client: RayJobsClient, request: TrainRequest, trainer: RayTrainer, signal: AbortSignal): Promise<{ submissionId: string; outputDir: string; attached: boolean }> {
     const base = submissionBase(request.spec.name, request.runId);
     for (let n = 1; n <= MAX_SUBMISSIONS; n++) {
       const submissionId = `${base}-${n}`;
-      const existing = await rayCall(client, () => client.job(submissionId));
+      const existing = await rayCall(client, trainer, signal, () => client.job(submissionId));
       if (existing) {
         if (existing.status === 'STOPPED' || existing.status === 'FAILED') continue; // over without a result: the next id
         return { submissionId, outputDir: outputDirOf(existing, request.runId), attached: true };
       }
       const { requestPath, outputDir } = await writeTrainerRequest(request, trainer.params);
-      const outcome = await rayCall(client, () =>
+      const outcome = await rayCall(client, trainer, signal, () =>
         client.submit({
           submission_id: submissionId,
           entrypoint: entrypointOf(trainer, requestPath),
@@ -108,7 +108,7 @@ export class RayJobsTrainingBackend implements TrainingBackend {
       );
       if (outcome === 'submitted') return { submissionId, outputDir, attached: false };
       // Another attempt submitted this id between our look and our submit: follow its job.
-      const raced = await rayCall(client, () => client.job(submissionId));
+      const raced = await rayCall(client, trainer, signal, () => client.job(submissionId));
       if (!raced) throw new TrainingError('lost', `Ray job ${submissionId} was reported as existing, then not found`, { nonRetryable: false });
       return { submissionId, outputDir: outputDirOf(raced, request.runId), attached: true };
     }
@@ -163,7 +163,7 @@ export class RayJobsTrainingBackend implements TrainingBackend {
         }
         unreachableSince = undefined;
       } catch (err) {
-        if (!(err instanceof RayUnavailableError)) throw asTrainingError(err, client);
+        if (!(err instanceof RayUnavailableError)) throw asTrainingError(err, client, trainer);
         unreachableSince ??= performance.now();
         if (performance.now() - unreachableSince > silenceLimitMs) {
           throw new TrainingError('lost', `the Ray dashboard at ${client.address} has not answered for ${trainer.heartbeatTimeout} (trainer.heartbeatTimeout) while following job ${submissionId}: ${err.message}`, { logTail: tail.get(), nonRetryable: false });
@@ -272,18 +272,27 @@ function lastLineOf(text: string | null): string {
   return (text ?? '').split('\n').map((l) => l.trim()).filter(Boolean).at(-1)?.slice(0, 500) ?? 'no message';
 }
 
-/** A Ray call at submit time: an unreachable dashboard is retryable, a refused request is not. */
-async function rayCall<T>(client: RayJobsClient, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    throw asTrainingError(err, client);
+/**
+ * A Ray call at submit time, tried again each second while the dashboard does not answer or
+ * answers 5xx (a head just started answers "No available agent to submit job" for a while), for up
+ * to heartbeatTimeout; then it is `lost` (retryable). A refused request (4xx) is final at once.
+ */
+async function rayCall<T>(client: RayJobsClient, trainer: RayTrainer, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + durationMs(trainer.heartbeatTimeout);
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof RayUnavailableError) || performance.now() > deadline) throw asTrainingError(err, client, trainer);
+    }
+    if (signal.aborted) throw new TrainingError('aborted', 'training was cancelled before its Ray job was submitted');
+    await pause(1_000, signal);
   }
 }
 
-function asTrainingError(err: unknown, client: RayJobsClient): TrainingError {
+function asTrainingError(err: unknown, client: RayJobsClient, trainer: RayTrainer): TrainingError {
   if (err instanceof TrainingError) return err;
-  if (err instanceof RayUnavailableError) return new TrainingError('lost', `cannot reach the Ray Jobs API at ${client.address}: ${err.message}`, { nonRetryable: false, cause: err });
+  if (err instanceof RayUnavailableError) return new TrainingError('lost', `cannot reach the Ray Jobs API at ${client.address} for ${trainer.heartbeatTimeout} (trainer.heartbeatTimeout): ${err.message}`, { nonRetryable: false, cause: err });
   if (err instanceof RayRequestError) return new TrainingError('failed', err.message, { cause: err });
   return new TrainingError('failed', `Ray Jobs API at ${client.address}: ${(err as Error).message}`, { cause: err });
 }
