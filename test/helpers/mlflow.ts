@@ -11,6 +11,7 @@
  * modelPrefix), so test files and suites never share models.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,7 +54,7 @@ async function launch(): Promise<Server> {
   await eventually(
     async () => {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`mlflow server exited (${child.exitCode ?? child.signalCode}) before it answered:\n${tail()}`);
-      const res = await fetch(`${url}/health`).catch(() => undefined);
+      const res = await mlflowHttp(`${url}/health`).catch(() => undefined);
       return res?.ok ? true : undefined;
     },
     `mlflow server on ${url} to answer /health (log ${log})`,
@@ -93,4 +94,24 @@ let counter = 0;
 /** A registered-model prefix no other registry of this run uses. */
 export function mlflowPrefix(tag = 't'): string {
   return `${tag}-${process.pid}-${++counter}-`;
+}
+
+/**
+ * One HTTP request on a connection of its own, for tests talking to MLflow as another tool would.
+ * Not fetch: its pooled keep-alive connections sit idle while the registry's synchronous calls block
+ * this thread, the server closes them meanwhile (uvicorn: after 5 s), and the next request on one
+ * fails with "other side closed".
+ */
+export function mlflowHttp(url: string, init: { method?: string; body?: string | Buffer; contentType?: string } = {}): Promise<{ ok: boolean; status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = init.body === undefined ? {} : { 'content-type': init.contentType ?? 'application/json', 'content-length': String(Buffer.byteLength(init.body)) };
+    const req = request(url, { method: init.method ?? 'GET', agent: false, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ ok: (res.statusCode ?? 0) < 300, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }

@@ -11,7 +11,7 @@ import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { runtimeSettings } from '../../src/config/settings.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { freePort } from '../helpers/free-port.js';
-import { mlflowPrefix, startMlflow, stopMlflow } from '../helpers/mlflow.js';
+import { mlflowHttp, mlflowPrefix, startMlflow, stopMlflow } from '../helpers/mlflow.js';
 
 /**
  * What only the MLflow registry has, against a real `mlflow server` (test/helpers/mlflow.ts): the
@@ -40,17 +40,17 @@ const spec = config.models[0];
 /** MLflow's REST API as another team's tool uses it (no retrain code). */
 async function mlflowApi<T = Record<string, unknown>>(uri: string, method: 'GET' | 'POST', endpoint: string, body: Record<string, unknown>): Promise<T> {
   const url = method === 'GET' ? `${uri}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(body as Record<string, string>)}` : `${uri}/api/2.0/mlflow/${endpoint}`;
-  const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? JSON.stringify(body) : undefined });
-  assert.ok(res.ok, `${endpoint}: ${res.status} ${await res.clone().text()}`);
-  return (await res.json()) as T;
+  const res = await mlflowHttp(url, { method, body: method === 'POST' ? JSON.stringify(body) : undefined });
+  assert.ok(res.ok, `${endpoint}: ${res.status} ${res.text}`);
+  return JSON.parse(res.text) as T;
 }
 
 /** A data scientist registering a model in MLflow by hand: a run holding model.json, a version from it. */
 async function registerOutside(uri: string, name: string, bytes: string): Promise<{ version: number; artifact: string }> {
-  await fetch(`${uri}/api/2.0/mlflow/registered-models/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+  await mlflowHttp(`${uri}/api/2.0/mlflow/registered-models/create`, { method: 'POST', body: JSON.stringify({ name }) });
   const { run } = await mlflowApi<{ run: { info: { run_id: string; artifact_uri: string } } }>(uri, 'POST', 'runs/create', { experiment_id: '0', run_name: 'notebook' });
   const artifact = `${run.info.artifact_uri.replace(/^mlflow-artifacts:\/+/, '')}/model/model.json`;
-  const put = await fetch(`${uri}/api/2.0/mlflow-artifacts/artifacts/${artifact}`, { method: 'PUT', body: bytes });
+  const put = await mlflowHttp(`${uri}/api/2.0/mlflow-artifacts/artifacts/${artifact}`, { method: 'PUT', body: bytes, contentType: 'application/octet-stream' });
   assert.ok(put.ok, `upload: ${put.status}`);
   const { model_version } = await mlflowApi<{ model_version: { version: string } }>(uri, 'POST', 'model-versions/create', {
     name, source: `${run.info.artifact_uri}/model`, run_id: run.info.run_id, tags: [{ key: 'team', value: 'risk' }],
@@ -102,8 +102,8 @@ describe('MLflow registry (a real mlflow server)', () => {
       assert.deepEqual(await mlflowAliases(), { champion: 2, previous: 1 });
 
       // A crash after the ledger committed and before MLflow was told: MLflow still shows the old champion.
-      await fetch(`${uri}/api/2.0/mlflow/registered-models/alias`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `${prefix}fraud`, alias: 'champion', version: '1' }) });
-      await fetch(`${uri}/api/2.0/mlflow/registered-models/alias`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `${prefix}fraud`, alias: 'previous' }) });
+      await mlflowHttp(`${uri}/api/2.0/mlflow/registered-models/alias`, { method: 'POST', body: JSON.stringify({ name: `${prefix}fraud`, alias: 'champion', version: '1' }) });
+      await mlflowHttp(`${uri}/api/2.0/mlflow/registered-models/alias`, { method: 'DELETE', body: JSON.stringify({ name: `${prefix}fraud`, alias: 'previous' }) });
       const replay = registry.promote('fraud', 2, move);
       assert.deepEqual(replay, first, 'the retry answers with the first ledger entry');
       assert.equal(registry.ledger({ model: 'fraud' }).length, 2, 'one entry per move, none for the retry');
@@ -134,7 +134,9 @@ describe('MLflow registry (a real mlflow server)', () => {
       const acts = buildActivities(backends);
       const [v] = backends.registry.listVersions(spec.name);
       const hash = createHash('sha256').update(LINEAR(0.25)).digest('hex');
-      assert.deepEqual([v.version, v.format, v.contentHash, v.trainer, v.referenceProfile], [1, 'retrain-linear/v1', hash, 'mlflow', null]);
+      // "external", as `retrain models register` records it: `deploy: { registered: auto }` picks it up.
+      assert.deepEqual([v.version, v.format, v.contentHash, v.trainer, v.referenceProfile], [1, 'retrain-linear/v1', hash, 'external', null]);
+      assert.match(String(v.params.artifact), /^mlflow-artifacts:\/.*\/model\/model\.json$/);
       assert.ok(v.artifactUri.includes('.mlflow-cache'), v.artifactUri);
       const { model_version } = await mlflowApi<{ model_version: { tags: Array<{ key: string; value: string }> } }>(uri, 'GET', 'model-versions/get', { name: `${prefix}${spec.name}`, version: '1' });
       const tags = Object.fromEntries(model_version.tags.map((t) => [t.key, t.value]));
@@ -147,7 +149,7 @@ describe('MLflow registry (a real mlflow server)', () => {
 
       // Someone overwrites the file in MLflow: the cached copy is still the pinned bytes, and once
       // the cache is gone, the download is refused rather than served.
-      await fetch(`${uri}/api/2.0/mlflow-artifacts/artifacts/${outside.artifact}`, { method: 'PUT', body: LINEAR(9) });
+      await mlflowHttp(`${uri}/api/2.0/mlflow-artifacts/artifacts/${outside.artifact}`, { method: 'PUT', body: LINEAR(9), contentType: 'application/octet-stream' });
       rmSync(path.join(dataDir, 'artifacts', '.mlflow-cache', 'sha256'), { recursive: true, force: true });
       const refused = (await mock.run(acts.checkDeployable as never, { ref: { model: spec.name }, version: 1 })) as string | null;
       assert.match(refused ?? '', /v1 cannot be deployed: .*in MLflow has sha256 .*pinned/);

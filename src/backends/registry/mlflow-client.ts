@@ -194,16 +194,21 @@ export class MlflowClient {
   }
 
   private async send(method: string, pathAndQuery: string, body?: string | Uint8Array, contentType?: string): Promise<Response> {
-    try {
-      return await fetch(`${this.base}${pathAndQuery}`, {
-        method,
-        body,
-        headers: contentType && body !== undefined ? { 'content-type': contentType } : undefined,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new MlflowUnreachableError(`MLflow at ${this.base} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetch(`${this.base}${pathAndQuery}`, {
+          method,
+          body,
+          headers: contentType && body !== undefined ? { 'content-type': contentType } : undefined,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        // A pooled connection the server closed as it was reused: once more on a new one, for the
+        // requests that are the same when repeated (GET, PUT of the same bytes, alias DELETE).
+        if (attempt === 1 && cause?.code === 'UND_ERR_SOCKET' && method !== 'POST') continue;
+        throw new MlflowUnreachableError(`MLflow at ${this.base} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+      }
     }
   }
 }

@@ -297,9 +297,10 @@ export class MlflowRegistry implements Registry {
       metrics: json(TAG.metrics, {}),
       datasetId: t[TAG.datasetId] ?? null,
       referenceProfile: r.referenceProfile ?? null,
-      // A version made outside the product has no trainer of ours: "mlflow" says where it came from.
-      trainer: t[TAG.trainer] ?? 'mlflow',
-      params: json(TAG.params, {}),
+      // A version made outside the product is "external", as one `retrain models register` records:
+      // `deploy: { registered: auto }` deploys the newest such version by itself.
+      trainer: t[TAG.trainer] ?? 'external',
+      params: json(TAG.params, t[TAG.artifactUri] ? {} : { artifact: t[TAG.mlflowArtifact] }),
       costUsd: t[TAG.costUsd] ? Number(t[TAG.costUsd]) : 0,
       workflowId: t[TAG.workflowId] ?? null,
       runId: t[TAG.runId] ?? null,
