@@ -166,13 +166,13 @@ export class RayJobsTrainingBackend implements TrainingBackend {
         if (!(err instanceof RayUnavailableError)) throw asTrainingError(err, client, trainer);
         unreachableSince ??= performance.now();
         if (performance.now() - unreachableSince > silenceLimitMs) {
-          throw new TrainingError('lost', `the Ray dashboard at ${client.address} has not answered for ${trainer.heartbeatTimeout} (trainer.heartbeatTimeout) while following job ${submissionId}: ${err.message}`, { logTail: tail.get(), nonRetryable: false });
+          throw new TrainingError('lost', `the Ray dashboard at ${client.address} has not answered for ${trainer.heartbeatTimeout} (trainer.heartbeatTimeout) while following job ${submissionId}: ${err.message}`, { logTail: redactedTail(tail.get(), [process.env, trainer.env]), nonRetryable: false });
         }
       }
       if (unreachableSince === undefined) {
         if (!info) {
           lines.end();
-          throw new TrainingError('lost', `Ray at ${client.address} no longer knows job ${submissionId} (was the head restarted?); the next attempt submits it again`, { logTail: tail.get(), nonRetryable: false });
+          throw new TrainingError('lost', `Ray at ${client.address} no longer knows job ${submissionId} (was the head restarted?); the next attempt submits it again`, { logTail: redactedTail(tail.get(), [process.env, trainer.env]), nonRetryable: false });
         }
         if (TERMINAL_STATUSES.includes(info.status)) {
           lines.end();
