@@ -19,7 +19,7 @@ describe('retrain CLI: help, validation and clear failures', () => {
   it('validates the shipped config, as text and as JSON', async () => {
     const text = await runCli(['validate']);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /retrain\.yaml: valid \(1 model/);
+    assert.match(text.stdout, /retrain\.yaml: valid \(2 models/);
     const json = await runCli(['validate', '--json']);
     assert.equal(JSON.parse(json.stdout).models[0].name, 'fraud-detector');
   });
