@@ -117,34 +117,7 @@ models:
     }
   });
 
-  test('abort stops the Ray job: Ray reports STOPPED and the trainer process is gone', async (t) => {
-    const pidFile = path.join(root.dir, 'abort.pid');
-    const controller = new AbortController();
-    const submitted = performance.now();
-    let firstProgressMs = 0;
-    const ctx = {
-      signal: controller.signal,
-      onProgress: () => {
-        firstProgressMs ||= performance.now() - submitted;
-        controller.abort(); // the first progress line: the trainer runs
-      },
-    };
-    const req = request(nodeSpec({ mode: 'sleep', pidFile }));
-    await assert.rejects(backend.train(req, ctx), (err: unknown) => {
-      assert.ok(err instanceof TrainingError);
-      assert.equal(err.kind, 'aborted');
-      assert.equal(err.nonRetryable, true);
-      assert.match(err.message, /was stopped \(Ray reports STOPPED\)/);
-      return true;
-    });
-    t.diagnostic(`submit → first progress of a node trainer ${Math.round(firstProgressMs)} ms`);
-    const [job] = await jobsOfRun(req.runId);
-    assert.equal(job.status, 'STOPPED');
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    await eventually(async () => (alive(pid) ? undefined : true), `trainer pid ${pid} to be gone`, 10_000);
-  });
-
-  test('a job silent past heartbeatTimeout is hung: stopped, retryable; the retry submits a new job, whose non-zero exit is final', async () => {
+  test('a job silent past heartbeatTimeout is hung (stopped, retryable); the retry is a new job, and a cancel stops it: STOPPED, its process gone', async (t) => {
     const runId = `ray-hung-${++n}`;
     const started = Date.now();
     await assert.rejects(backend.train(request(nodeSpec({ mode: 'sleep' }, { heartbeatTimeout: '1500ms' }), runId, 1), recordingContext().ctx), (err: unknown) => {
@@ -155,18 +128,32 @@ models:
       return true;
     });
     assert.ok(Date.now() - started < 30_000);
-    // Temporal's next attempt of the same run: the stopped job is not re-attached, a second one runs.
-    // This time the trainer itself fails (exit 3): its own verdict, final.
-    await assert.rejects(backend.train(request(nodeSpec({ mode: 'fail' }), runId, 2), recordingContext().ctx), (err: unknown) => {
+
+    // Temporal's next attempt of the same run: the stopped job is not re-attached, a second one
+    // runs; the run is cancelled as soon as its trainer prints.
+    const pidFile = path.join(root.dir, 'abort.pid');
+    const controller = new AbortController();
+    const submitted = performance.now();
+    let firstProgressMs = 0;
+    const ctx = {
+      signal: controller.signal,
+      onProgress: () => {
+        firstProgressMs ||= performance.now() - submitted;
+        controller.abort();
+      },
+    };
+    await assert.rejects(backend.train(request(nodeSpec({ mode: 'sleep', pidFile }), runId, 2), ctx), (err: unknown) => {
       assert.ok(err instanceof TrainingError);
-      assert.equal(err.kind, 'failed');
+      assert.equal(err.kind, 'aborted');
       assert.equal(err.nonRetryable, true);
-      assert.match(err.message, /exited with code 3: ValueError: the data is bad/);
-      assert.equal(err.logTail.at(-1), 'ValueError: the data is bad');
+      assert.match(err.message, /was stopped \(Ray reports STOPPED\)/);
       return true;
     });
+    t.diagnostic(`submit → first progress of a node trainer ${Math.round(firstProgressMs)} ms`);
     const jobs = await jobsOfRun(runId);
-    assert.deepEqual(jobs.map((j) => `${j.submission_id.slice(-2)}:${j.status}`).sort(), ['-1:STOPPED', '-2:FAILED']);
+    assert.deepEqual(jobs.map((j) => `${j.submission_id.slice(-2)}:${j.status}`).sort(), ['-1:STOPPED', '-2:STOPPED']);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await eventually(async () => (alive(pid) ? undefined : true), `trainer pid ${pid} to be gone`, 10_000);
   });
 
   test('a retried attempt re-attaches to the run’s running or finished job instead of training twice', async () => {
@@ -234,11 +221,16 @@ describe('Ray backend: judging an ended job, and its address', () => {
   const trainer = binarySpec({ backend: 'ray', address: 'http://ray:8265', command: ['python3', 'train.py'] }).trainer as Extract<ReturnType<typeof binarySpec>['trainer'], { backend: 'ray' }>;
   const job = (over: Partial<RayJobInfo>): RayJobInfo => ({ submission_id: 'j', status: 'FAILED', entrypoint: 'x', message: null, error_type: null, driver_exit_code: null, metadata: null, start_time: 1, end_time: 2, ...over });
 
-  test('a dead supervisor or an unknown failure is lost (retryable); a signal is a crash (retryable); a bad runtime_env is final', () => {
+  test('the trainer’s non-zero exit and a bad runtime_env are final; a signal is a crash, a dead supervisor or an unknown failure is lost (both retried)', () => {
     const lost = judgeEndedJob(job({ error_type: 'JOB_SUPERVISOR_ACTOR_DIED', message: 'The actor died unexpectedly' }), trainer, []);
     assert.equal(lost?.kind, 'lost');
     assert.equal(lost?.nonRetryable, false);
     assert.equal(judgeEndedJob(job({ error_type: null }), trainer, [])?.kind, 'lost');
+    // As Ray 2.60 reports a trainer that exited 3 (seen on the real head): the trainer's own verdict, final.
+    const exited = judgeEndedJob(job({ error_type: 'JOB_ENTRYPOINT_COMMAND_ERROR', driver_exit_code: 3, message: 'Job entrypoint command failed with exit code 3, last available logs (truncated to 20,000 chars):\n...' }), trainer, ['ValueError: the data is bad']);
+    assert.equal(exited?.kind, 'failed');
+    assert.equal(exited?.nonRetryable, true);
+    assert.match(exited!.message, /exited with code 3: ValueError: the data is bad/);
     const killed = judgeEndedJob(job({ error_type: 'JOB_ENTRYPOINT_COMMAND_ERROR', driver_exit_code: -9 }), trainer, ['Killed']);
     assert.equal(killed?.kind, 'crashed');
     assert.equal(killed?.nonRetryable, false);
