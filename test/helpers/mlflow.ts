@@ -7,8 +7,9 @@
  *
  * One server per process: `startMlflow()` starts it on first use; it stops (its process group: the
  * CLI runs uvicorn as a child) and its directory is removed by `stopMlflow()` or when the process
- * exits. Callers keep their state apart with a registered-model prefix per registry (MlflowRegistry's
- * modelPrefix), so test files and suites never share models.
+ * exits; with RETRAIN_TEST_MLFLOW_URI set, that server is used instead. Callers keep their state
+ * apart with a registered-model prefix per registry (MlflowRegistry's modelPrefix), so test files
+ * and suites never share models.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
@@ -29,6 +30,8 @@ let server: Promise<Server> | undefined;
 
 /** Starts the per-process server (idempotent); returns its tracking URI (http://127.0.0.1:port). */
 export async function startMlflow(): Promise<string> {
+  // A server the developer already runs (saves its start, 10-45 s here); never stopped by the tests.
+  if (process.env.RETRAIN_TEST_MLFLOW_URI) return process.env.RETRAIN_TEST_MLFLOW_URI.replace(/\/+$/, '');
   server ??= launch();
   return (await server).url;
 }

@@ -12,6 +12,7 @@ import { runtimeSettings } from '../../src/config/settings.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { freePort } from '../helpers/free-port.js';
 import { mlflowHttp, mlflowPrefix, startMlflow, stopMlflow } from '../helpers/mlflow.js';
+import { postgresDatabase, sql } from '../helpers/postgres.js';
 
 /**
  * What only the MLflow registry has, against a real `mlflow server` (test/helpers/mlflow.ts): the
@@ -115,6 +116,21 @@ describe('MLflow registry (a real mlflow server)', () => {
       registry.rollback('fraud', { actor: 'rollout', reason: 'accuracy dropped' });
       assert.deepEqual(await mlflowAliases(), { champion: 1, previous: 2 });
       assert.deepEqual(registry.aliases('fraud'), { champion: 1, challenger: null, previous: 2 });
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('over PostgreSQL (RETRAIN_REGISTRY_URL): the ledger and alias rows there, the versions and aliases in MLflow', async () => {
+    const prefix = mlflowPrefix('pg');
+    const url = await postgresDatabase('mlflow_inner');
+    const registry = openRegistry(runtimeSettings({ RETRAIN_DATA_DIR: dataDir, RETRAIN_MLFLOW_TRACKING_URI: uri, RETRAIN_MLFLOW_MODEL_PREFIX: prefix, RETRAIN_REGISTRY_URL: url })) as MlflowRegistry;
+    try {
+      await registry.registerVersion({ model: 'fraud', artifactUri: path.join(dataDir, 'model-a.json'), metrics: { roc_auc: 0.8 }, trainer: 'builtin' });
+      registry.promote('fraud', 1, { ...who, idempotencyKey: 'pg/promote' });
+      assert.deepEqual(registry.mlflowAliases('fraud'), { champion: 1 });
+      const rows = await sql<{ action: string; to_version: number }>(url, `SELECT action, to_version FROM ledger WHERE model = 'fraud'`);
+      assert.deepEqual(rows.map((r) => [r.action, Number(r.to_version)]), [['promote', 1]]);
     } finally {
       registry.close();
     }
