@@ -41,52 +41,59 @@ export function desiredSchedules(config: RetrainConfig, settings: Pick<RuntimeSe
 }
 
 function scheduleFor(spec: ModelSpec, settings: Pick<RuntimeSettings, 'taskQueues'>, kind: 'monitor' | 'calendar'): DesiredSchedule {
-  const scheduleId = `retrain-${kind}-${spec.name}`;
   const when: ScheduleSpec =
     kind === 'calendar' ? { cronExpressions: [spec.triggers.schedule!.cron] } : spec.monitor.cron ? { cronExpressions: [spec.monitor.cron] } : { intervals: [{ every: spec.monitor.every! }] };
   const input: MonitorInput = { model: spec.name, configRevision: specRevision(spec), scheduled: kind === 'calendar' };
-  const summary = kind === 'calendar' ? `retrain ${spec.name} on cron ${spec.triggers.schedule!.cron}` : `monitor ${spec.name} ${spec.monitor.cron ? `on cron ${spec.monitor.cron}` : `every ${spec.monitor.every}`}`;
-  const fingerprint = createHash('sha256').update(JSON.stringify({ when, input, queue: settings.taskQueues.control, catchup: spec.monitor.catchupWindow, paused: spec.monitor.paused, payloadKey: payloadKeyId() })).digest('hex').slice(0, 16);
-  const options: ScheduleOptions = {
-    scheduleId,
-    spec: when,
-    action: {
-      type: 'startWorkflow',
-      workflowType: 'monitorModel',
-      workflowId: kind === 'calendar' ? `retrain-calendar-${spec.name}` : monitorWorkflowId(spec.name),
-      taskQueue: settings.taskQueues.control,
-      args: [input],
-      typedSearchAttributes: [{ key: RetrainModel, value: spec.name }],
-      staticSummary: summary,
-    },
-    // A check still running when the next is due is skipped, not queued; missed runs are caught up within a window.
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.monitor.catchupWindow },
-    state: { paused: spec.monitor.paused, note: `${MANAGED_NOTE} (${fingerprint})` },
-  };
-  return { scheduleId, model: spec.name, options, fingerprint, summary };
+  return managedSchedule(spec, settings, {
+    scheduleId: `retrain-${kind}-${spec.name}`,
+    when,
+    workflowType: 'monitorModel',
+    workflowId: kind === 'calendar' ? `retrain-calendar-${spec.name}` : monitorWorkflowId(spec.name),
+    input,
+    summary: kind === 'calendar' ? `retrain ${spec.name} on cron ${spec.triggers.schedule!.cron}` : `monitor ${spec.name} ${spec.monitor.cron ? `on cron ${spec.monitor.cron}` : `every ${spec.monitor.every}`}`,
+    catchupWindow: spec.monitor.catchupWindow,
+  });
 }
 
-/** learning: online | hybrid: the learner's steps, every learning.updateEvery, paused with the monitor. */
+/** learning: online | hybrid: the learner's steps, every learning.updateEvery; a missed step is simply the next one's. */
 function learnerSchedule(spec: ModelSpec, settings: Pick<RuntimeSettings, 'taskQueues'>): DesiredSchedule {
-  const scheduleId = learnerWorkflowId(spec.name);
-  const when: ScheduleSpec = { intervals: [{ every: spec.learning.updateEvery }] };
   const input: OnlineLearningInput = { model: spec.name, configRevision: specRevision(spec) };
-  const summary = `learn ${spec.name} online (${spec.learning.mode}) every ${spec.learning.updateEvery}, snapshot every ${spec.learning.snapshotEvery}`;
-  const fingerprint = createHash('sha256').update(JSON.stringify({ when, input, queue: settings.taskQueues.control, paused: spec.monitor.paused, payloadKey: payloadKeyId() })).digest('hex').slice(0, 16);
+  return managedSchedule(spec, settings, {
+    scheduleId: learnerWorkflowId(spec.name),
+    when: { intervals: [{ every: spec.learning.updateEvery }] },
+    workflowType: LEARNING_WORKFLOW_TYPE,
+    workflowId: learnerWorkflowId(spec.name),
+    input,
+    summary: `learn ${spec.name} online (${spec.learning.mode}) every ${spec.learning.updateEvery}, snapshot every ${spec.learning.snapshotEvery}`,
+    catchupWindow: spec.learning.updateEvery,
+  });
+}
+
+/**
+ * A schedule this file manages: on the control queue, tagged with the model, paused with the
+ * model's monitor, marked with the fingerprint of what it runs so `apply` can tell it changed.
+ */
+function managedSchedule(
+  spec: ModelSpec,
+  settings: Pick<RuntimeSettings, 'taskQueues'>,
+  s: { scheduleId: string; when: ScheduleSpec; workflowType: string; workflowId: string; input: unknown; summary: string; catchupWindow: string },
+): DesiredSchedule {
+  const { scheduleId, when, input, summary } = s;
+  const fingerprint = createHash('sha256').update(JSON.stringify({ when, input, queue: settings.taskQueues.control, catchup: s.catchupWindow, paused: spec.monitor.paused, payloadKey: payloadKeyId() })).digest('hex').slice(0, 16);
   const options: ScheduleOptions = {
     scheduleId,
     spec: when,
     action: {
       type: 'startWorkflow',
-      workflowType: LEARNING_WORKFLOW_TYPE,
-      workflowId: learnerWorkflowId(spec.name),
+      workflowType: s.workflowType,
+      workflowId: s.workflowId,
       taskQueue: settings.taskQueues.control,
       args: [input],
       typedSearchAttributes: [{ key: RetrainModel, value: spec.name }],
       staticSummary: summary,
     },
-    // One step at a time: the learner's state moves step by step; a missed step is simply the next one's.
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.learning.updateEvery },
+    // A run still going when the next is due is skipped, not queued; missed runs are caught up within a window.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindow },
     state: { paused: spec.monitor.paused, note: `${MANAGED_NOTE} (${fingerprint})` },
   };
   return { scheduleId, model: spec.name, options, fingerprint, summary };

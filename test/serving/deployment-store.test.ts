@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { type DeploymentRecord, type DeploymentStore, SqliteDeploymentStore } from '../../src/serving/deployment-store.js';
 import { laggingReplicas, PostgresDeploymentStore } from '../../src/serving/deployment-store-postgres.js';
 import { postgresDatabase } from '../helpers/postgres.js';
-import { admin, predict, features, startTestGateway, testEnv, type Running, type TestEnv } from './helpers.js';
+import { admin, predict, features, startTestGateway, testEnv, useTwoReplicas, type Running, type TestEnv } from './helpers.js';
 
 /** The gateway's deployment store: the same behaviour on SQLite (one gateway) and PostgreSQL (replicas sharing it). */
 interface StoreUnderTest {
@@ -135,29 +135,12 @@ describe('PostgreSQL deployment store: replicas', () => {
 });
 
 describe('two gateway replicas sharing a PostgreSQL deployment store', () => {
-  let envA: TestEnv;
-  let envB: TestEnv;
-  let url: string;
+  const replicas = useTwoReplicas('gateways');
   let a: Running;
   let b: Running;
-  const previousRoots = process.env.RETRAIN_ARTIFACT_ROOTS;
-
-  before(async () => {
-    envA = testEnv();
-    envB = testEnv();
-    url = await postgresDatabase('gateways');
-    // The artifacts are on a shared disk here (object storage is another step): B may load A's files.
-    process.env.RETRAIN_ARTIFACT_ROOTS = path.join(envA.dir, 'artifacts');
-    a = await startTestGateway(envA, { deploymentStore: new PostgresDeploymentStore({ url, dataDir: envA.dir, pollMs: 100 }) });
-    b = await startTestGateway(envB, { deploymentStore: new PostgresDeploymentStore({ url, dataDir: envB.dir, pollMs: 100 }) });
-  });
-  after(async () => {
-    await a?.close();
-    await b?.close();
-    if (previousRoots === undefined) delete process.env.RETRAIN_ARTIFACT_ROOTS;
-    else process.env.RETRAIN_ARTIFACT_ROOTS = previousRoots;
-    envA.cleanup();
-    envB.cleanup();
+  let envA: TestEnv;
+  before(() => {
+    [a, b, envA] = [replicas.a(), replicas.b(), replicas.envA()];
   });
 
   async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {

@@ -1,11 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fraudModelSpec } from '../../src/demo/simulator/fraud.js';
 import type { ModelSpec } from '../../src/config/schema.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/serving/gateway.js';
 import { fraudReferenceModel } from '../../src/demo/simulator/reference-model.js';
+import { PostgresDeploymentStore } from '../../src/serving/deployment-store-postgres.js';
+import { postgresDatabase } from '../helpers/postgres.js';
 
 export const TOKEN = 'test-admin-token-0123456789';
 export const quiet = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
@@ -106,4 +109,34 @@ export async function deploy(base: string, env: TestEnv, challenger?: { weight: 
     const r = await admin(base, 'PUT', '/challenger', { version: 2, artifactUri: env.v2, ...challenger });
     if (r.status !== 200) throw new Error(`challenger: ${r.status} ${JSON.stringify(r.body)}`);
   }
+}
+
+/**
+ * Two gateway replicas sharing a PostgreSQL deployment store (a fresh database named after
+ * `prefix`), each with its own data dir; the artifacts are on a shared disk here (B may load A's
+ * files). Started in `before`, stopped in `after`; read them through the returned getters.
+ */
+export function useTwoReplicas(prefix: string, options: Partial<GatewayOptions> = {}): { a: () => Running; b: () => Running; envA: () => TestEnv } {
+  let envA: TestEnv;
+  let envB: TestEnv;
+  let a: Running;
+  let b: Running;
+  const previousRoots = process.env.RETRAIN_ARTIFACT_ROOTS;
+  before(async () => {
+    envA = testEnv();
+    envB = testEnv();
+    const url = await postgresDatabase(prefix);
+    process.env.RETRAIN_ARTIFACT_ROOTS = path.join(envA.dir, 'artifacts');
+    a = await startTestGateway(envA, { ...options, deploymentStore: new PostgresDeploymentStore({ url, dataDir: envA.dir, pollMs: 100 }) });
+    b = await startTestGateway(envB, { ...options, deploymentStore: new PostgresDeploymentStore({ url, dataDir: envB.dir, pollMs: 100 }) });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    if (previousRoots === undefined) delete process.env.RETRAIN_ARTIFACT_ROOTS;
+    else process.env.RETRAIN_ARTIFACT_ROOTS = previousRoots;
+    envA?.cleanup();
+    envB?.cleanup();
+  });
+  return { a: () => a, b: () => b, envA: () => envA };
 }

@@ -5,9 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadModel } from '../../src/backends/models/index.js';
 import type { ModelSpec } from '../../src/config/schema.js';
 import { SqliteDeploymentStore } from '../../src/serving/deployment-store.js';
-import { PostgresDeploymentStore } from '../../src/serving/deployment-store-postgres.js';
-import { postgresDatabase } from '../helpers/postgres.js';
-import { admin, features, fraudSpec, predict, startTestGateway, testEnv, type Running, type TestEnv } from './helpers.js';
+import { admin, features, fraudSpec, predict, startTestGateway, testEnv, useTwoReplicas, type Running, type TestEnv } from './helpers.js';
 
 /**
  * The gateway's `online` role (learning: online | hybrid): the learner's copy of the champion,
@@ -101,29 +99,10 @@ describe('the online role on one gateway (SQLite)', () => {
 });
 
 describe('the online role across gateway replicas (PostgreSQL)', () => {
-  let envA: TestEnv;
-  let envB: TestEnv;
-  let a: Running;
-  let b: Running;
-  const previousRoots = process.env.RETRAIN_ARTIFACT_ROOTS;
-  before(async () => {
-    envA = testEnv();
-    envB = testEnv();
-    const url = await postgresDatabase('online');
-    process.env.RETRAIN_ARTIFACT_ROOTS = path.join(envA.dir, 'artifacts');
-    a = await startTestGateway(envA, { config: { models: [hybrid()] }, deploymentStore: new PostgresDeploymentStore({ url, dataDir: envA.dir, pollMs: 100 }) });
-    b = await startTestGateway(envB, { config: { models: [hybrid()] }, deploymentStore: new PostgresDeploymentStore({ url, dataDir: envB.dir, pollMs: 100 }) });
-  });
-  after(async () => {
-    await a?.close();
-    await b?.close();
-    if (previousRoots === undefined) delete process.env.RETRAIN_ARTIFACT_ROOTS;
-    else process.env.RETRAIN_ARTIFACT_ROOTS = previousRoots;
-    envA.cleanup();
-    envB.cleanup();
-  });
+  const replicas = useTwoReplicas('online', { config: { models: [hybrid()] } });
 
   test('one learner\'s push is served by every replica: they answer alike instead of each learning alone', async () => {
+    const [a, b, envA] = [replicas.a(), replicas.b(), replicas.envA()];
     assert.equal((await admin(a.url, 'PUT', '/champion', { version: 1, artifactUri: envA.v1 })).status, 200);
     assert.equal((await admin(a.url, 'PUT', '/online', { version: '1+online.9', artifactUri: envA.v2 })).status, 200);
     const end = Date.now() + 10_000;
