@@ -33,7 +33,7 @@ export class MlflowApiError extends Error {
   }
 }
 
-/** MLflow could not be reached at all (refused, timed out, DNS): distinct from an answer it gave. */
+/** No MLflow at that address: nothing answers (refused, timed out, DNS), or something that is not MLflow. */
 export class MlflowUnreachableError extends Error {
   override readonly name = 'MlflowUnreachableError';
 }
@@ -50,7 +50,8 @@ export class MlflowClient {
   /** `GET /health` answers "OK" when the server is up. */
   async health(): Promise<void> {
     const res = await this.send('GET', '/health');
-    if (!res.ok) throw new MlflowApiError(res.status, `HTTP_${res.status}`, `MLflow at ${this.base} answered ${res.status} to GET /health`);
+    // Something answers, but not an MLflow server: as much a wrong setting as nothing answering.
+    if (!res.ok) throw new MlflowUnreachableError(`MLflow at ${this.base} does not answer: GET /health got ${res.status}; is it an MLflow tracking server?`);
   }
 
   async getRegisteredModel(name: string): Promise<MlflowRegisteredModel | undefined> {
