@@ -53,6 +53,14 @@ async function launch(): Promise<Server> {
   child.unref(); // the server must not keep a finished test process alive; 'exit' below stops it
   const url = `http://127.0.0.1:${port}`;
   process.once('exit', () => stopSync({ url, child, dir }));
+  // A test file the runner stops (a timeout: SIGTERM) runs no 'exit' handlers: stop the server
+  // first, then die of the same signal as before.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      stopSync({ url, child, dir });
+      process.kill(process.pid, signal);
+    });
+  }
   const tail = () => readFileSync(log, 'utf8').split('\n').filter((l) => !/Warning|from starlette/.test(l)).slice(-10).join('\n');
   await eventually(
     async () => {

@@ -67,7 +67,7 @@ describe('MLflow registry (a real mlflow server)', () => {
 
   before(async () => {
     uri = await startMlflow();
-    dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-mlflow-'));
+    dataDir = mkdtempSync(path.join(tmpdir(), 'retrain-mlflow-data-'));
     writeFileSync(path.join(dataDir, 'model-a.json'), LINEAR(0));
     writeFileSync(path.join(dataDir, 'model-b.json'), LINEAR(1));
   });
