@@ -67,7 +67,8 @@ function prebuiltBundle(env: NodeJS.ProcessEnv = process.env): WorkflowBundle | 
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const { trainChallenger, ...controlActivities } = setup.activities;
   const queues = setup.queues ?? ['control', 'training'];
-  const workflowBundle = setup.workflowBundle ?? prebuiltBundle() ?? (await bundleWorkflows(setup.logger));
+  // Only the control queue runs workflows: a training-only worker (`--queues training`) bundles nothing.
+  const workflowBundle = queues.includes('control') ? (setup.workflowBundle ?? prebuiltBundle() ?? (await bundleWorkflows(setup.logger))) : undefined;
   const workers: Worker[] = [];
   const dataConverter = setup.dataConverter ?? dataConverterFromEnv();
   if (queues.includes('control')) {

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import type { Backends } from '../activities/backends.js';
+import { openArtifactStore } from '../backends/artifacts/index.js';
+import { resolveArtifact } from '../backends/models/load.js';
 import { DATASET_FILES, DataInputError } from '../backends/data/types.js';
 import { trainingBackendFor } from '../backends/training/index.js';
 import { buildModelReference } from '../backends/training/reference.js';
@@ -44,9 +46,13 @@ export async function seedChampion(b: Backends, spec: ModelSpec, options: { logg
     { spec, datasetDir: dataset.datasetDir, outputDir: path.join(b.settings.dataDir, 'artifacts', spec.name, runId), runId },
     { signal: new AbortController().signal, onProgress: (p) => options.logger?.debug({ model: spec.name, ...p }, 'training the first model') },
   );
+  // With an object store (RETRAIN_ARTIFACT_STORE=s3://...) the registry names the uploaded object, as
+  // for a trained challenger: gateway replicas and workers on other hosts cannot read this data dir.
+  const store = openArtifactStore(b.settings);
+  const artifactUri = store.setting.kind === 's3' ? (await store.put((await resolveArtifact(trained.artifactUri)).path)).uri : trained.artifactUri;
   const version = await b.registry.registerVersion({
     model: spec.name,
-    artifactUri: trained.artifactUri,
+    artifactUri,
     metrics: trained.metrics,
     datasetId: dataset.datasetId,
     referenceProfile: await buildModelReference(spec, {

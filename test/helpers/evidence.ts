@@ -3,6 +3,7 @@ import { LakeDataBackend } from '../../src/backends/data/lake/backend.js';
 import { Duck, sql } from '../../src/backends/data/lake/duck.js';
 import type { ServedEvidence, ServedEvidenceQuery } from '../../src/backends/data/types.js';
 import type { ModelSpec } from '../../src/config/schema.js';
+import type { LakeStoreSetting } from '../../src/config/settings.js';
 
 /** servedEvidence over a data dir's lake, read as another process would: a backend of its own, closed after. */
 export async function readEvidence(dataDir: string, spec: ModelSpec, query: ServedEvidenceQuery): Promise<ServedEvidence> {
@@ -20,9 +21,12 @@ export function answeredRequests(evidence: ServedEvidence): number {
   return champion.requests - champion.errors + challenger.requests - challenger.errors;
 }
 
-/** request_id → number of prediction rows in the lake (every variant): "each answered prediction exactly once". */
-export async function predictionRowsByRequest(dataDir: string, model: string): Promise<Map<string, number>> {
-  const lake = new LakeDataBackend({ dataDir, threads: 1 });
+/**
+ * request_id → number of prediction rows in the lake (every variant): "each answered prediction exactly once".
+ * `store`: the lake in object storage, read through `dataDir`'s cache (default: the environment's RETRAIN_LAKE_STORE).
+ */
+export async function predictionRowsByRequest(dataDir: string, model: string, store?: LakeStoreSetting): Promise<Map<string, number>> {
+  const lake = new LakeDataBackend({ dataDir, threads: 1, store });
   const files = await lake.layout.listFiles(model, 'predictions');
   await lake.close();
   if (files.length === 0) return new Map();

@@ -13,11 +13,11 @@ export interface FraudModelOptions {
 
 /**
  * The tests' one fraud model: a `models:` entry for the demo's fraud model (the simulator's
- * features, `is_fraud` label, sticky on entity_id) served at `url`; `extra` is YAML for the
+ * features, `is_fraud` label, sticky on entity_id) served at `url` (undefined: the process's RETRAIN_GATEWAY_URL); `extra` is YAML for the
  * policies a test cares about, indented 4. The product's own object form, for code that needs no
  * YAML, is `fraudModelSpec` in src/demo/simulator/fraud.ts (the same features).
  */
-export function fraudModelYaml(name: string, url: string, extra = '', options: FraudModelOptions = {}): string {
+export function fraudModelYaml(name: string, url: string | undefined, extra = '', options: FraudModelOptions = {}): string {
   const chosen = options.features ? FRAUD_FEATURES.filter((f) => options.features!.includes(f.name)) : FRAUD_FEATURES;
   const features = chosen.map((f) => `      - { name: ${f.name}, type: ${f.type} }`).join('\n');
   return `
@@ -26,7 +26,7 @@ export function fraudModelYaml(name: string, url: string, extra = '', options: F
     features:
 ${features}
     label: { name: is_fraud, delay: ${options.labelDelay ?? '1s'} }
-    serving: { url: "${url}", entityKey: entity_id }
+    serving: { ${url === undefined ? '' : `url: "${url}", `}entityKey: entity_id }
 ${extra.replace(/^\n+/, '').replace(/\s+$/, '')}
 `;
 }
