@@ -63,6 +63,34 @@ describe('docker-compose.yml', () => {
     for (const attribute of ['RetrainModel:Keyword', 'RetrainStage:Keyword', 'RetrainTrigger:KeywordList', 'RetrainCandidate:Keyword']) assert.ok(setup.includes(attribute), attribute);
   });
 
+  it('keeps the artifacts and the lake in the object store, a control and a training worker and the gateway each on a volume of its own (no shared disk)', () => {
+    const services = compose.services as Record<string, { command?: string[]; depends_on?: Record<string, unknown>; environment?: Record<string, string>; volumes?: string[]; image?: string }>;
+    for (const name of ['object-store', 'object-store-setup', 'training-worker']) assert.ok(services[name], `service ${name}`);
+    assert.deepEqual(services.worker.command, ['worker', '--queues', 'control']);
+    assert.deepEqual(services['training-worker'].command, ['worker', '--queues', 'training']);
+    const bucket = /mc mb --ignore-existing store\/([a-z0-9.-]+)/.exec(JSON.stringify(services['object-store-setup'].command))?.[1];
+    assert.ok(bucket, 'the setup job makes the bucket');
+    const port = '9000';
+    for (const name of ['worker', 'training-worker', 'gateway']) {
+      const e = services[name].environment ?? {};
+      assert.equal(e.RETRAIN_ARTIFACT_STORE, `s3://${bucket}/prod`, `${name}: RETRAIN_ARTIFACT_STORE`);
+      assert.equal(e.RETRAIN_LAKE_STORE, `s3://${bucket}/prod`, `${name}: RETRAIN_LAKE_STORE`);
+      assert.equal(e.AWS_ENDPOINT_URL, `http://object-store:${port}`, `${name}: AWS_ENDPOINT_URL`);
+      for (const v of ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) assert.ok(e[v], `${name}: ${v}`);
+      assert.equal(e.RETRAIN_REGISTRY_URL, services.worker.environment?.RETRAIN_REGISTRY_URL, `${name}: the product's PostgreSQL`);
+      assert.ok(services[name].depends_on?.['object-store-setup'], `${name} waits for the bucket`);
+    }
+    // The only path two of them share is the read-only model file.
+    const writable = (name: string) => (services[name].volumes ?? []).filter((v) => !v.endsWith(':ro')).map((v) => v.split(':')[0]);
+    const seen = new Map<string, string>();
+    for (const name of ['worker', 'training-worker', 'gateway']) {
+      for (const volume of writable(name)) {
+        assert.equal(seen.get(volume), undefined, `${name} shares the volume ${volume} with ${seen.get(volume)}`);
+        seen.set(volume, name);
+      }
+    }
+  });
+
   it('the Dockerfile copies what the worker needs and runs the retrain command', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
     for (const needed of ['package-lock.json', 'COPY bin', 'COPY src', 'npm ci --omit=dev', 'bin/retrain.js']) assert.ok(dockerfile.includes(needed), needed);
