@@ -181,6 +181,8 @@ describe('production rehearsal: the compose topology as real processes, a replic
   after(async () => {
     // Every process this file started, whatever happened: workers first, then the gateways (which flush).
     for (const name of ['worker-control', 'worker-training', 'gateway-a', 'gateway-b']) await stop(procs.get(name)).catch(() => undefined);
+    // The schedule `retrain apply` made would start checks on a queue nobody polls any more.
+    await client?.schedule.getHandle(`retrain-monitor-${MODEL}`).delete().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
   });
 
