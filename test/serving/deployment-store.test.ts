@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { type DeploymentRecord, type DeploymentStore, SqliteDeploymentStore } from '../../src/serving/deployment-store.js';
 import { laggingReplicas, PostgresDeploymentStore } from '../../src/serving/deployment-store-postgres.js';
 import { postgresDatabase } from '../helpers/postgres.js';
-import { admin, predict, features, startTestGateway, testEnv, useTwoReplicas, type Running, type TestEnv } from './helpers.js';
+import { GatewayClient, ServingError } from '../../src/backends/serving/gateway-client.js';
+import { admin, predict, features, startTestGateway, testEnv, TOKEN, useTwoReplicas, type Running, type TestEnv } from './helpers.js';
 
 /** The gateway's deployment store: the same behaviour on SQLite (one gateway) and PostgreSQL (replicas sharing it). */
 interface StoreUnderTest {
@@ -178,5 +179,28 @@ describe('two gateway replicas sharing a PostgreSQL deployment store', () => {
       const d = (await admin(b.url, 'GET', '/deployment')).body;
       return d.champion?.version === '2' && d.challenger === null ? true : undefined;
     });
+  });
+
+  test('a change is acknowledged once every live replica serves it; a lagging one is named and the gateway client retries', async () => {
+    const store = a.gateway.ctx.store;
+    // A third replica that stopped following (its heartbeat is fresh, its deployment old).
+    const ghost = (updatedAt: string) => store.reportServing({ replica: 'gw-ghost', revision: 0, models: [{ model: 'fraud-detector', champion: '1', challenger: null, weight: 0, updatedAt }] });
+    ghost('2000-01-01T00:00:00.000Z');
+    const answer = await admin(a.url, 'PUT', '/challenger', { version: 1, artifactUri: envA.v1, weight: 10 });
+    assert.equal(answer.status, 200, 'the change itself is saved and served by the replicas that follow');
+    assert.deepEqual({ acknowledged: answer.body.replicas.acknowledged, lagging: answer.body.replicas.lagging }, { acknowledged: false, lagging: ['gw-ghost'] });
+    const client = new GatewayClient(a.url, TOKEN);
+    const refused = await client.deployChallenger('fraud-detector', { version: 1, artifactUri: envA.v1, weight: 10 }).then(() => undefined, (err: ServingError) => err);
+    assert.ok(refused instanceof ServingError && refused.retryable, 'a run retries until the fleet serves the change');
+    assert.match(refused.message, /1 of 3 live replicas do not serve it yet \(gw-ghost\)/);
+    // The ghost follows again (it polls, as a replica does): the next change is acknowledged once it serves it.
+    const following = setInterval(() => ghost(store.loadAll().get('fraud-detector')!.updatedAt!), 50);
+    try {
+      await client.deployChallenger('fraud-detector', { version: 1, artifactUri: envA.v1, weight: 20 });
+      const acknowledged = await admin(b.url, 'PUT', '/traffic', { weight: 0 });
+      assert.deepEqual(acknowledged.body.replicas, { acknowledged: true, live: 3, lagging: [] });
+    } finally {
+      clearInterval(following);
+    }
   });
 });

@@ -57,22 +57,22 @@ export class GatewayClient implements ServingBackend {
   ) {}
 
   deployChampion(model: string, input: { version: number; artifactUri: string }): Promise<void> {
-    return this.call('PUT', `/v1/admin/models/${encodeURIComponent(model)}/champion`, input);
+    return this.change('PUT', `/v1/admin/models/${encodeURIComponent(model)}/champion`, input);
   }
   deployChallenger(model: string, input: { version: number; artifactUri: string; weight: number; shadow?: boolean }): Promise<void> {
-    return this.call('PUT', `/v1/admin/models/${encodeURIComponent(model)}/challenger`, input);
+    return this.change('PUT', `/v1/admin/models/${encodeURIComponent(model)}/challenger`, input);
   }
   promote(model: string, version: number): Promise<void> {
-    return this.call('POST', `/v1/admin/models/${encodeURIComponent(model)}/promote`, { version });
+    return this.change('POST', `/v1/admin/models/${encodeURIComponent(model)}/promote`, { version });
   }
   rollback(model: string): Promise<void> {
-    return this.call('POST', `/v1/admin/models/${encodeURIComponent(model)}/rollback`, {});
+    return this.change('POST', `/v1/admin/models/${encodeURIComponent(model)}/rollback`, {});
   }
   setOnline(model: string, input: { version: string; artifactUri: string; sha256: string }): Promise<void> {
-    return this.call('PUT', `/v1/admin/models/${encodeURIComponent(model)}/online`, input);
+    return this.change('PUT', `/v1/admin/models/${encodeURIComponent(model)}/online`, input);
   }
   clearOnline(model: string): Promise<void> {
-    return this.call('DELETE', `/v1/admin/models/${encodeURIComponent(model)}/online`);
+    return this.change('DELETE', `/v1/admin/models/${encodeURIComponent(model)}/online`);
   }
   liveMetrics(model: string, since: Date): Promise<LiveComparison> {
     return this.call('GET', `/v1/admin/models/${encodeURIComponent(model)}/live-metrics?since=${encodeURIComponent(since.toISOString())}`);
@@ -91,6 +91,20 @@ export class GatewayClient implements ServingBackend {
       answers.push(...reply.answers);
     }
     return answers;
+  }
+
+  /**
+   * A deployment change. Behind replicas sharing a store the gateway answers once every live replica
+   * serves it, or names those that do not: that is a retryable failure (the change is saved; the
+   * retry is a no-op that waits again), so a run never moves on while part of the fleet serves the
+   * old split. A dead replica leaves the live set within its heartbeat window.
+   */
+  private async change(method: string, path: string, body?: unknown): Promise<void> {
+    const answer = await this.call<{ replicas?: { acknowledged: boolean; live: number; lagging: string[] } } | undefined>(method, path, body);
+    const replicas = answer?.replicas;
+    if (replicas && !replicas.acknowledged) {
+      throw new ServingError(`gateway ${method} ${path}: saved, but ${replicas.lagging.length} of ${replicas.live} live replicas do not serve it yet (${replicas.lagging.join(', ')})`, 503);
+    }
   }
 
   private async call<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {

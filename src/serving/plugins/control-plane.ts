@@ -4,6 +4,7 @@ import { adminGuard } from '../auth.js';
 import type { ServingContext } from '../context.js';
 import { describeDeployment } from '../deployments.js';
 import { invalidRequest, notFound, parseOrThrow } from '../errors.js';
+import { awaitReplicas } from '../replica-ack.js';
 import { syntheticRoute } from './synthetic.js';
 
 /**
@@ -50,13 +51,18 @@ export async function controlPlane(app: FastifyInstance, opts: { ctx: ServingCon
     if (!ctx.models.has(model)) throw notFound(`unknown model "${model}" (served: ${[...ctx.models.keys()].join(', ')})`);
   };
   const view = (model: string) => ({ ...describeDeployment(model, ctx.deployments.get(model), ctx.deployments.restoreErrors.get(model)) });
+  // A change is answered once every live replica of a shared store serves it, or with the ones that do not.
+  const changed = async (model: string) => {
+    const replicas = await awaitReplicas(ctx.store, model);
+    return replicas ? { ...view(model), replicas } : view(model);
+  };
 
   app.put<{ Params: ModelParams }>('/models/:model/champion', async (request) => {
     const { model } = request.params;
     known(model);
     const body = parseOrThrow(championBody, request.body ?? {});
     await ctx.deployments.setChampion(model, body);
-    return view(model);
+    return changed(model);
   });
 
   app.put<{ Params: ModelParams }>('/models/:model/challenger', async (request) => {
@@ -64,7 +70,7 @@ export async function controlPlane(app: FastifyInstance, opts: { ctx: ServingCon
     known(model);
     const body = parseOrThrow(challengerBody, request.body ?? {});
     await ctx.deployments.setChallenger(model, body);
-    return view(model);
+    return changed(model);
   });
 
   app.put<{ Params: ModelParams }>('/models/:model/traffic', async (request) => {
@@ -72,7 +78,7 @@ export async function controlPlane(app: FastifyInstance, opts: { ctx: ServingCon
     known(model);
     const body = parseOrThrow(trafficBody, request.body ?? {});
     await ctx.deployments.setTraffic(model, body.weight);
-    return view(model);
+    return changed(model);
   });
 
   app.post<{ Params: ModelParams }>('/models/:model/promote', async (request) => {
@@ -80,7 +86,7 @@ export async function controlPlane(app: FastifyInstance, opts: { ctx: ServingCon
     known(model);
     const body = parseOrThrow(promoteBody, request.body ?? {});
     await ctx.deployments.promote(model, body.version);
-    return view(model);
+    return changed(model);
   });
 
   app.post<{ Params: ModelParams }>('/models/:model/rollback', async (request) => {
@@ -88,7 +94,7 @@ export async function controlPlane(app: FastifyInstance, opts: { ctx: ServingCon
     known(model);
     const body = parseOrThrow(rollbackBody, request.body ?? {});
     await ctx.deployments.rollback(model, body.to);
-    return view(model);
+    return changed(model);
   });
 
   // The online learner's pushes (learning: online | hybrid) and a frozen learner's reset.
@@ -97,14 +103,14 @@ export async function controlPlane(app: FastifyInstance, opts: { ctx: ServingCon
     known(model);
     const body = parseOrThrow(championBody, request.body ?? {});
     await ctx.deployments.setOnline(model, body);
-    return view(model);
+    return changed(model);
   });
 
   app.delete<{ Params: ModelParams }>('/models/:model/online', async (request) => {
     const { model } = request.params;
     known(model);
     await ctx.deployments.clearOnline(model);
-    return view(model);
+    return changed(model);
   });
 
   app.get<{ Params: ModelParams }>('/models/:model/deployment', async (request) => {
