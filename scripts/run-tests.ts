@@ -60,6 +60,8 @@ interface Counts {
   passed: number;
   failed: number;
   skipped: number;
+  /** Seconds of top-level tests per file, for the slowest-files line at the end. */
+  fileSeconds: Map<string, number>;
 }
 
 async function runFiles(files: string[], concurrency: number, counts: Counts): Promise<void> {
@@ -67,12 +69,17 @@ async function runFiles(files: string[], concurrency: number, counts: Counts): P
   // Child test processes load TypeScript through tsx.
   if (!process.env.NODE_OPTIONS?.includes('--import tsx')) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import tsx`.trim();
   const stream = run({ files, concurrency, timeout: 8 * 60_000 });
+  const timeFile = (data: { nesting: number; file?: string; details?: { duration_ms?: number } }) => {
+    if (data.nesting === 0 && data.file) counts.fileSeconds.set(data.file, (counts.fileSeconds.get(data.file) ?? 0) + (data.details?.duration_ms ?? 0) / 1000);
+  };
   stream.on('test:pass', (data) => {
+    timeFile(data);
     if (data.details?.type === 'suite') return;
     if (data.skip || data.todo) counts.skipped++;
     else counts.passed++;
   });
   stream.on('test:fail', (data) => {
+    timeFile(data);
     if (data.details?.type !== 'suite') counts.failed++;
   });
   const done = new Promise<void>((resolve) => stream.on('end', resolve));
@@ -80,7 +87,14 @@ async function runFiles(files: string[], concurrency: number, counts: Counts): P
   await done;
 }
 
-const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
+const counts: Counts = { passed: 0, failed: 0, skipped: 0, fileSeconds: new Map() };
+/** Runs one phase and says how long it took, so a slow phase is visible in every run's output. */
+const phases: string[] = [];
+async function phase(name: string, files: string[], work: () => Promise<void>): Promise<void> {
+  const at = Date.now();
+  await work();
+  if (files.length > 0) phases.push(`${name} ${((Date.now() - at) / 1000).toFixed(0)} s (${files.length} files)`);
+}
 const started = Date.now();
 try {
   // The tests spawn bin/retrain.js, which runs dist/ only while it matches src (else tsx: seconds a start).
@@ -88,14 +102,19 @@ try {
   const built = await ensureBuilt().catch((err: Error) => console.log(`# dist/ not built, the CLI runs its sources through tsx: ${err.message.split('\n')[0]}`));
   if (typeof built === 'number') console.log(`# built dist/ from src/ in ${(built / 1000).toFixed(1)} s`);
   if (needsServers) await startServers();
-  await runFiles(pure, 2, counts);
+  await phase('pure', pure, () => runFiles(pure, 2, counts));
   // Two streams side by side: time-skipping files then the self-contained dev-server files, and the
   // dev-server files that must not share the server's CPU with another of their kind.
-  await Promise.all([runFiles(timeSkipping, 1, counts).then(() => runFiles(devConcurrent, 1, counts)), runFiles(devServer, 1, counts)]);
+  await Promise.all([
+    phase('time-skipping + dev concurrent', [...timeSkipping, ...devConcurrent], () => runFiles(timeSkipping, 1, counts).then(() => runFiles(devConcurrent, 1, counts))),
+    phase('dev', devServer, () => runFiles(devServer, 1, counts)),
+  ]);
 } finally {
   await Promise.allSettled(stops.map((stop) => stop()));
   rmSync(scratch, { recursive: true, force: true });
 }
+const slowest = [...counts.fileSeconds].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([file, sec]) => `${path.relative(process.cwd(), file)} ${sec.toFixed(0)} s`);
+if (phases.length > 0) console.log(`\n# phases: ${phases.join('; ')}\n# slowest files: ${slowest.join(', ')}`);
 console.log(`\n# ${((Date.now() - started) / 1000).toFixed(1)} s, ${all.length} files`);
 console.log(`${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`);
 process.exitCode = counts.failed > 0 || counts.passed === 0 ? 1 : 0;
