@@ -3,7 +3,7 @@
  * then runs the test files on Node's test runner: pure tests in parallel, Temporal tests one file
  * at a time per server, as each file's `// @server` marker says. Ends with "N passed, N failed".
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from 'node:test';
@@ -56,6 +56,59 @@ async function startServers(): Promise<void> {
   process.env.RETRAIN_TEST_TEMPORAL_CLI = cli.executable.type === 'existing-path' ? cli.executable.path : '';
 }
 
+/** Every test file and test helper the planned files import, directly or not (relative imports under test/). */
+function reachable(files: string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = files.map((f) => path.resolve(f));
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)) {
+      const target = path.resolve(path.dirname(file), m[1].replace(/\.js$/, '.ts'));
+      if (target.startsWith(path.resolve('test') + path.sep)) stack.push(target);
+    }
+  }
+  return seen;
+}
+
+/**
+ * The outside servers the planned files use, started once for the whole run (as the Temporal ones
+ * are) instead of once per test file: PostgreSQL (each caller still gets a database of its own) and
+ * MLflow (each registry a model prefix of its own). The helpers use them through
+ * RETRAIN_TEST_POSTGRES_URL / RETRAIN_TEST_MLFLOW_URI; run alone, a file starts its own.
+ */
+async function startSharedServers(files: string[]): Promise<void> {
+  const reached = reachable(files);
+  const uses = (helper: string) => reached.has(path.resolve('test', 'helpers', helper));
+  const starts: Array<Promise<void>> = [];
+  if (uses('postgres.ts') && !process.env.RETRAIN_TEST_POSTGRES_URL) {
+    starts.push(
+      (async () => {
+        const { startPostgres, stopPostgres } = await import('../test/helpers/postgres.js');
+        process.env.RETRAIN_TEST_POSTGRES_URL = await startPostgres();
+        stops.push(() => stopPostgres());
+      })(),
+    );
+  }
+  if (uses('mlflow.ts') && !process.env.RETRAIN_TEST_MLFLOW_URI) {
+    starts.push(
+      (async () => {
+        const { startMlflow, stopMlflow } = await import('../test/helpers/mlflow.js');
+        process.env.RETRAIN_TEST_MLFLOW_URI = await startMlflow();
+        stops.push(() => stopMlflow());
+      })(),
+    );
+  }
+  await Promise.all(starts);
+}
+
 interface Counts {
   passed: number;
   failed: number;
@@ -101,7 +154,7 @@ try {
   // A source that does not compile fails its own tests; the others still run, through tsx.
   const built = await ensureBuilt().catch((err: Error) => console.log(`# dist/ not built, the CLI runs its sources through tsx: ${err.message.split('\n')[0]}`));
   if (typeof built === 'number') console.log(`# built dist/ from src/ in ${(built / 1000).toFixed(1)} s`);
-  if (needsServers) await startServers();
+  await Promise.all([needsServers ? startServers() : undefined, startSharedServers(all)]);
   await phase('pure', pure, () => runFiles(pure, 2, counts));
   // Two streams side by side: time-skipping files then the self-contained dev-server files, and the
   // dev-server files that must not share the server's CPU with another of their kind.
