@@ -141,6 +141,11 @@ async function runFiles(files: string[], concurrency: number, counts: Counts): P
 }
 
 const counts: Counts = { passed: 0, failed: 0, skipped: 0, fileSeconds: new Map() };
+/**
+ * Pure files three at a time: most of their time is spent waiting on real servers and child
+ * processes (PostgreSQL, S3, MLflow, Ray, the CLI), so a third keeps the two cores busy.
+ */
+const PURE_CONCURRENCY = 3;
 /** Runs one phase and says how long it took, so a slow phase is visible in every run's output. */
 const phases: string[] = [];
 async function phase(name: string, files: string[], work: () => Promise<void>): Promise<void> {
@@ -155,7 +160,7 @@ try {
   const built = await ensureBuilt().catch((err: Error) => console.log(`# dist/ not built, the CLI runs its sources through tsx: ${err.message.split('\n')[0]}`));
   if (typeof built === 'number') console.log(`# built dist/ from src/ in ${(built / 1000).toFixed(1)} s`);
   await Promise.all([needsServers ? startServers() : undefined, startSharedServers(all)]);
-  await phase('pure', pure, () => runFiles(pure, 2, counts));
+  await phase('pure', pure, () => runFiles(pure, PURE_CONCURRENCY, counts));
   // Two streams side by side: time-skipping files then the self-contained dev-server files, and the
   // dev-server files that must not share the server's CPU with another of their kind.
   await Promise.all([
