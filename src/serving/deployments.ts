@@ -11,36 +11,10 @@ import type { DeploymentRecord, DeploymentStore, RoleRecord } from './deployment
 import { conflict, HttpError } from './errors.js';
 import { onlineBase } from '../learning/online-version.js';
 import { learnedChampion } from './learned-champion.js';
+import { isServing, normal, record, strip, type Deployment, type LoadedRole } from './deployment-state.js';
 import { CoalescingScorer } from './scoring.js';
 
-/**
- * The live deployment of every model: loaded artifacts by role and the challenger's weight.
- *
- * Copy-on-write: a change builds a new `Deployment` and swaps it in with one assignment, so a
- * request holds one consistent snapshot. Changes to one model are serialised. A new artifact is
- * loaded (and validated against the spec and the expected hash) before anything changes, so an
- * artifact that fails to load is refused with 422 and the running deployment keeps serving.
- * Replaced artifacts are closed after a grace period, once requests that hold them are done.
- */
-export interface LoadedRole extends RoleRecord {
-  model: LoadedModel;
-  /** Scores through `model`, coalescing the requests of one event-loop turn. */
-  scorer: CoalescingScorer;
-  /** The version as a JSON string, spliced into responses. */
-  versionJson: string;
-}
-
-export interface Deployment {
-  champion?: LoadedRole;
-  challenger?: LoadedRole & { weight: number; shadow: boolean };
-  /** Kept as a record only; loaded again (with its pinned hash) when rolled back to. */
-  previous?: RoleRecord;
-  /** learning: online | hybrid: the champion's online copy, as the learner last pushed it. */
-  online?: LoadedRole;
-  /** What answers the champion's traffic when it is not the batch champion alone (learned-champion.ts). */
-  learned?: LoadedRole;
-  updatedAt?: string;
-}
+export type { Deployment, LoadedRole } from './deployment-state.js';
 
 export interface ArtifactRef {
   version: string;
@@ -51,6 +25,15 @@ export interface ArtifactRef {
 
 const RETIRE_GRACE_MS = 10_000;
 
+/**
+ * The live deployment of every model: loaded artifacts by role and the challenger's weight.
+ *
+ * Copy-on-write: a change builds a new `Deployment` and swaps it in with one assignment, so a
+ * request holds one consistent snapshot. Changes to one model are serialised. A new artifact is
+ * loaded (and validated against the spec and the expected hash) before anything changes, so an
+ * artifact that fails to load is refused with 422 and the running deployment keeps serving.
+ * Replaced artifacts are closed after a grace period, once requests that hold them are done.
+ */
 export class Deployments {
   private readonly live = new Map<string, Deployment>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -387,50 +370,6 @@ export class Deployments {
     }
     await Promise.all([...models].map((m) => m.close().catch(() => undefined)));
   }
-}
-
-function strip(r: RoleRecord): RoleRecord {
-  return { version: r.version, artifactUri: r.artifactUri, sha256: r.sha256 };
-}
-
-function record(d: Deployment): DeploymentRecord {
-  return {
-    champion: d.champion && strip(d.champion),
-    challenger: d.challenger && { ...strip(d.challenger), weight: d.challenger.weight, shadow: d.challenger.shadow },
-    previous: d.previous && strip(d.previous),
-    online: d.online && strip(d.online),
-    updatedAt: d.updatedAt,
-  };
-}
-
-/** A stored record as `record()` writes it (for comparing a stored deployment with the live one). */
-function normal(r: DeploymentRecord): DeploymentRecord {
-  return {
-    champion: r.champion && strip(r.champion),
-    challenger: r.challenger && { ...strip(r.challenger), weight: r.challenger.weight, shadow: r.challenger.shadow },
-    previous: r.previous && strip(r.previous),
-    online: r.online && strip(r.online),
-    updatedAt: r.updatedAt,
-  };
-}
-
-function isServing(d: Deployment, m: LoadedModel): boolean {
-  return d.champion?.model === m || d.challenger?.model === m || d.online?.model === m;
-}
-
-/** The deployment as GET .../deployment shows it. */
-export function describeDeployment(model: string, d: Deployment | undefined, restoreErrors?: string[]) {
-  const role = (r: LoadedRole) => ({ version: r.version, artifactUri: r.artifactUri, sha256: r.sha256, format: r.model.format });
-  const challengerWeight = d?.challenger ? (d.challenger.shadow ? 0 : d.challenger.weight) : 0;
-  return {
-    model,
-    champion: d?.champion ? { ...role(d.champion), weight: 100 - challengerWeight } : null,
-    challenger: d?.challenger ? { ...role(d.challenger), weight: d.challenger.weight, shadow: d.challenger.shadow } : null,
-    previous: d?.previous ?? null,
-    online: d?.online ? { ...role(d.online), serving: d.learned !== undefined } : null,
-    updatedAt: d?.updatedAt ?? null,
-    ...(restoreErrors?.length ? { restoreErrors } : {}),
-  };
 }
 
 /**

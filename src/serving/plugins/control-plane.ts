@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { adminGuard } from '../auth.js';
 import type { ServingContext } from '../context.js';
-import { describeDeployment } from '../deployments.js';
+import { describeDeployment } from '../deployment-state.js';
 import { invalidRequest, notFound, parseOrThrow } from '../errors.js';
 import { awaitReplicas } from '../replica-ack.js';
 import { syntheticRoute } from './synthetic.js';
